@@ -1,3 +1,10 @@
-"""functional of granzsl_mm."""
+"""NumPy (and torch.topk) multi-label ZSL/GZSL metrics (no mmengine)."""
+from .multilabel_ap import (
+                            multilabel_zsl_metrics,
+                            per_class_ap,
+                            topk_hits,
+                            validate_scores_targets,
+)
 
-__all__: list = []
+__all__ = ['multilabel_zsl_metrics', 'per_class_ap', 'topk_hits',
+           'validate_scores_targets']

@@ -1,3 +1,4 @@
-"""metrics of granzsl_mm."""
+"""mmengine metric wrappers of the functional ZSL/GZSL metrics."""
+from .zsl_multilabel_metric import ZSLMultiLabelMetric
 
-__all__: list = []
+__all__ = ['ZSLMultiLabelMetric']

@@ -1,3 +1,7 @@
 """classifiers of granzsl_mm."""
 
 __all__: list = []
+
+from .granzsl import GranZSL  # noqa: E402
+
+__all__ += ['GranZSL']

@@ -1,0 +1,66 @@
+# GranZSL on the synthetic demo world (CPU, minutes): a tiny CLIP, the world's
+# own class descriptions, its COCO-ZSL-format test set. Build the data first:
+#   python tools/make_demo_data.py            # writes data/demo/
+#   python tools/train.py configs/granzsl_demo.py
+#   python tools/test.py configs/granzsl_demo.py \
+#       work_dirs/granzsl_demo/epoch_5.pth --tta
+# The tiny CLIP is random unless the world's pre-trained checkpoint exists
+# (pass --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt).
+_base_ = ['granzsl_coco.py']
+
+data_root = 'data/demo'
+image_size = 32  # TinyCLIP-test's input size
+tiny_clip = dict(
+    embed_dim=32,
+    vision_cfg=dict(image_size=32, layers=2, width=64, head_width=32,
+                    patch_size=8),
+    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2,
+                  layers=2))
+
+model = dict(
+    backbone=dict(arch='TinyCLIP-test', pretrained=None, model_cfg=tiny_clip),
+    save_frozen_clip=True,  # the tiny random CLIP travels with the checkpoint
+    pair_loss=dict(loss_weight=0.2))
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    drop_last=True,
+    dataset=dict(
+        description_file=data_root + '/descriptions.json',
+        split_file=data_root + '/split.json',
+        templates=['a photo of a {}.', 'a drawing of a {}.',
+                   'a picture of the {}.']))
+
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size), backend='pillow',
+         interpolation='bicubic'),
+    dict(type='PackInputs'),
+]
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        ann_file='annotations/instances_test.json',
+        data_prefix=dict(img_path='images'),
+        split_file='split.json',
+        pipeline=test_pipeline))
+tta_pipeline = test_pipeline
+
+# A short, higher-lr schedule (sum-reduced loss on small batches).
+max_epochs = 5
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='ConstantLR', factor=0.1, begin=0, end=1, by_epoch=True),
+    dict(type='MultiStepLR', milestones=[1], gamma=10.0, begin=0, end=2,
+         by_epoch=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0, begin=1,
+         end=max_epochs, by_epoch=True),
+]
+train_cfg = dict(max_epochs=max_epochs)
+default_hooks = dict(logger=dict(interval=5),
+                     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

@@ -1,0 +1,177 @@
+"""ZSL / GZSL multi-label metric (mmengine ``BaseMetric`` wrapper)."""
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from granzsl_mm.registry import METRICS
+
+from ..functional import multilabel_zsl_metrics
+
+__all__ = ['ZSLMultiLabelMetric']
+
+_LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
+_SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
+
+
+def _to_numpy(x) -> np.ndarray:
+    """Tensor or array to a NumPy array (half precision to float32)."""
+    if hasattr(x, 'detach'):
+        x = x.detach().cpu()
+        if x.is_floating_point() and x.element_size() < 4:
+            x = x.float()
+        x = x.numpy()
+    return np.asarray(x)
+
+
+@METRICS.register_module()
+class ZSLMultiLabelMetric(BaseMetric):
+    """mAP and top-K P/R/F1 for several label sets in one pass.
+
+    Label sets (class order: seen classes then unseen):
+
+    * ``'zsl'``: unseen classes only; uses ``pred_score_zsl`` when the
+      samples carry it (methods normalising per set), else slices
+      ``pred_score``. Keys ``zsl/mAP``, ``zsl/F1@3``, ...
+    * ``'gzsl'``: all classes (``gzsl/...``).
+    * ``'seen'``: seen classes only (``seen/...``).
+    * ``'multilabel'``: all classes, no split, un-prefixed keys (``mAP``,
+      ``img_P@3``: the SPML protocol).
+
+    Seen/unseen come from ``dataset_meta['seen_classes']`` (set by the
+    Runner's evaluator); a label set with no classes is skipped.
+
+    Args:
+        topk: The K values of P/R/F1@K.
+        label_sets: Label sets to score.
+        empty_class: ``'zero'`` (AP 0, counted; reference protocol) or
+            ``'skip'`` for classes without positives.
+        drop_empty_images: Drop images with no positive in the scored label
+            set (GranZSL protocol) instead of scoring all (BiAM/MKT/SigRL).
+        out_dir: If given, per-class AP JSON/CSV and PNG plots are written
+            there (see :mod:`granzsl_mm.evaluation.reports`).
+        collect_device: ``'cpu'`` or ``'gpu'`` for gathering results.
+        prefix: Optional prefix of all keys (e.g. ``'val-seen'``).
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(self,
+                 topk: Sequence[int] = (3, 5),
+                 label_sets: Sequence[str] = ('zsl', 'gzsl'),
+                 empty_class: str = 'zero',
+                 drop_empty_images: bool = False,
+                 out_dir: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if isinstance(label_sets, str):
+            label_sets = (label_sets, )
+        unknown = [s for s in label_sets if s not in _LABEL_SETS]
+        if unknown or not label_sets:
+            raise ValueError(f'label_sets must be a non-empty subset of '
+                             f'{_LABEL_SETS}, got {label_sets}')
+        if empty_class not in ('zero', 'skip'):
+            raise ValueError("empty_class must be 'zero' or 'skip'")
+        self.topk = tuple(int(k) for k in topk)
+        self.label_sets = tuple(label_sets)
+        self.empty_class = empty_class
+        self.drop_empty_images = drop_empty_images
+        self.out_dir = out_dir
+
+    @property
+    def protocol(self) -> str:
+        """A one-line description of the protocol options in use."""
+        images = ('images without positives dropped'
+                  if self.drop_empty_images else 'all images')
+        return (f'empty_class={self.empty_class}, {images}, '
+                f'topk={self.topk}, label_sets={self.label_sets}')
+
+    def process(self, data_batch, data_samples: Sequence) -> None:
+        """Store the scores and labels of a batch (as NumPy arrays)."""
+        for sample in data_samples:
+            get = sample.get if isinstance(sample, dict) else \
+                (lambda k, s=sample: getattr(s, k, None))
+            pred, gt = get('pred_score'), get('gt_score')
+            if pred is None or gt is None:
+                raise ValueError('ZSLMultiLabelMetric needs `pred_score` and '
+                                 '`gt_score` in every data sample')
+            item = dict(pred_score=_to_numpy(pred).astype(np.float32),
+                        gt_score=_to_numpy(gt).astype(np.int8))
+            zsl = get('pred_score_zsl')
+            if zsl is not None:
+                item['pred_score_zsl'] = _to_numpy(zsl).astype(np.float32)
+            self.results.append(item)
+
+    def _num_seen(self, num_classes: int) -> int:
+        """Number of seen classes (the first ones) among ``num_classes``."""
+        meta = self.dataset_meta or {}
+        if 'seen_classes' in meta:
+            return min(len(meta['seen_classes']), num_classes)
+        if 'unseen_classes' in meta:
+            return max(num_classes - len(meta['unseen_classes']), 0)
+        return num_classes
+
+    def label_set_arrays(self, results: List[dict]) -> Dict[str, tuple]:
+        """Scores, targets and class indices of each label set.
+
+        Args:
+            results: Stored per-sample dicts (after gathering).
+
+        Returns:
+            dict: label set name -> ``(scores, targets, class_indices)``.
+        """
+        scores = np.stack([r['pred_score'] for r in results])
+        targets = np.stack([r['gt_score'] for r in results])
+        num_classes = targets.shape[1]
+        num_seen = self._num_seen(num_classes)
+        out = {}
+        for name in self.label_sets:
+            if name == 'zsl':
+                idx = np.arange(num_seen, num_classes)
+                if all('pred_score_zsl' in r for r in results):
+                    set_scores = np.stack(
+                        [r['pred_score_zsl'] for r in results])
+                    if set_scores.shape[1] != idx.size:
+                        raise ValueError(
+                            f'pred_score_zsl has {set_scores.shape[1]} '
+                            f'classes, expected {idx.size} unseen classes')
+                else:
+                    set_scores = scores[:, idx]
+            elif name == 'seen':
+                idx = np.arange(num_seen)
+                set_scores = scores[:, idx]
+            else:
+                idx = np.arange(num_classes)
+                set_scores = scores
+            if idx.size:
+                out[name] = (set_scores, targets[:, idx], idx)
+        return out
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute every label set's metrics from the gathered results."""
+        logger = MMLogger.get_current_instance()
+        logger.info(f'ZSLMultiLabelMetric protocol: {self.protocol}')
+        metrics, per_class = {}, {}
+        arrays = self.label_set_arrays(results)
+        for name in self.label_sets:
+            if name not in arrays:
+                logger.warning(f'label set {name!r} has no classes; skipped')
+                continue
+            set_scores, set_targets, idx = arrays[name]
+            res = multilabel_zsl_metrics(
+                set_scores, set_targets, topk=self.topk,
+                empty_class=self.empty_class,
+                drop_empty_images=self.drop_empty_images,
+                return_per_class=True)
+            per_class[name] = (idx, res['per_class_AP'])
+            key_prefix = '' if name == 'multilabel' else f'{name}/'
+            for key, value in res.items():
+                if key.startswith(_SCALAR_KEYS):
+                    metrics[key_prefix + key] = float(value)
+        if self.out_dir is not None and per_class:
+            from ..reports import write_reports
+            write_reports(self.out_dir, per_class, arrays, self.dataset_meta,
+                          prefix=self.prefix)
+        return metrics

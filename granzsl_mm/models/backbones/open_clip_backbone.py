@@ -1,0 +1,226 @@
+"""OpenCLIPBackbone: open_clip's image tower as an MMPretrain backbone.
+
+The forward runs over open_clip's ``VisionTransformer`` modules itself so that
+(1) other image sizes work (bicubic interpolation of the positional
+embedding; open_clip's ``encode_image`` rejects them) and (2) dense patch
+features can be taken ('plain' or ClearCLIP-style q-q attention).
+"""
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from granzsl_mm.registry import MODELS
+
+from .open_clip_builder import PRECISIONS, build_open_clip
+
+__all__ = ['OpenCLIPBackbone', 'interpolate_pos_embed', 'clearclip_attention']
+
+DENSE_MODES = (None, 'plain', 'clearclip')
+OUT_TYPES = ('tuple', 'global')
+
+
+def interpolate_pos_embed(pos_embed: Tensor, grid: Tuple[int, int]) -> Tensor:
+    """Resize a ``[1 + g*g, W]`` CLS + square-grid positional embedding.
+
+    Args:
+        pos_embed: The learned embedding, CLS first.
+        grid: Target ``(h, w)`` patch grid.
+
+    Returns:
+        Tensor: ``[1 + h*w, W]``; the input itself when the grid matches.
+    """
+    cls_pos, patch_pos = pos_embed[:1], pos_embed[1:]
+    side = int(math.isqrt(patch_pos.shape[0]))
+    if side * side != patch_pos.shape[0]:
+        raise ValueError('positional embedding grid is not square: '
+                         f'{patch_pos.shape[0]} patches')
+    if (side, side) == tuple(grid):
+        return pos_embed
+    patch_pos = patch_pos.reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    patch_pos = F.interpolate(patch_pos.float(), size=tuple(grid),
+                              mode='bicubic', align_corners=False)
+    patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(grid[0] * grid[1], -1)
+    return torch.cat([cls_pos, patch_pos.to(pos_embed.dtype)], dim=0)
+
+
+def clearclip_attention(block: torch.nn.Module, x: Tensor) -> Tensor:
+    """ClearCLIP dense path of one residual block: q-q attention only.
+
+    ``softmax(q qᵀ · d^-0.5) v`` per head on ``ln_1(x)``, then ``out_proj``;
+    no residual, no MLP (the CLS token takes part in the attention).
+
+    Args:
+        block: An open_clip ``ResidualAttentionBlock`` (``nn.MultiheadAttention``
+            with packed ``in_proj``).
+        x: ``[B, N, W]`` input of the block (batch first).
+
+    Returns:
+        Tensor: ``[B, N, W]``.
+    """
+    attn = block.attn
+    y = block.ln_1(x)
+    q, _, v = F.linear(y, attn.in_proj_weight, attn.in_proj_bias).chunk(3, -1)
+    batch, num, width = q.shape
+    heads = attn.num_heads
+    q = q.reshape(batch, num, heads, width // heads).transpose(1, 2)
+    v = v.reshape(batch, num, heads, width // heads).transpose(1, 2)
+    out = F.scaled_dot_product_attention(q, q, v)  # scale = d^-0.5
+    out = out.transpose(1, 2).reshape(batch, num, width)
+    return attn.out_proj(out)
+
+
+@MODELS.register_module()
+class OpenCLIPBackbone(BaseModule):
+    """open_clip image tower returning joint-space global (+ dense) features.
+
+    Args:
+        arch: open_clip architecture name.
+        pretrained: open_clip tag or local checkpoint path (None: random).
+        model_cfg: open_clip config dict for a custom architecture.
+        dense_mode: None (global only), ``'plain'`` (patch tokens after
+            ``ln_post @ proj``) or ``'clearclip'`` (q-q attention in the last
+            block, see :func:`clearclip_attention`).
+        frozen: Freeze the whole CLIP model.
+        trainable_blocks_from: If set, vision blocks with index >= this,
+            ``ln_post`` and ``proj`` are trainable (the rest stays frozen).
+        precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
+        out_type: ``'tuple'`` -> ``(global, dense)``; ``'global'`` ->
+            ``(global,)`` for MMPretrain necks / heads.
+        init_cfg: mmengine init config (CLIP weights come from
+            ``pretrained``, not from here).
+    """
+
+    def __init__(self,
+                 arch: str = 'ViT-B-16',
+                 pretrained: Optional[str] = None,
+                 model_cfg: Optional[dict] = None,
+                 dense_mode: Optional[str] = None,
+                 frozen: bool = True,
+                 trainable_blocks_from: Optional[int] = None,
+                 precision: str = 'fp32',
+                 out_type: str = 'tuple',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if dense_mode not in DENSE_MODES:
+            raise ValueError(f'dense_mode must be one of {DENSE_MODES}, got '
+                             f'{dense_mode!r}')
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'out_type must be one of {OUT_TYPES}, got '
+                             f'{out_type!r}')
+        self.clip, self.tokenizer = build_open_clip(
+            arch, pretrained=pretrained, model_cfg=model_cfg,
+            precision=precision)
+        visual = self.clip.visual
+        needed = ('conv1', 'class_embedding', 'positional_embedding',
+                  'ln_pre', 'transformer', 'ln_post', 'proj')
+        if not all(hasattr(visual, n) for n in needed) or getattr(
+                visual, 'attn_pool', None) is not None:
+            raise TypeError(f'{arch!r}: OpenCLIPBackbone needs an open_clip '
+                            'ViT image tower with CLS token pooling.')
+        self.dense_mode = dense_mode
+        self.out_type = out_type
+        self.dtype = PRECISIONS[precision]
+        self.embed_dim = int(visual.proj.shape[1])
+        self.num_layers = len(visual.transformer.resblocks)
+        self.frozen = frozen
+        self.trainable_blocks_from = trainable_blocks_from
+        self._set_trainable()
+
+    def init_weights(self) -> None:
+        """Keep CLIP weights (random or loaded); nothing to initialise."""
+
+    def _set_trainable(self) -> None:
+        self.clip.requires_grad_(not self.frozen
+                                 and self.trainable_blocks_from is None)
+        start = self.trainable_blocks_from
+        if start is None:
+            return
+        if not 0 <= start <= self.num_layers:
+            raise ValueError(f'trainable_blocks_from={start} outside '
+                             f'[0, {self.num_layers}]')
+        visual = self.clip.visual
+        for block in visual.transformer.resblocks[start:]:
+            block.requires_grad_(True)
+        visual.ln_post.requires_grad_(True)
+        visual.proj.requires_grad_(True)
+
+    def train(self, mode: bool = True) -> 'OpenCLIPBackbone':
+        """Frozen towers stay in eval mode (no dropout)."""
+        super().train(mode)
+        if self.frozen and self.trainable_blocks_from is None:
+            self.clip.eval()
+        return self
+
+    def forward(self, images: Tensor) -> Union[Tuple[Tensor, Optional[Tensor]],
+                                               Tuple[Tensor]]:
+        """Encode images.
+
+        Args:
+            images: ``[B, 3, H, W]``, H and W multiples of the patch size.
+
+        Returns:
+            tuple: ``(global [B, D], dense [B, h*w, D] or None)``
+            un-normalised, or ``(global,)`` when ``out_type='global'``.
+        """
+        visual = self.clip.visual
+        x = visual.conv1(images.to(self.dtype))
+        grid = x.shape[-2:]
+        x = x.flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1)
+        x = x + interpolate_pos_embed(visual.positional_embedding,
+                                      grid).to(x.dtype)
+        x = visual.ln_pre(x)
+        blocks = visual.transformer.resblocks
+        for block in blocks[:-1]:
+            x = block(x)
+        last_in = x
+        x = blocks[-1](x)
+        global_feat = visual.ln_post(x[:, 0]) @ visual.proj
+        dense = None
+        if self.dense_mode == 'plain':
+            dense = visual.ln_post(x[:, 1:]) @ visual.proj
+        elif self.dense_mode == 'clearclip':
+            y = clearclip_attention(blocks[-1], last_in)
+            dense = visual.ln_post(y[:, 1:]) @ visual.proj
+        if self.out_type == 'global':
+            return (global_feat, )
+        return global_feat, dense
+
+    def get_layer_depth(self, param_name: str,
+                        prefix: str = '') -> Tuple[int, int]:
+        """Layer id for MMPretrain's layer-wise lr decay.
+
+        Embeddings are layer 0, vision block i is layer i + 1, ``ln_post`` /
+        ``proj`` and everything else (text tower, logit scale) the last.
+
+        Args:
+            param_name: Parameter name (optionally starting with ``prefix``).
+            prefix: Prefix of the backbone in the full model.
+
+        Returns:
+            tuple: ``(layer_id, max_layer_id)``.
+        """
+        max_layer_id = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return max_layer_id - 1, max_layer_id
+        name = param_name[len(prefix):]
+        visual = 'clip.visual.'
+        if not name.startswith(visual):
+            return max_layer_id - 1, max_layer_id
+        name = name[len(visual):]
+        if name.startswith(('conv1', 'class_embedding', 'positional_embedding',
+                            'ln_pre')):
+            return 0, max_layer_id
+        if name.startswith('transformer.resblocks.'):
+            return int(name.split('.')[2]) + 1, max_layer_id
+        return max_layer_id - 1, max_layer_id
+
+    @property
+    def patch_size(self) -> Sequence[int]:
+        """Patch size ``(ph, pw)`` of the image tower."""
+        return tuple(self.clip.visual.conv1.kernel_size)

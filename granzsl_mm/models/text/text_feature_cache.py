@@ -1,0 +1,82 @@
+"""Cache of frozen text features: in memory, optionally on disk.
+
+The on-disk shard is keyed by a hash of the text-tower weights, entries by the
+text itself, so the same sentence is never encoded twice by the same weights.
+"""
+import hashlib
+import os
+import os.path as osp
+from typing import Dict, Iterable, List, Optional
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ['TextFeatureCache', 'hash_module_weights']
+
+
+def hash_module_weights(tensors: Iterable[Tensor]) -> str:
+    """SHA-1 over the raw bytes of some tensors (order matters)."""
+    digest = hashlib.sha1()
+    for tensor in tensors:
+        data = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(str((tuple(data.shape), data.dtype)).encode())
+        digest.update(data.view(torch.uint8).numpy().tobytes()
+                      if data.numel() else b'')
+    return digest.hexdigest()[:16]
+
+
+class TextFeatureCache(nn.Module):
+    """Text -> feature map with an optional on-disk shard.
+
+    Args:
+        cache_dir: Folder for the on-disk shard; None keeps memory only.
+    """
+
+    def __init__(self, cache_dir: Optional[str] = None) -> None:
+        super().__init__()
+        self.cache_dir = cache_dir
+        self._store: Dict[str, Tensor] = {}
+        self._key: Optional[str] = None
+
+    def bind(self, weights_key: str) -> None:
+        """Use the shard of these weights (drops entries of other weights)."""
+        if weights_key == self._key:
+            return
+        self._key = weights_key
+        self._store = {}
+        path = self._path()
+        if path and osp.isfile(path):
+            self._store = torch.load(path, map_location='cpu',
+                                     weights_only=True)
+
+    def _path(self) -> Optional[str]:
+        if not self.cache_dir or not self._key:
+            return None
+        return osp.join(self.cache_dir, f'text_features_{self._key}.pt')
+
+    def missing(self, texts: List[str]) -> List[str]:
+        """Distinct texts not in the cache, in first-seen order."""
+        return list(dict.fromkeys(t for t in texts if t not in self._store))
+
+    def add(self, texts: List[str], feats: Tensor) -> None:
+        """Store features (moved to CPU) and flush the shard to disk."""
+        for text, feat in zip(texts, feats.detach().cpu()):
+            self._store[text] = feat.clone()
+        path = self._path()
+        if path and texts:
+            os.makedirs(self.cache_dir, exist_ok=True)
+            tmp = path + f'.tmp{os.getpid()}'
+            torch.save(self._store, tmp)
+            os.replace(tmp, path)
+
+    def get(self, texts: List[str]) -> Tensor:
+        """Stack cached features of ``texts`` (all must be present)."""
+        return torch.stack([self._store[t] for t in texts])
+
+    def clear(self) -> None:
+        """Forget the in-memory entries (the disk shard stays)."""
+        self._store = {}
+        self._key = None
+
+    def __len__(self) -> int:
+        return len(self._store)

@@ -1,0 +1,104 @@
+"""CLIPTextEncoder against open_clip's encode_text, truncation, cache."""
+import torch
+import torch.nn.functional as F
+
+from granzsl_mm.models.text import OPENAI_IMAGENET_TEMPLATES, CLIPTextEncoder
+
+TINY = 'TinyCLIP-test'
+TEXTS = ['a cat', 'a photo of a big brown dog sitting on a red sofa.',
+         'person']
+
+
+def _ref(enc, texts):
+    with torch.no_grad():
+        return F.normalize(enc.clip.encode_text(enc.tokenizer(texts)), dim=-1)
+
+
+def test_equals_encode_text_with_and_without_truncation():
+    enc = CLIPTextEncoder(TINY)
+    assert enc.is_causal_eot
+    ref = _ref(enc, TEXTS)
+    assert (enc.encode(TEXTS) - ref).abs().max() < 1e-5
+    full = CLIPTextEncoder.from_clip(enc.clip, enc.tokenizer, truncate=False)
+    assert (full.encode(TEXTS) - ref).abs().max() < 1e-5
+
+
+def test_truncation_really_cuts(monkeypatch):
+    enc = CLIPTextEncoder(TINY)
+    lengths = []
+    orig = enc.tower.transformer.forward
+
+    def spy(x, attn_mask=None):
+        lengths.append(x.shape[1])
+        return orig(x, attn_mask=attn_mask)
+
+    monkeypatch.setattr(enc.tower.transformer, 'forward', spy)
+    enc.encode(['a cat'])
+    assert lengths == [4]  # SOT, a, cat, EOT
+
+
+def test_encode_embeddings_with_learned_slot():
+    enc = CLIPTextEncoder(TINY)
+    tokens = enc.tokenize(['a photo of a X.', 'a photo of a dog.'])
+    embeds = enc.token_embedding(tokens)
+    assert embeds.shape == (2, 77, 64)
+    out = enc.encode_embeddings(embeds, tokens)
+    assert (out - _ref(enc, ['a photo of a X.', 'a photo of a dog.'])
+            ).abs().max() < 1e-5
+    slot = torch.zeros(64, requires_grad=True)
+    embeds = embeds.clone()
+    embeds[0, 5] = slot
+    enc.encode_embeddings(embeds, tokens).sum().backward()
+    assert slot.grad is not None and slot.grad.abs().sum() > 0
+
+
+def test_non_causal_tower_is_not_truncated():
+    enc = CLIPTextEncoder(TINY)
+    enc.clip.attn_mask = None  # bidirectional: cutting would change output
+    assert not enc.is_causal_eot
+    tokens = enc.tokenize(TEXTS)
+    with torch.no_grad():
+        out = enc.encode_embeddings(enc.token_embedding(tokens), tokens)
+        ref = F.normalize(enc.clip.encode_text(tokens), dim=-1)
+    assert (out - ref).abs().max() < 1e-5
+
+
+def test_memory_cache_counts_calls():
+    enc = CLIPTextEncoder(TINY)
+    enc.encode(TEXTS)
+    assert enc.num_encoded == 3
+    enc.encode(TEXTS[:2] + ['new one', 'new one'])
+    assert enc.num_encoded == 4
+    with torch.no_grad():  # in-place weight change invalidates the cache
+        enc.clip.token_embedding.weight.add_(0.1)
+    out = enc.encode(TEXTS)
+    assert enc.num_encoded == 7
+    assert (out - _ref(enc, TEXTS)).abs().max() < 1e-5
+
+
+def test_disk_cache_shared_across_instances(tmp_path):
+    enc = CLIPTextEncoder(TINY, cache_dir=str(tmp_path))
+    first = enc.encode(TEXTS)
+    other = CLIPTextEncoder.from_clip(enc.clip, enc.tokenizer,
+                                      cache_dir=str(tmp_path))
+    again = other.encode(TEXTS)
+    assert other.num_encoded == 0
+    assert torch.equal(first, again)
+    assert len(list(tmp_path.glob('text_features_*.pt'))) == 1
+
+
+def test_trainable_tower_not_cached():
+    enc = CLIPTextEncoder(TINY, frozen=False)
+    enc.encode(TEXTS)
+    enc.encode(TEXTS)
+    assert enc.num_encoded == 6
+
+
+def test_templates():
+    assert len(OPENAI_IMAGENET_TEMPLATES) == 80
+    enc = CLIPTextEncoder(TINY)
+    out = enc.encode_with_templates(['cat', 'dog'],
+                                    ['a photo of a {}.', 'a {}.'])
+    parts = enc.encode(['a photo of a cat.', 'a cat.'])
+    assert (out[0] - F.normalize(parts.mean(0), dim=-1)).abs().max() < 1e-6
+    assert enc.encode_with_templates(['cat'], 'openai_imagenet').shape == (1, 32)

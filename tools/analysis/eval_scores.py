@@ -1,0 +1,82 @@
+"""Evaluate a saved score dump under any ZSL/GZSL protocol option.
+
+The dump is the pickle written by ``tools/test.py --out`` (mmengine's
+``DumpResults``: a list of dicts of data-sample fields with ``pred_score``,
+``gt_score`` and optionally ``pred_score_zsl``). The class split comes from
+the config's test dataset (``--config``) or from ``--num-seen``.
+
+Example::
+
+    python tools/analysis/eval_scores.py preds.pkl --num-seen 925 \\
+        --drop-empty-images --out-dir work_dirs/eval
+"""
+import argparse
+from typing import List, Optional
+
+import mmengine
+
+from granzsl_mm.evaluation.metrics import ZSLMultiLabelMetric
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('dump', help='pickle from tools/test.py --out')
+    split = parser.add_mutually_exclusive_group(required=True)
+    split.add_argument('--config', help='config whose test dataset gives '
+                       'the class split (dataset_meta)')
+    split.add_argument('--num-seen', type=int,
+                       help='number of seen classes (the first ones)')
+    parser.add_argument('--topk', type=int, nargs='+', default=[3, 5])
+    parser.add_argument('--label-sets', nargs='+', default=['zsl', 'gzsl'],
+                        choices=['zsl', 'gzsl', 'seen', 'multilabel'])
+    parser.add_argument('--empty-class', choices=['zero', 'skip'],
+                        default='zero')
+    parser.add_argument('--drop-empty-images', action='store_true')
+    parser.add_argument('--out-dir', help='write per-class AP reports here')
+    return parser.parse_args(argv)
+
+
+def dataset_meta_from_config(config: str) -> dict:
+    """Build the config's test dataset lazily to read its ``metainfo``."""
+    from mmengine.config import Config
+
+    import granzsl_mm
+    from granzsl_mm.registry import DATASETS
+    granzsl_mm.register_all_modules()
+    cfg = Config.fromfile(config)
+    dataset_cfg = cfg.test_dataloader.dataset.copy()
+    dataset_cfg['lazy_init'] = True
+    return dict(DATASETS.build(dataset_cfg).metainfo)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Evaluate the dump and print a table; return the metrics."""
+    args = parse_args(argv)
+    results = mmengine.load(args.dump)
+    if args.config:
+        meta = dataset_meta_from_config(args.config)
+    else:
+        num_classes = len(results[0]['gt_score'])
+        if not 0 <= args.num_seen <= num_classes:
+            raise ValueError(f'--num-seen {args.num_seen} outside '
+                             f'[0, {num_classes}]')
+        names = [f'class_{i}' for i in range(num_classes)]
+        meta = dict(classes=names, seen_classes=names[:args.num_seen],
+                    unseen_classes=names[args.num_seen:])
+    metric = ZSLMultiLabelMetric(
+        topk=args.topk, label_sets=args.label_sets,
+        empty_class=args.empty_class,
+        drop_empty_images=args.drop_empty_images, out_dir=args.out_dir)
+    metric.dataset_meta = meta
+    metric.process(None, results)
+    metrics = metric.evaluate(len(results))
+    print(f'protocol: {metric.protocol}; {len(results)} images')
+    width = max(len(k) for k in metrics)
+    for key, value in metrics.items():
+        print(f'{key:<{width}}  {value:8.3f}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
