@@ -14,7 +14,7 @@ $(VENV)/.installed: setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[lite,tests]'
+	$(BIN)/python -m pip install -q -e '.[lite,tests,demo]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -44,6 +44,11 @@ setup(
         # is enough. Users with a full `mmcv` install without this extra.
         'lite': ['mmcv-lite>=2.0.0,<2.3'],
         'tests': ['pytest>=7', 'scikit-learn', 'ruff'],
+        # Web demo (tools/demo/web_demo.py) and its browser test. Playwright
+        # drives the system Chromium (apt-get install chromium); it never
+        # downloads a browser. gradio pins Pillow<13: the suite is tested
+        # with the Pillow this extra brings.
+        'demo': ['gradio>=6.0,<7', 'playwright>=1.40'],
     },
     license='Apache-2.0',
 )

@@ -4,10 +4,14 @@
 #   python tools/train.py configs/granzsl_coco.py [--amp]
 #   python tools/test.py configs/granzsl_coco.py \
 #       work_dirs/granzsl_coco/epoch_30.pth --tta
-_base_ = ['_base_/default_runtime.py', '_base_/granzsl_schedule.py']
+_base_ = [
+    '_base_/default_runtime.py', '_base_/granzsl_schedule.py',
+    '_base_/datasets/coco_zsl_test.py'
+]
 
-data_root = 'data/coco'
-split_file = 'cls_ids.pickle'  # the papers' 48/17 split (or our split json)
+# data_root, split_file (the papers' 48/17 split), image_size and the GZSL
+# test set (images resized to S x S, the snippet grid is cut from that):
+# _base_/datasets/coco_zsl_test.py.
 # Our shipped descriptions of the 80 COCO classes (in category-id order, which
 # also indexes cls_ids.pickle); or the authors' *_post_llm.json, or a file
 # from tools/generate_descriptions.py.
@@ -15,7 +19,6 @@ description_file = 'coco80'
 num_classes, num_seen_classes = 65, 48
 clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
 clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-image_size = 224
 
 model = dict(
     type='GranZSL',
@@ -47,35 +50,19 @@ train_dataloader = dict(
     dataset=dict(
         type='ClassDescriptionDataset',
         description_file=description_file,
-        split_file=data_root + '/' + split_file,
+        split_file=_base_.data_root + '/' + _base_.split_file,
         fields=description_fields,
         templates='openai_imagenet_80',
         pipeline=[dict(type='PackTextInputs')]))
 
-# Test images are resized to S x S (the snippet grid is cut from that).
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(image_size, image_size), backend='pillow',
-         interpolation='bicubic'),
-    dict(type='PackInputs'),
-]
-test_dataloader = dict(
-    batch_size=32,
-    num_workers=4,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type='COCOZSLDataset',
-        data_root=data_root,
-        ann_file='annotations/instances_val2014_gzsi_48_17.json',
-        data_prefix=dict(img_path='val2014'),
-        split_file=split_file,
-        label_set='all',
-        pipeline=test_pipeline))
-test_evaluator = dict(type='ZSLMultiLabelMetric', topk=(3, 5))
+# GranZSL's protocol: images without a positive in the scored label set are
+# left out (BiAM/MKT/SigRL score all images: drop_empty_images=False).
+test_evaluator = dict(type='ZSLMultiLabelMetric', topk=(3, 5),
+                      drop_empty_images=True)
 
 # Snippet test-time aggregation (tools/test.py --tta): grids 2x2 and 3x3.
 tta_model = dict(type='SnippetTTAModel', grids=(2, 3))
-tta_pipeline = test_pipeline
+tta_pipeline = {{_base_.test_pipeline}}
 
 default_hooks = dict(logger=dict(interval=10))
 randomness = dict(seed=0, deterministic=False)

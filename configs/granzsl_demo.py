@@ -4,22 +4,26 @@
 #   python tools/train.py configs/granzsl_demo.py
 #   python tools/test.py configs/granzsl_demo.py \
 #       work_dirs/granzsl_demo/epoch_5.pth --tta
-# The tiny CLIP is random unless the world's pre-trained checkpoint exists
-# (pass --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt).
+# The tiny CLIP is random unless the world's pre-trained checkpoint is given
+# (tools/pretrain_tiny_clip.py writes it; tools/run_demo.py does all of this):
+#   --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt
 _base_ = ['granzsl_coco.py']
 
 data_root = 'data/demo'
-image_size = 32  # TinyCLIP-test's input size
-tiny_clip = dict(
-    embed_dim=32,
-    vision_cfg=dict(image_size=32, layers=2, width=64, head_width=32,
-                    patch_size=8),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2,
-                  layers=2))
+image_size = 48  # TinyCLIP-world's input size (the world is drawn at 64 px)
+# The world's 26 classes: 21 seen (shape groups, shapes, colour + shape),
+# 5 unseen colour + shape combinations (granzsl_mm.datasets.synthetic_world).
+num_classes, num_seen_classes = 26, 21
+# Prompts in the words of the world's captions (the tiny CLIP never saw
+# "photo"): the same templates score the CLIP prompt baseline.
+templates = ['a picture of a {}.', 'there is a {}.', 'an image with a {}.']
 
 model = dict(
-    backbone=dict(arch='TinyCLIP-test', pretrained=None, model_cfg=tiny_clip),
-    save_frozen_clip=True,  # the tiny random CLIP travels with the checkpoint
+    backbone=dict(arch='TinyCLIP-world', pretrained=None),
+    name_learner=dict(template=templates[0]),
+    num_classes=num_classes,
+    num_seen_classes=num_seen_classes,
+    save_frozen_clip=True,  # the tiny CLIP travels with the checkpoint
     pair_loss=dict(loss_weight=0.2))
 
 train_dataloader = dict(
@@ -30,8 +34,7 @@ train_dataloader = dict(
     dataset=dict(
         description_file=data_root + '/descriptions.json',
         split_file=data_root + '/split.json',
-        templates=['a photo of a {}.', 'a drawing of a {}.',
-                   'a picture of the {}.']))
+        templates=templates))
 
 test_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -29,7 +29,9 @@ test_dataloader = dict(
         type='NUSWideZSLDataset',
         data_root=data_root,
         split='test',
+        labels_from='pickles',  # the papers' test_{seen,unseen}_labels.pkl
         label_set='all',
+        data_prefix=dict(img_path='Flickr'),
         pipeline={{_base_.test_pipeline}}))
 
 tta_model = dict(grids=(2,))

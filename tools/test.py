@@ -12,7 +12,8 @@ from granzsl_mm.utils import set_checkpoint_trust
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help="checkpoint file ('none': the "
+                        "config's own weights, e.g. zero-shot CLIP)")
     parser.add_argument('--work-dir', help='the dir to save evaluation logs')
     parser.add_argument('--out', help='dump predictions (or metrics) here')
     parser.add_argument('--out-item', choices=['metrics', 'pred'],

@@ -110,7 +110,8 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
     """
     _work_dir(cfg, config_path, work_dir)
     cfg.launcher = launcher
-    cfg.load_from = checkpoint
+    # 'none': evaluate the config's own weights (zero-shot CLIP configs).
+    cfg.load_from = None if checkpoint in (None, 'none', 'None') else checkpoint
     cfg.resume = False
     if tta:
         missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]

@@ -101,6 +101,28 @@ def _plot_pr(path: str, curves: Dict[str, tuple]) -> None:
     plt.close(fig)
 
 
+def _plot_levels(path: str, by_level: Dict[str, dict]) -> None:
+    """Grouped bars: mAP of each granularity level, per label set."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    levels = sorted({int(k) for v in by_level.values() for k in v})
+    names = list(by_level)
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(levels)), 3.5))
+    for i, name in enumerate(names):
+        vals = [by_level[name].get(str(lv), {}).get('mAP') for lv in levels]
+        ax.bar(np.arange(len(levels)) + i * width,
+               [0.0 if v is None else v for v in vals], width, label=name)
+    ax.set_xticks(np.arange(len(levels)) + width * (len(names) - 1) / 2)
+    ax.set_xticklabels([f'level {lv}' for lv in levels])
+    ax.set_ylabel('mAP (%) of non-empty classes')
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def write_reports(out_dir: str,
                   per_class: Dict[str, tuple],
                   arrays: Dict[str, tuple],
@@ -160,6 +182,10 @@ def write_reports(out_dir: str,
             _plot_bars(path, [classes[int(i)] for i in idx], ap,
                        idx < num_seen, f'per-class AP ({name})')
             paths[f'bars_{name}'] = path
+        if 'ap_by_level' in report:
+            paths['ap_by_level'] = osp.join(out_dir,
+                                            f'{stem}ap_by_level.png')
+            _plot_levels(paths['ap_by_level'], report['ap_by_level'])
         curves = {n: mean_pr_curve(a[0], a[1]) for n, a in arrays.items()}
         paths['pr_curve'] = osp.join(out_dir, f'{stem}pr_curve.png')
         _plot_pr(paths['pr_curve'], curves)

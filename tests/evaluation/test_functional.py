@@ -127,3 +127,57 @@ def test_chunking_does_not_change_result():
     a = per_class_ap(scores, targets, chunk_size=64)
     b = per_class_ap(scores, targets, chunk_size=5)
     assert np.array_equal(a, b)
+
+
+def _brute_force_ap(scores, targets):
+    """Pessimistic-tie AP by explicit pairwise counting (independent)."""
+    out = []
+    for c in range(scores.shape[1]):
+        valid = targets[:, c] >= 0
+        s, t = scores[valid, c], targets[valid, c]
+        pos = s[t == 1]
+        if pos.size == 0:
+            out.append(np.nan)
+            continue
+        prec = [(pos >= p).sum() / (s >= p).sum() for p in pos]
+        out.append(np.mean(prec))
+    return np.array(out)
+
+
+def test_heavy_ties_unknowns_threads_and_chunks():
+    rng = np.random.default_rng(7)
+    scores = np.round(rng.random((300, 23)), 1).astype(np.float32)  # ties
+    targets = (rng.random((300, 23)) < 0.2).astype(np.int64)
+    targets[rng.random((300, 23)) < 0.1] = -1
+    targets[:, 5] = np.where(targets[:, 5] == 1, 0, targets[:, 5])  # empty
+    ref = _brute_force_ap(scores, targets)
+    for threads, chunk in ((1, 64), (3, 4)):
+        ours = per_class_ap(scores, targets, chunk_size=chunk,
+                            num_threads=threads)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, equal_nan=True)
+    assert np.isnan(ours[5])
+
+
+def test_topk_tie_spanning_past_k():
+    # the K-th score is tied over classes beyond K: lowest indices win,
+    # whichever order torch.topk returns them in
+    scores = np.array([[0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.1]] * 2)
+    scores[1] = scores[1][::-1]
+    for row, winners in ((0, {0, 1, 2}), (1, {6, 1, 2})):
+        for cls in range(7):
+            tgt = np.zeros((1, 7), dtype=np.int64)
+            tgt[0, cls] = 1
+            res = multilabel_zsl_metrics(scores[row:row + 1], tgt, topk=(3, ))
+            assert res['P@3'] == pytest.approx(100 / 3 if cls in winners
+                                               else 0.0)
+
+
+def test_inputs_not_modified_any_memory_order():
+    scores, targets = _random(n=50, c=9, seed=11, unknown=0.1)
+    ref = multilabel_zsl_metrics(scores, targets)
+    for order in ('C', 'F'):
+        s = np.array(scores, order=order)
+        t = np.array(targets.astype(np.int8), order=order)
+        s0, t0 = s.copy(), t.copy()
+        assert multilabel_zsl_metrics(s, t) == pytest.approx(ref)
+        assert np.array_equal(s, s0) and np.array_equal(t, t0)

@@ -100,8 +100,14 @@ def test_reports_equal_metric(tmp_path):
     csv_gzsl = [r for r in csv_rows if r['label_set'] == 'gzsl']
     assert [float(r['AP'] or 0) for r in csv_gzsl] == pytest.approx(aps)
     assert set(report['ap_by_level']['gzsl']) == {'0', '1'}
+    # AP by level: the mean of the level's non-empty classes
+    for level in (0, 1):
+        vals = [r['AP'] for r in rows if r['level'] == level
+                and r['AP'] is not None]
+        assert report['ap_by_level']['gzsl'][str(level)]['mAP'] == \
+            pytest.approx(np.mean(vals))
     for name in ('per_class_ap_zsl.png', 'per_class_ap_gzsl.png',
-                 'pr_curve.png'):
+                 'pr_curve.png', 'ap_by_level.png'):
         assert (tmp_path / name).read_bytes()[:4] == b'\x89PNG'
 
 

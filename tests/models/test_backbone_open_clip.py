@@ -160,3 +160,34 @@ def test_bf16_precision():
     glob, dense = bb(torch.randn(1, 3, 32, 32))
     assert glob.dtype == torch.bfloat16 and dense.shape == (1, 16, 32)
     assert F.cosine_similarity(glob.float(), glob.float()).item() > 0.99
+
+
+@pytest.mark.parametrize('how', ['HF_HUB_OFFLINE', 'no_socket'])
+def test_uncached_tag_offline_fails_fast(monkeypatch, how):
+    import socket
+
+    import open_clip
+
+    from granzsl_mm.models.backbones import open_clip_builder as builder
+    cfg = open_clip.get_pretrained_cfg('ViT-B-16', 'openai')
+    if builder._tag_is_cached(cfg):
+        pytest.skip('ViT-B-16/openai is cached on this machine')
+
+    def no_build(*args, **kwargs):
+        raise AssertionError('create_model must not run (no download try)')
+
+    monkeypatch.setattr(open_clip, 'create_model', no_build)
+    if how == 'HF_HUB_OFFLINE':
+        monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    else:
+        monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
+
+        def refuse(*args, **kwargs):
+            raise OSError('network is unreachable')
+
+        monkeypatch.setattr(socket, 'create_connection', refuse)
+    with pytest.raises(RuntimeError) as info:
+        OpenCLIPBackbone('ViT-B-16', pretrained='openai')
+    msg = str(info.value)
+    assert "'ViT-B-16'/'openai'" in msg and 'offline' in msg
+    assert 'pretrained=/path/to/checkpoint.pt' in msg

@@ -102,3 +102,63 @@ def test_templates():
     parts = enc.encode(['a photo of a cat.', 'a cat.'])
     assert (out[0] - F.normalize(parts.mean(0), dim=-1)).abs().max() < 1e-6
     assert enc.encode_with_templates(['cat'], 'openai_imagenet').shape == (1, 32)
+
+
+def _tiny_cfg(**text_cfg):
+    import json
+
+    from tests._tiny_override import TINY_MODEL_CFG_PATH
+    with open(TINY_MODEL_CFG_PATH) as f:
+        cfg = json.load(f)
+    cfg['custom_text'] = True  # open_clip CustomTextCLIP (model.text tower)
+    cfg['text_cfg'].update(text_cfg)
+    return cfg
+
+
+def _spy_lengths(monkeypatch, enc):
+    lengths = []
+    orig = enc.tower.transformer.forward
+
+    def spy(x, attn_mask=None):
+        lengths.append(x.shape[1])
+        return orig(x, attn_mask=attn_mask)
+
+    monkeypatch.setattr(enc.tower.transformer, 'forward', spy)
+    return lengths
+
+
+def test_siglip_style_tower_is_never_truncated(monkeypatch):
+    # last-token pooling, bidirectional attention: cutting would change it
+    torch.manual_seed(0)
+    enc = CLIPTextEncoder('lastpool-bidir', model_cfg=_tiny_cfg(
+        no_causal_mask=True, pool_type='last'))
+    assert type(enc.clip).__name__ == 'CustomTextCLIP'
+    assert not enc.is_causal_eot
+    lengths = _spy_lengths(monkeypatch, enc)
+    out = enc.encode(TEXTS)
+    assert lengths == [77]
+    monkeypatch.undo()
+    assert (out - _ref(enc, TEXTS)).abs().max() < 1e-5
+
+
+def test_custom_text_causal_tower_is_truncated(monkeypatch):
+    torch.manual_seed(0)
+    enc = CLIPTextEncoder('custom-causal', model_cfg=_tiny_cfg())
+    assert type(enc.clip).__name__ == 'CustomTextCLIP' and enc.is_causal_eot
+    lengths = _spy_lengths(monkeypatch, enc)
+    out = enc.encode(TEXTS)
+    assert lengths == [int(enc.tokenize(TEXTS).argmax(-1).max()) + 1] < [77]
+    monkeypatch.undo()
+    assert (out - _ref(enc, TEXTS)).abs().max() < 1e-5
+
+
+def test_deepcopy_gives_an_equal_independent_encoder():
+    # EMA hooks and model wrappers deep-copy models; the tower view must
+    # survive copy's __init__-less reconstruction.
+    import copy
+    enc = CLIPTextEncoder(TINY)
+    twin = copy.deepcopy(enc)
+    assert torch.equal(twin.encode(['a red circle']),
+                       enc.encode(['a red circle']))
+    next(twin.parameters()).data.add_(1.0)
+    assert not torch.equal(next(twin.parameters()), next(enc.parameters()))

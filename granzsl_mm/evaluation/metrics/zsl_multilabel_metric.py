@@ -166,6 +166,15 @@ class ZSLMultiLabelMetric(BaseMetric):
                 drop_empty_images=self.drop_empty_images,
                 return_per_class=True)
             per_class[name] = (idx, res['per_class_AP'])
+            dropped = len(set_scores) - res['num_images']
+            logger.info(
+                f'{name}: {res["num_images"]} images scored'
+                + (f' ({dropped} without positives dropped)'
+                   if self.drop_empty_images else '')
+                + f', {res["num_classes"]} classes, '
+                f'{res["num_empty_classes"]} without positives (AP '
+                + ('0, counted)' if self.empty_class == 'zero' else
+                   'skipped)'))
             key_prefix = '' if name == 'multilabel' else f'{name}/'
             for key, value in res.items():
                 if key.startswith(_SCALAR_KEYS):

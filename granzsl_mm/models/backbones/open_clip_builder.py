@@ -11,6 +11,7 @@ import os
 import os.path as osp
 import socket
 import tempfile
+import threading
 from typing import Any, Optional, Tuple
 
 import open_clip
@@ -63,13 +64,27 @@ def register_model_cfg(model_cfg: dict, name: Optional[str] = None) -> str:
 
 
 def _online(host: str = 'huggingface.co', timeout: float = 2.0) -> bool:
-    if os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false'):
+    """Whether ``host`` answers on 443 within ``timeout`` seconds.
+
+    The probe (DNS included, which a socket timeout does not bound) runs in a
+    daemon thread, so a hanging resolver cannot stall the caller.
+    """
+    if os.environ.get('HF_HUB_OFFLINE', '0').lower() not in ('0', '',
+                                                             'false'):
         return False
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+    answer = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            answer.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answer)
 
 
 def _tag_is_cached(cfg: dict) -> bool:

@@ -5,3 +5,23 @@ __all__: list = []
 from .granzsl import GranZSL  # noqa: E402
 
 __all__ += ['GranZSL']
+
+from .zero_shot import ZeroShotMultiLabelClassifier, topk_patch_scores  # noqa: E402
+
+__all__ += ['ZeroShotMultiLabelClassifier', 'topk_patch_scores']
+
+from .mkt import MKT, mkt_local_scores, normalized_average_scores  # noqa: E402
+
+__all__ += ['MKT', 'mkt_local_scores', 'normalized_average_scores']
+
+from .sigrl import SigRL  # noqa: E402
+
+__all__ += ['SigRL']
+
+from .mkt_stage2 import MKTPromptTuning  # noqa: E402
+
+__all__ += ['MKTPromptTuning']
+
+from .class_names import resolve_class_names  # noqa: E402
+
+__all__ += ['resolve_class_names']

@@ -5,3 +5,21 @@ __all__: list = []
 from .class_name_learner import ClassNameLearner  # noqa: E402
 
 __all__ += ['ClassNameLearner']
+
+from .spml_head import SPMLLinearClsHead, stack_multilabel_targets  # noqa: E402
+
+__all__ += ['SPMLLinearClsHead', 'stack_multilabel_targets']
+
+from .sigrl_head import (  # noqa: E402
+    SemanticDecoupling,
+    SemanticVisualReconstruction,
+    SigRLHead,
+    bridge_features,
+)
+
+__all__ += ['SemanticDecoupling', 'SemanticVisualReconstruction', 'SigRLHead',
+            'bridge_features']
+
+from .prompt_context_learner import PromptContextLearner  # noqa: E402
+
+__all__ += ['PromptContextLearner']

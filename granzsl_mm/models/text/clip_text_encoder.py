@@ -40,6 +40,10 @@ class _TowerView:
                               None)
 
     def __getattr__(self, name: str) -> Any:
+        # Only reached for missing attributes; ``src`` itself missing means
+        # a half-built object (copy/pickle create one without __init__).
+        if name == 'src':
+            raise AttributeError(name)
         return getattr(self.src, name)
 
 

@@ -1,0 +1,68 @@
+# SPML with a CLIP image tower and a linear classifier, dataset-agnostic
+# part: CLIP ViT-B/16 fine-tuned end to end (VLPL's CLIP-vision baseline, on
+# SigRL's backbone), trained with entropy maximisation on the unknown labels
+# plus VLPL's CLIP pseudo-labels (mode 'em_apl'). The model is MMPretrain's
+# ImageClassifier with our OpenCLIPBackbone and SPMLLinearClsHead (which
+# passes the pseudo-labels, `soft_targets`, to the loss). The leaves
+# (spml_{coco,voc}_clip_linear.py) set num_classes, alpha and the
+# pseudo-label file.
+_base_ = ['schedules/spml_adam_10e.py']
+
+image_size = 224
+clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
+clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
+                           std=clip_std, to_rgb=True),
+    backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
+                  pretrained='openai', frozen=False, out_type='global'),
+    head=dict(
+        type='SPMLLinearClsHead', in_channels=512,
+        # a pseudo-positive costs beta * (s log p + (1 - s) log(1 - p)) with
+        # s = 0.9, beta = 0.7 (VLPL's EM_PL: beta_pos 0.7, 0.9 / 0.1 targets).
+        loss=dict(type='SPMLLoss', mode='em_apl', beta=0.7)))
+
+# VLPL's pseudo-labeller: frozen CLIP ViT-L/14 @ 336 px, bare class names as
+# prompts, softmax(cos / T) with T = 0.01, positive above 0.3, and the rho * C
+# lowest classes negative (rho = 0 on COCO and VOC in the reference). The
+# leaves set `out_file`.
+pseudo_label_cfg = dict(
+    clip=dict(type='OpenCLIPBackbone', arch='ViT-L-14-336',
+              pretrained='openai', frozen=True, out_type='global'),
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
+                           std=clip_std, to_rgb=True),
+    pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(336, 336), backend='pillow',
+             interpolation='bicubic'),
+        dict(type='PackInputs'),
+    ],
+    templates=['{}'],
+    temperature=0.01,
+    threshold=0.3,
+    rho=0.0,
+    positive_target=0.9,
+    negative_target=0.0,
+    batch_size=32,
+    num_workers=4)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size), backend='pillow',
+         interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=('soft_targets', )),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size), backend='pillow',
+         interpolation='bicubic'),
+    dict(type='PackInputs'),
+]
+
+# The whole image tower is fine-tuned (as VLPL); CLIP's text tower is built
+# but unused, so DDP must allow parameters without gradients.
+model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+                         find_unused_parameters=True)

@@ -1,0 +1,24 @@
+# SigRL (ICME 2025) for single-positive multi-label learning on PASCAL VOC 2012
+# (the reference's SPML/ branch; model, pseudo-labeller, pipelines and
+# optimiser: _base_/spml_sigrl_clip.py; see docs/spml.md).
+# 1) pseudo-labels, once (frozen CLIP; cached in `pseudo_label_file`):
+#   python tools/generate_pseudo_labels.py configs/spml_voc_sigrl_clip.py
+# 2) python tools/train.py configs/spml_voc_sigrl_clip.py
+# 3) python tools/test.py configs/spml_voc_sigrl_clip.py \
+#        work_dirs/spml_voc_sigrl_clip/best_mAP_epoch_*.pth
+_base_ = ['_base_/spml_voc.py', '_base_/spml_sigrl_clip.py']
+
+model = dict(
+    num_classes={{_base_.num_classes}},
+    num_seen_classes={{_base_.num_classes}},  # SPML: all classes seen
+    class_names={{_base_.class_names}},
+    # alpha 0.2 on VOC (reference)
+    spml_loss=dict(alpha=0.2))
+
+pseudo_label_file = 'data/VOCdevkit/VOC2012/spml/voc_vlpl_pseudo_labels.npz'
+pseudo_label_cfg = dict(out_file=pseudo_label_file)
+
+train_dataloader = dict(dataset=dict(pipeline={{_base_.train_pipeline}},
+                                     pseudo_label_file=pseudo_label_file))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))

@@ -1,0 +1,342 @@
+"""Open-vocabulary multi-label inference (MMPretrain inferencer style).
+
+>>> from granzsl_mm.apis import MultiLabelInferencer
+>>> inferencer = MultiLabelInferencer('configs/clip_zeroshot_coco.py',
+...                                   vocabulary='coco80')
+>>> inferencer(['a.jpg', 'photos/'], topk=5)[0]
+{'img_path': 'a.jpg', 'labels': ['dog', ...], 'scores': [...],
+ 'sources': ['prompt', ...]}
+
+Any ``ZeroShotMultiLabelClassifier`` is used as it is; a GranZSL model is
+wrapped into one that shares its CLIP and uses its learned class names
+(``sources`` says ``'learned'``) for its own classes and prompt templates for
+every other word (``'prompt'``).
+"""
+import glob
+import os.path as osp
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+
+from .label_drawing import draw_labels
+from .vocabularies import read_vocabulary
+
+__all__ = ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
+           'IMAGE_EXTENSIONS']
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff',
+                    '.gif')
+ImageInput = Union[str, np.ndarray, Any]
+_MODEL_SETS = ('all', 'seen', 'unseen', 'zsl', 'gzsl')
+
+
+def list_images(images: Union[ImageInput, Sequence[ImageInput]]) -> list:
+    """Expand files, folders (sorted) and glob patterns; keep arrays / PIL.
+
+    Raises:
+        FileNotFoundError: A path that matches nothing.
+    """
+    if isinstance(images, (str, np.ndarray)) or not isinstance(
+            images, (list, tuple)):
+        images = [images]
+    out = []
+    for item in images:
+        if not isinstance(item, str):
+            out.append(item)
+        elif osp.isdir(item):
+            found = sorted(p for p in glob.glob(osp.join(item, '*'))
+                           if p.lower().endswith(IMAGE_EXTENSIONS))
+            if not found:
+                raise FileNotFoundError(f'no images in folder {item}')
+            out += found
+        elif osp.isfile(item):
+            out.append(item)
+        elif glob.has_magic(item) and glob.glob(item):
+            out += sorted(glob.glob(item))
+        else:
+            raise FileNotFoundError(f'image not found: {item}')
+    return out
+
+
+def _load_image(item: ImageInput) -> dict:
+    """A pipeline input dict (BGR ``img``) from a path, array or PIL image."""
+    path = item if isinstance(item, str) else None
+    if path is not None:
+        import mmcv
+        img = mmcv.imread(path)
+        if img is None:
+            raise ValueError(f'cannot read image {path}')
+    elif isinstance(item, np.ndarray):
+        img = item  # mmcv convention: HWC, BGR
+        if img.ndim == 2:
+            img = np.stack([img] * 3, axis=-1)
+    elif hasattr(item, 'convert'):  # PIL image (RGB)
+        img = np.ascontiguousarray(np.asarray(item.convert('RGB'))[..., ::-1])
+    else:
+        raise TypeError(f'unsupported image input {type(item).__name__}')
+    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                img_path=path)
+
+
+def as_zero_shot(model: nn.Module, class_names: Optional[Sequence[str]] = None
+                 ) -> nn.Module:
+    """A ``ZeroShotMultiLabelClassifier`` view of a model (shared weights).
+
+    Args:
+        model: A ``ZeroShotMultiLabelClassifier`` (returned as is) or a
+            GranZSL-like model (``backbone``, ``text_encoder``,
+            ``class_name_embeddings()``, ``logit_scale``, ``score_mode``).
+        class_names: Names of the GranZSL classes (default
+            ``model.class_names``, else ``class_<i>``).
+
+    Returns:
+        nn.Module: The classifier; for GranZSL its scores over its own
+        classes equal GranZSL's ``predict``.
+    """
+    from granzsl_mm.models.classifiers import ZeroShotMultiLabelClassifier
+    if isinstance(model, ZeroShotMultiLabelClassifier):
+        return model
+    needed = ('backbone', 'text_encoder', 'class_name_embeddings',
+              'logit_scale', 'score_mode')
+    if not all(hasattr(model, n) for n in needed):
+        raise TypeError(f'{type(model).__name__} is neither a '
+                        'ZeroShotMultiLabelClassifier nor GranZSL-like (needs '
+                        f'{needed})')
+    model.eval()
+    with torch.no_grad():
+        names_emb = model.class_name_embeddings().detach().float().cpu()
+    names = list(class_names or getattr(model, 'class_names', None) or [
+        f'class_{i}' for i in range(len(names_emb))])
+    if len(names) != len(names_emb):
+        raise ValueError(f'{len(names)} class names for {len(names_emb)} '
+                         'learned class embeddings')
+    learner = getattr(model, 'name_learner', None)
+    template = getattr(learner, 'template', 'a photo of a {}.')
+    wrapper = ZeroShotMultiLabelClassifier(
+        backbone=model.backbone, text_encoder=model.text_encoder,
+        class_names=names, num_seen_classes=getattr(model, 'num_seen_classes',
+                                                    None),
+        templates=[template], score_mode=model.score_mode,
+        local_pooling='softmax', logit_scale=float(model.logit_scale),
+        score_act='none', data_preprocessor=model.data_preprocessor)
+    wrapper.set_learned_embeddings(names, names_emb, type(model).__name__)
+    wrapper.set_vocabulary('all')
+    return wrapper.eval()
+
+
+class MultiLabelInferencer:
+    """Top-k labels of images for any vocabulary.
+
+    Args:
+        model: Config path, ``Config`` or built model
+            (``ZeroShotMultiLabelClassifier`` or GranZSL).
+        pretrained: Checkpoint to load (class names are read from its
+            ``meta.dataset_meta`` when the model has none).
+        vocabulary: Initial vocabulary (see :meth:`set_vocabulary`); default:
+            the model's own classes.
+        device: Torch device.
+        tta: Snippet test-time aggregation (grids of the config's
+            ``tta_model``, else ``(2, 3)``).
+    """
+
+    def __init__(self, model: Union[str, Config, nn.Module],
+                 pretrained: Optional[str] = None,
+                 vocabulary: Union[str, Sequence[str], None] = None,
+                 device: str = 'cpu', tta: bool = False) -> None:
+        from granzsl_mm import register_all_modules
+        register_all_modules(init_default_scope=False)
+        meta_classes = None
+        if isinstance(model, nn.Module):
+            net, self.cfg = model, getattr(model, 'cfg', None)
+            if pretrained:
+                meta_classes = self._load(net, pretrained)
+        else:
+            from .model_zoo import get_model
+            self.cfg = model if isinstance(model, Config) else \
+                Config.fromfile(model)
+            net = get_model(self.cfg)
+            if pretrained:
+                meta_classes = self._load(net, pretrained)
+        self.source_model = net.to(device).eval()
+        names = None
+        if not getattr(net, 'class_names', None):
+            names = meta_classes or _config_class_names(self.cfg)
+        self.model = as_zero_shot(net, names).to(device).eval()
+        self.device = device
+        self.tta = tta
+        tta_cfg = (self.cfg.get('tta_model') if self.cfg else None) or {}
+        self.grids = tuple(tta_cfg.get('grids', (2, 3)))
+        from granzsl_mm.registry import TRANSFORMS
+        self.pipeline = Compose([TRANSFORMS.build(t)
+                                 for t in self._pipeline_cfg()])
+        self.set_vocabulary('all' if vocabulary is None else vocabulary)
+
+    @staticmethod
+    def _load(net: nn.Module, checkpoint: str) -> Optional[List[str]]:
+        from mmengine.runner import load_checkpoint
+        ckpt = load_checkpoint(net, checkpoint, map_location='cpu')
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        classes = (meta.get('dataset_meta') or {}).get('classes')
+        return list(classes) if classes else None
+
+    def _pipeline_cfg(self) -> List[dict]:
+        pipeline = None
+        if self.cfg is not None:
+            loader = self.cfg.get('test_dataloader') or {}
+            pipeline = self.cfg.get('test_pipeline') or (
+                loader.get('dataset') or {}).get('pipeline')
+        if pipeline:
+            pipeline = [dict(t) for t in pipeline]
+            if 'Load' in str(pipeline[0].get('type', '')):
+                pipeline = pipeline[1:]
+            return pipeline
+        size = getattr(getattr(getattr(self.model.backbone, 'clip', None),
+                               'visual', None), 'image_size', (224, 224))
+        size = tuple(size) if isinstance(size, (tuple, list)) else (size, size)
+        return [dict(type='Resize', scale=size, backend='pillow',
+                     interpolation='bicubic'),
+                dict(type='PackInputs')]
+
+    # ----------------------------------------------------------- vocabulary
+    def set_vocabulary(self, vocabulary: Union[str, Sequence[str]]
+                       ) -> List[str]:
+        """Switch the vocabulary (no rebuilding).
+
+        Args:
+            vocabulary: The model's own ``'all'`` / ``'seen'`` / ``'unseen'``
+                classes, a list of words, a text / JSON file, a vocabulary
+                file of learned embeddings (``*.pt``: its embeddings are
+                loaded too), a named set (``'coco80'``, ``'coco48_17'``,
+                ``'nuswide81'``, ...) or a comma-separated string.
+
+        Returns:
+            list[str]: Per word, ``'learned'`` or ``'prompt'``.
+        """
+        if isinstance(vocabulary, str) and vocabulary in _MODEL_SETS:
+            return self.model.set_vocabulary(vocabulary)
+        if isinstance(vocabulary, str) and vocabulary.endswith(
+                ('.pt', '.pth')) and osp.isfile(vocabulary):
+            self.model.load_vocabulary(vocabulary)
+        return self.model.set_vocabulary(read_vocabulary(vocabulary))
+
+    @property
+    def vocabulary(self) -> List[str]:
+        """Current words."""
+        return list(self.model.vocabulary)
+
+    @property
+    def sources(self) -> List[str]:
+        """Per current word, ``'learned'`` or ``'prompt'``."""
+        return list(self.model.vocabulary_sources)
+
+    # ------------------------------------------------------------ inference
+    def _batches(self, items: list, batch_size: int):
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
+            data = pseudo_collate([self.pipeline(_load_image(x))
+                                   for x in chunk])
+            yield chunk, self.model.data_preprocessor(data, False)['inputs']
+
+    @torch.no_grad()
+    def scores(self, images: Union[ImageInput, Sequence[ImageInput]],
+               batch_size: int = 8, progress: bool = False) -> torch.Tensor:
+        """``[N, V]`` scores of the images over the current vocabulary."""
+        items = list_images(images)
+        bar = _progress(len(items)) if progress else None
+        out = []
+        for chunk, inputs in self._batches(items, batch_size):
+            if self.tta:
+                out.append(self.model.snippet_scores(inputs, self.grids))
+            else:
+                out.append(self.model(inputs, mode='tensor'))
+            if bar is not None:
+                for _ in chunk:
+                    bar.update()
+        if bar is not None:
+            sys.stderr.write('\n')
+        return torch.cat(out).float().cpu()
+
+    def __call__(self, images: Union[ImageInput, Sequence[ImageInput]],
+                 topk: Optional[int] = 5, threshold: Optional[float] = None,
+                 batch_size: int = 8, show_dir: Optional[str] = None,
+                 progress: bool = True) -> List[Dict[str, Any]]:
+        """Ranked labels per image.
+
+        Args:
+            images: Paths, folders, glob patterns, BGR arrays or PIL images.
+            topk: Keep the k best labels (None or <= 0: all).
+            threshold: Keep only labels scoring at least this.
+            batch_size: Images per forward.
+            show_dir: Write one picture per image with its labels drawn.
+            progress: Show a progress bar.
+
+        Returns:
+            list[dict]: Per image ``img_path`` (None for arrays), ``labels``,
+            ``scores`` (floats, descending) and ``sources`` per label.
+        """
+        items = list_images(images)
+        all_scores = self.scores(items, batch_size, progress)
+        words, sources = self.vocabulary, self.sources
+        results = []
+        for index, (item, row) in enumerate(zip(items, all_scores)):
+            order = torch.sort(row, descending=True, stable=True).indices
+            if topk is not None and topk > 0:
+                order = order[:topk]
+            if threshold is not None:
+                order = order[row[order] >= threshold]
+            results.append(dict(
+                img_path=item if isinstance(item, str) else None,
+                labels=[words[i] for i in order.tolist()],
+                scores=[float(row[i]) for i in order.tolist()],
+                sources=[sources[i] for i in order.tolist()]))
+            if show_dir:
+                name = (osp.splitext(osp.basename(item))[0]
+                        if isinstance(item, str) else f'image_{index:05d}')
+                draw_labels(_load_image(item)['img'][..., ::-1],
+                            results[-1], osp.join(show_dir, name + '.png'))
+        return results
+
+    @torch.no_grad()
+    def score_map(self, image: ImageInput, label: str) -> np.ndarray:
+        """Local cosine map ``[h, w]`` of one image for one word.
+
+        Args:
+            image: A path, BGR array or PIL image.
+            label: Any word (learned embedding when it has one).
+
+        Returns:
+            np.ndarray: Cosines between the patch features and the word.
+        """
+        _, inputs = next(self._batches([image], 1))
+        embeds, _ = self.model.embed_words([label])
+        local, _ = self.model.view_cosines(inputs, embeddings=embeds)
+        if local is None:
+            raise ValueError('this model has no dense features (backbone '
+                             "dense_mode='plain' or 'clearclip')")
+        return local[0, 0].float().cpu().numpy()
+
+
+def _config_class_names(cfg: Optional[Config]) -> Optional[List[str]]:
+    """Class names from a JSON split file named by the config's datasets."""
+    if cfg is None:
+        return None
+    from granzsl_mm.models.text import read_class_names
+    for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        split = dataset.get('split_file')
+        if not isinstance(split, str) or not split.endswith('.json'):
+            continue
+        for path in (split, osp.join(dataset.get('data_root') or '', split)):
+            if osp.isfile(path):
+                return read_class_names(path)[0]
+    return None
+
+
+def _progress(total: int):
+    from mmengine.utils import ProgressBar
+    return ProgressBar(total, file=sys.stderr)

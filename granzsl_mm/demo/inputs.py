@@ -1,0 +1,238 @@
+"""What a web-demo user hands in: vocabularies, images, model choices.
+
+Pure Python (no gradio): every problem a user can cause is raised as a
+:class:`DemoInputError` whose message is shown as is in the page.
+"""
+import glob
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, List, Optional, Sequence, Tuple
+
+__all__ = ['DemoInputError', 'MAX_LABELS', 'LABEL_BATCH_SIZE',
+           'VOCABULARY_PRESETS', 'parse_vocabulary', 'preset_vocabulary',
+           'label_batches', 'read_images', 'discover_models',
+           'latest_checkpoint', 'parse_cfg_options']
+
+MAX_LABELS = 20000  # a page beyond this is no demo any more
+LABEL_BATCH_SIZE = 512  # labels scored per pass (progress steps)
+
+# Shown name -> name understood by ``granzsl_mm.apis.read_vocabulary``; the
+# proving-ground world is read from its split file (see preset_vocabulary).
+PROVING_GROUND = 'Proving-ground world (data/demo)'
+VOCABULARY_PRESETS: Dict[str, str] = {
+    'COCO 80': 'coco80',
+    'COCO 48 seen + 17 unseen': 'coco48_17',
+    'COCO 48 seen': 'coco48',
+    'COCO 17 unseen': 'coco17',
+    'NUS-WIDE 81': 'nuswide81',
+    PROVING_GROUND: 'split.json',
+}
+
+
+class DemoInputError(ValueError):
+    """A user input the demo cannot use; the message says what to change."""
+
+
+def parse_vocabulary(text: Optional[str],
+                     max_labels: int = MAX_LABELS) -> List[str]:
+    """Labels typed or pasted into the vocabulary box.
+
+    Args:
+        text (str, optional): Comma- and/or newline-separated labels
+            (``#`` starts a comment).
+        max_labels (int): Refuse longer vocabularies.
+
+    Returns:
+        list[str]: Stripped labels, in order, duplicates dropped.
+
+    Raises:
+        DemoInputError: Empty or over-long vocabulary.
+    """
+    from granzsl_mm.apis.vocabularies import split_words
+    labels = split_words(text or '')
+    if not labels:
+        raise DemoInputError(
+            'The vocabulary is empty: type the labels to score, separated by '
+            "commas or new lines, or pick a dataset's classes.")
+    if len(labels) > max_labels:
+        raise DemoInputError(
+            f'The vocabulary has {len(labels)} labels; the demo scores at '
+            f'most {max_labels}. Use tools/infer.py for larger ones.')
+    return labels
+
+
+def preset_vocabulary(preset: str, demo_root: str = 'data/demo') -> List[str]:
+    """The classes of a dataset, by its shown name.
+
+    Args:
+        preset (str): A key of :data:`VOCABULARY_PRESETS`.
+        demo_root (str): Folder of the proving-ground world
+            (``tools/make_demo_data.py`` writes ``split.json`` there).
+
+    Returns:
+        list[str]: Class names (seen then unseen for ZSL splits).
+    """
+    from granzsl_mm.apis.vocabularies import read_vocabulary
+    if preset not in VOCABULARY_PRESETS:
+        raise DemoInputError(f'Unknown class list {preset!r}; choose one of: '
+                             f'{", ".join(VOCABULARY_PRESETS)}.')
+    name = VOCABULARY_PRESETS[preset]
+    if preset == PROVING_GROUND:
+        name = osp.join(demo_root, name)
+        if not osp.isfile(name):
+            raise DemoInputError(
+                f'The proving-ground world is not built ({name} is missing): '
+                'run `python tools/make_demo_data.py` first.')
+    return read_vocabulary(name)
+
+
+def label_batches(labels: Sequence[str],
+                  batch_size: int = LABEL_BATCH_SIZE) -> List[List[str]]:
+    """Split a vocabulary into consecutive batches of at most ``batch_size``."""
+    if batch_size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    return [list(labels[i:i + batch_size])
+            for i in range(0, len(labels), batch_size)]
+
+
+def _readable_by_pipeline(path: str) -> bool:
+    """Whether ``LoadImageFromFile`` (mmcv, cv2 backend) decodes the file."""
+    import mmcv
+    try:
+        with open(path, 'rb') as f:
+            return mmcv.imfrombytes(f.read()) is not None
+    except Exception:  # cv2 raises on some truncated files
+        return False
+
+
+def read_images(paths: Sequence[str],
+                work_dir: Optional[str] = None) -> List[Tuple[str, str]]:
+    """Check uploaded files and name them for display.
+
+    Files the inference pipeline cannot decode but Pillow can (GIF, some
+    TIFF/WebP variants) are converted to PNG in ``work_dir``.
+
+    Args:
+        paths (Sequence[str]): Uploaded file paths.
+        work_dir (str, optional): Where converted copies go (a temporary
+            folder by default).
+
+    Returns:
+        list[tuple[str, str]]: ``(shown name, readable path)`` per image;
+        repeated file names get a `` (2)`` suffix.
+
+    Raises:
+        DemoInputError: No image, or a file that is no readable image.
+    """
+    from PIL import Image, UnidentifiedImageError
+    if not paths:
+        raise DemoInputError('No image: upload one or more pictures first.')
+    images, seen = [], set()
+    for path in paths:
+        name = base = osp.basename(path)
+        count = 1
+        while name in seen:
+            count += 1
+            name = f'{base} ({count})'
+        seen.add(name)
+        if not osp.isfile(path):
+            raise DemoInputError(f'Cannot read {base!r}: the file is gone; '
+                                 'upload it again.')
+        if _readable_by_pipeline(path):
+            images.append((name, path))
+            continue
+        try:
+            with Image.open(path) as img:
+                img.load()
+                rgb = img.convert('RGB')
+        except (UnidentifiedImageError, OSError, ValueError) as e:
+            reason = str(e).replace(path, base)  # no server paths shown
+            raise DemoInputError(
+                f'Cannot read {base!r} as an image ({type(e).__name__}: '
+                f'{reason}). Upload PNG, JPEG, BMP, WebP, TIFF or GIF '
+                'pictures.') from e
+        work_dir = work_dir or tempfile.mkdtemp(prefix='granzsl_demo_')
+        os.makedirs(work_dir, exist_ok=True)
+        converted = osp.join(work_dir, f'{len(images)}_{base}.png')
+        rgb.save(converted)
+        images.append((name, converted))
+    return images
+
+
+def latest_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest checkpoint of an mmengine work dir (``last_checkpoint``
+    first, else the most recent ``*.pth``), or ``None``."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(marker):
+        with open(marker, encoding='utf-8') as f:
+            path = f.read().strip()
+        if osp.isfile(path):
+            return path
+    found = glob.glob(osp.join(work_dir, '*.pth'))
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def parse_cfg_options(text: Optional[str]) -> Dict[str, object]:
+    """``key=value`` config overrides, as ``--cfg-options`` of the tools.
+
+    Args:
+        text (str, optional): Whitespace-separated ``key=value`` items, e.g.
+            ``'model.backbone.pretrained=data/demo/tiny_clip.pt'``; values
+            are parsed like mmengine's ``DictAction`` (numbers, booleans,
+            lists, tuples, strings).
+
+    Returns:
+        dict: Dotted keys to values.
+    """
+    from mmengine.config import DictAction
+    options = {}
+    for item in (text or '').split():
+        key, sep, value = item.partition('=')
+        if not sep or not key:
+            raise DemoInputError(f'Config options must read key=value, got '
+                                 f'{item!r}.')
+        options[key] = DictAction._parse_iterable(value)
+    return options
+
+
+def discover_models(configs_dir: str = 'configs',
+                    work_dirs: str = 'work_dirs',
+                    demo_root: str = 'data/demo'
+                    ) -> Dict[str, Tuple[str, str, str]]:
+    """Ready-to-try models: the ``*_demo.py`` configs (tiny CLIP, CPU).
+
+    The checkpoint is the newest one of the config's work dir
+    (``tools/train.py``) or of its ``tools/run_demo.py`` run
+    (``work_dirs/demo/granzsl`` ...). Without a checkpoint, the world's
+    pre-trained tiny CLIP (``<demo_root>/tiny_clip.pt``) is passed as
+    ``model.backbone.pretrained`` when it exists.
+
+    Args:
+        configs_dir (str): Folder of configs.
+        work_dirs (str): Folder of the training work dirs.
+        demo_root (str): Folder of the proving-ground world.
+
+    Returns:
+        dict[str, tuple[str, str, str]]: Shown name -> ``(config,
+        checkpoint or '', config options or '')``.
+    """
+    tiny_clip = osp.join(demo_root, 'tiny_clip.pt')
+    models = {}
+    for config in sorted(glob.glob(osp.join(configs_dir, '*_demo.py'))):
+        stem = osp.splitext(osp.basename(config))[0]
+        if stem.startswith('pretrain'):
+            continue
+        run = osp.join(work_dirs, 'demo', stem.split('_')[0])
+        checkpoint = (latest_checkpoint(osp.join(work_dirs, stem))
+                      or latest_checkpoint(run) or '')
+        options = ''
+        if checkpoint:
+            state = 'trained'
+        elif osp.isfile(tiny_clip):
+            state, options = 'world CLIP', f'model.backbone.pretrained=' \
+                f'{tiny_clip}'
+        else:
+            state = 'random weights'
+        models[f'{stem} ({state})'] = (config, checkpoint, options)
+    return models

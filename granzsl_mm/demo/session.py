@@ -1,0 +1,292 @@
+"""The web demo's actions, independent of the UI toolkit.
+
+A :class:`DemoSession` loads models (config + checkpoint, checked against
+each other), scores uploaded images against a vocabulary in label batches
+with progress, and draws score maps. Its ``run_*`` methods never raise for a
+user's mistake: they return a :class:`DemoOutcome` whose ``status`` says
+what went wrong; unexpected failures are logged with their traceback on the
+server and summarised in one line on the page.
+"""
+import logging
+import os.path as osp
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .inputs import (
+    LABEL_BATCH_SIZE,
+    DemoInputError,
+    label_batches,
+    parse_cfg_options,
+    parse_vocabulary,
+    read_images,
+)
+from .render import overlay_score_map, ranking_html
+
+__all__ = ['DemoSession', 'DemoOutcome', 'check_checkpoint']
+
+logger = logging.getLogger('granzsl_mm.demo')
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class DemoOutcome:
+    """What one demo action produced.
+
+    Attributes:
+        status (str): Markdown message (empty when all went well quietly).
+        ok (bool): Whether the action succeeded.
+        html (str): Ranked-label charts.
+        results (list[dict]): Per image ``name``, ``path``, ``labels``,
+            ``scores``, ``sources``.
+        overlay (np.ndarray, optional): Score-map overlay (RGB).
+        score_map (np.ndarray, optional): The ``[h, w]`` map drawn.
+    """
+    status: str = ''
+    ok: bool = True
+    html: str = ''
+    results: List[Dict] = field(default_factory=list)
+    overlay: Optional[np.ndarray] = None
+    score_map: Optional[np.ndarray] = None
+
+
+def check_checkpoint(model: torch.nn.Module, checkpoint: str,
+                     config: str = 'the config') -> None:
+    """Raise a readable error when a checkpoint does not fit a model.
+
+    Checked: tensors of the checkpoint the model does not have, tensors the
+    model saves that the checkpoint lacks (frozen weights a model does not
+    save, e.g. GranZSL's CLIP, may be absent), and shape differences.
+
+    Args:
+        model (torch.nn.Module): The model built from the config.
+        checkpoint (str): Checkpoint path.
+        config (str): Config name for the message.
+
+    Raises:
+        DemoInputError: Missing file, unreadable or mismatching checkpoint.
+    """
+    from mmengine.runner.checkpoint import _load_checkpoint
+    if not osp.isfile(checkpoint):
+        raise DemoInputError(f'Checkpoint not found: {checkpoint}')
+    try:
+        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    except Exception as e:
+        raise DemoInputError(f'Cannot read the checkpoint {checkpoint} '
+                             f'({type(e).__name__}: {e}).') from e
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise DemoInputError(f'{checkpoint} holds no state dict of tensors.')
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    tensors = dict(model.named_parameters())
+    tensors.update(model.named_buffers())
+    unexpected = [k for k in state if k not in tensors]
+    missing = [k for k in model.state_dict() if k not in state]
+    reshaped = [f'{k} (checkpoint {tuple(v.shape)}, model '
+                f'{tuple(tensors[k].shape)})' for k, v in state.items()
+                if k in tensors and v.shape != tensors[k].shape]
+    problems = []
+    for what, names in (('differ in shape', reshaped),
+                        ('in the checkpoint are unknown to the model',
+                         unexpected),
+                        ('of the model are missing from the checkpoint',
+                         missing)):
+        if names:
+            shown = ', '.join(names[:3]) + (', ...' if len(names) > 3 else '')
+            problems.append(f'{len(names)} tensors {what}: {shown}')
+    if problems:
+        raise DemoInputError(
+            f'The checkpoint {osp.basename(checkpoint)} does not match '
+            f'{config}: ' + '; '.join(problems) + '. Choose the config the '
+            'checkpoint was trained with.')
+
+
+class DemoSession:
+    """Models and actions of the web demo.
+
+    Args:
+        device (str): Torch device of the models.
+        demo_root (str): Folder of the proving-ground world.
+        label_batch_size (int): Labels scored per pass (progress steps).
+        max_models (int): Loaded models kept in memory.
+    """
+
+    def __init__(self, device: str = 'cpu', demo_root: str = 'data/demo',
+                 label_batch_size: int = LABEL_BATCH_SIZE,
+                 max_models: int = 2) -> None:
+        self.device = device
+        self.demo_root = demo_root
+        self.label_batch_size = label_batch_size
+        self.max_models = max_models
+        self._models: OrderedDict[Tuple[str, str, str], object] = \
+            OrderedDict()
+        # gradio serves events from a thread pool; one model is one state
+        # (vocabulary, tta), so actions run one at a time.
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- models
+    def load(self, config: str, checkpoint: str = '', options: str = ''):
+        """The inferencer of a config (+ checkpoint), cached.
+
+        Args:
+            config (str): Config path.
+            checkpoint (str): Checkpoint path ('' for the config's weights).
+            options (str): ``key=value`` config overrides
+                (:func:`parse_cfg_options`).
+
+        Returns:
+            MultiLabelInferencer: The model, ready to score.
+
+        Raises:
+            DemoInputError: Missing config / checkpoint, a config that does
+                not build, or a checkpoint that does not fit it.
+        """
+        config, checkpoint = (config or '').strip(), (checkpoint or '').strip()
+        key = (config, checkpoint, ' '.join((options or '').split()))
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        if not config:
+            raise DemoInputError('No config: give the config file of a model.')
+        if not osp.isfile(config):
+            raise DemoInputError(f'Config not found: {config}')
+        cfg_options = parse_cfg_options(options)
+        from granzsl_mm.apis import MultiLabelInferencer, get_model
+        try:
+            model = get_model(config, **cfg_options)
+        except Exception as e:
+            logger.exception('building %s failed', config)
+            raise DemoInputError(
+                f'Cannot build the model of {config}: {type(e).__name__}: '
+                f'{_first_line(e)}') from e
+        if checkpoint:
+            check_checkpoint(model, checkpoint, osp.basename(config))
+        try:
+            inferencer = MultiLabelInferencer(
+                model, pretrained=checkpoint or None, device=self.device)
+        except (TypeError, ValueError) as e:
+            raise DemoInputError(
+                f'The model of {config} cannot score free vocabularies: '
+                f'{_first_line(e)}') from e
+        self._models[key] = inferencer
+        while len(self._models) > self.max_models:
+            self._models.popitem(last=False)
+        return inferencer
+
+    # ------------------------------------------------------------ prediction
+    def predict(self, inferencer, images: Sequence[Tuple[str, str]],
+                labels: Sequence[str], tta: bool = False,
+                topk: Optional[int] = None,
+                progress: Optional[Progress] = None) -> List[Dict]:
+        """Rank a vocabulary for each image, in label batches.
+
+        Scores of a label do not depend on the other labels (cosine scores),
+        so batching the vocabulary changes nothing but memory and progress.
+
+        Args:
+            inferencer: A ``MultiLabelInferencer``.
+            images: ``(name, path)`` pairs (see :func:`read_images`).
+            labels: The vocabulary.
+            tta (bool): Snippet aggregation.
+            topk (int, optional): Labels kept per image (all when None).
+            progress (callable, optional): ``progress(fraction, text)``.
+
+        Returns:
+            list[dict]: Per image ``name``, ``path``, ``labels``, ``scores``
+            (descending), ``sources``.
+        """
+        batches = label_batches(labels, self.label_batch_size)
+        paths = [path for _, path in images]
+        inferencer.tta = bool(tta)
+        scores, sources = [], []
+        for step, batch in enumerate(batches):
+            if progress is not None:
+                progress(step / len(batches),
+                         f'Scoring labels {step * self.label_batch_size + 1}'
+                         f'-{step * self.label_batch_size + len(batch)} of '
+                         f'{len(labels)}')
+            inferencer.set_vocabulary(list(batch))
+            scores.append(inferencer.scores(paths))
+            sources += inferencer.sources
+        if progress is not None:
+            progress(1.0, f'Scored {len(labels)} labels')
+        table = torch.cat(scores, dim=1)
+        results = []
+        for (name, path), row in zip(images, table):
+            order = torch.sort(row, descending=True, stable=True).indices
+            order = order[:topk].tolist() if topk else order.tolist()
+            results.append(dict(name=name, path=path,
+                                labels=[labels[i] for i in order],
+                                scores=[float(row[i]) for i in order],
+                                sources=[sources[i] for i in order]))
+        return results
+
+    def run_ranking(self, files: Optional[Sequence[str]], vocabulary: str,
+                    config: str, checkpoint: str = '', options: str = '',
+                    tta: bool = False,
+                    topk: Optional[int] = 10,
+                    threshold: Optional[float] = None,
+                    progress: Optional[Progress] = None) -> DemoOutcome:
+        """The "Run" button: read inputs, load the model, rank, render."""
+        try:
+            labels = parse_vocabulary(vocabulary)
+            images = read_images(list(files or []))
+            with self._lock:
+                inferencer = self.load(config, checkpoint, options)
+                results = self.predict(inferencer, images, labels, tta=tta,
+                                       topk=int(topk) if topk else None,
+                                       progress=progress)
+        except DemoInputError as e:
+            return DemoOutcome(status=f'**{e}**', ok=False)
+        except Exception as e:  # a bug, not the user's fault: log it
+            logger.exception('ranking failed')
+            return DemoOutcome(status=f'**Scoring failed: {type(e).__name__}: '
+                               f'{_first_line(e)}** (details in the server '
+                               'log)', ok=False)
+        batches = len(label_batches(labels, self.label_batch_size))
+        status = (f'{len(images)} image(s), {len(labels)} labels'
+                  + (f' (scored in {batches} batches of '
+                     f'{self.label_batch_size})' if batches > 1 else '')
+                  + (', snippet aggregation on' if tta else '') + '.')
+        return DemoOutcome(status=status, html=ranking_html(results, threshold),
+                           results=results)
+
+    def run_score_map(self, path: Optional[str], label: Optional[str],
+                      config: str, checkpoint: str = '',
+                      options: str = '') -> DemoOutcome:
+        """Overlay the local score map of ``label`` on an image."""
+        if not path or not label:
+            return DemoOutcome(status='Run the ranking, then pick an image '
+                               'and a label.', ok=False)
+        try:
+            with self._lock:
+                inferencer = self.load(config, checkpoint, options)
+                score_map = inferencer.score_map(path, label)
+        except DemoInputError as e:
+            return DemoOutcome(status=f'**{e}**', ok=False)
+        except ValueError as e:  # e.g. a model without dense features
+            return DemoOutcome(status=f'**No score map: {_first_line(e)}**',
+                               ok=False)
+        except Exception as e:
+            logger.exception('score map failed')
+            return DemoOutcome(status=f'**Score map failed: {type(e).__name__}'
+                               f': {_first_line(e)}**', ok=False)
+        from PIL import Image
+        with Image.open(path) as img:
+            rgb = np.asarray(img.convert('RGB'))
+        overlay, (low, high) = overlay_score_map(rgb, np.asarray(score_map))
+        return DemoOutcome(status=f'Local cosine map of **{label}** '
+                           f'({score_map.shape[0]}x{score_map.shape[1]}): '
+                           f'min {low:.3f}, max {high:.3f}.', overlay=overlay,
+                           score_map=np.asarray(score_map))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else ''

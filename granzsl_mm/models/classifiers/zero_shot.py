@@ -1,0 +1,380 @@
+"""CLIP zero-shot multi-label classifier with a switchable vocabulary.
+
+Scores are per class and independent (sigmoid or raw, never a softmax over
+the classes), so one pass over the whole vocabulary serves ZSL and GZSL.
+Every word is embedded either by a *learned* class embedding (GranZSL names,
+tuned prompts: see :mod:`granzsl_mm.models.text.vocabulary_file`) or, when it
+has none, by the prompt-template ensemble of the CLIP text tower; the
+predictions say which (``vocabulary_sources``).
+"""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.models.classifiers import BaseClassifier
+from mmpretrain.structures import DataSample
+
+from granzsl_mm.registry import MODELS
+
+from ..text.class_vocabulary import ClassVocabulary
+from ..tta.snippets import aggregate_snippets, cut_snippets, local_scores
+
+__all__ = ['ZeroShotMultiLabelClassifier', 'topk_patch_scores']
+
+SCORE_MODES = ('global', 'local', 'both')
+LOCAL_POOLINGS = ('softmax', 'topk')
+SCORE_ACTS = ('none', 'sigmoid')
+CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
+CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+
+
+def topk_patch_scores(local: torch.Tensor, k: int,
+                      logit_scale: float) -> torch.Tensor:
+    """MKT-style local scores: ``s`` times the mean of the top-k cosines.
+
+    Args:
+        local: ``[B, C, h, w]`` (or ``[B, C, P]``) cosine maps.
+        k: Patches averaged (clipped to the number of positions).
+        logit_scale: ``s``.
+
+    Returns:
+        torch.Tensor: ``[B, C]``.
+    """
+    flat = local.flatten(2)
+    k = max(1, min(int(k), flat.shape[-1]))
+    return logit_scale * flat.topk(k, dim=-1).values.mean(dim=-1)
+
+
+@MODELS.register_module()
+class ZeroShotMultiLabelClassifier(BaseClassifier):
+    """Zero-shot multi-label scores of images against a vocabulary.
+
+    Args:
+        backbone: Image encoder returning ``(global [B, D], dense [B, P, D]
+            or None)`` (``OpenCLIPBackbone``) or any MMPretrain backbone
+            whose last output (after ``neck``) is ``[B, D]`` (global only).
+        class_names: Classes of the dataset, seen then unseen (the order of
+            its ``dataset_meta['classes']``): a list, or a file (see
+            :func:`~granzsl_mm.models.text.read_class_names`; a split file
+            also sets the seen count).
+        num_seen_classes: How many of them are seen (``'seen'`` / ``'unseen'``
+            vocabularies and ``pred_score_zsl``).
+        neck: Optional MMPretrain neck mapping the backbone output to ``D``.
+        text_encoder: ``CLIPTextEncoder`` config / module. ``None`` shares the
+            backbone's CLIP (``backbone.clip``).
+        templates: Prompt templates (``'single'``, ``'openai_imagenet'`` or a
+            list of strings with ``{}``).
+        score_mode: ``'global'``, ``'local'`` or ``'both'`` (the mean).
+        local_pooling: ``'softmax'`` (GranZSL: ``sum_p softmax(sL) * sL``) or
+            ``'topk'`` (MKT: ``s`` * mean of the top-k patch cosines).
+        topk_patches: k of ``'topk'`` pooling.
+        logit_scale: ``s``; ``'clip'`` uses CLIP's learned temperature.
+        score_act: ``'none'`` (raw scores) or ``'sigmoid'``.
+        vocabulary: Initial vocabulary, see :meth:`set_vocabulary`.
+        vocabulary_file: Learned embeddings to load (:meth:`load_vocabulary`).
+        data_preprocessor: Defaults to ``ClsDataPreprocessor`` with CLIP's
+            mean / std and BGR->RGB.
+        init_cfg: Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: Union[dict, nn.Module],
+                 class_names: Union[str, Sequence[str], None] = None,
+                 num_seen_classes: Optional[int] = None,
+                 neck: Optional[dict] = None,
+                 text_encoder: Union[dict, nn.Module, None] = None,
+                 templates: Union[str, Sequence[str]] = 'single',
+                 score_mode: str = 'global',
+                 local_pooling: str = 'softmax',
+                 topk_patches: int = 1,
+                 logit_scale: Union[float, str] = 'clip',
+                 score_act: str = 'none',
+                 vocabulary: Union[str, Sequence[str]] = 'all',
+                 vocabulary_file: Optional[str] = None,
+                 data_preprocessor: Union[dict, nn.Module, None] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ClsDataPreprocessor', mean=CLIP_MEAN,
+                                     std=CLIP_STD, to_rgb=True)
+        if isinstance(data_preprocessor, dict):  # our scope, not mmengine's
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(init_cfg=init_cfg, data_preprocessor=data_preprocessor)
+        for value, allowed, what in ((score_mode, SCORE_MODES, 'score_mode'),
+                                     (local_pooling, LOCAL_POOLINGS,
+                                      'local_pooling'),
+                                     (score_act, SCORE_ACTS, 'score_act')):
+            if value not in allowed:
+                raise ValueError(f'{what} must be one of {allowed}, got '
+                                 f'{value!r}')
+        self.vocab = ClassVocabulary(class_names, num_seen_classes)
+        self.backbone = backbone if isinstance(backbone, nn.Module) \
+            else MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if isinstance(neck, dict) else neck
+        if isinstance(text_encoder, nn.Module):
+            self.text_encoder = text_encoder
+        elif text_encoder is None:
+            if not hasattr(self.backbone, 'clip'):
+                raise ValueError('a backbone without `.clip` needs an explicit '
+                                 'text_encoder=dict(type="CLIPTextEncoder")')
+            self.text_encoder = MODELS.get('CLIPTextEncoder').from_clip(
+                self.backbone.clip, self.backbone.tokenizer)
+        else:
+            self.text_encoder = MODELS.build(text_encoder)
+        self.templates = templates
+        self.score_mode = score_mode
+        self.local_pooling = local_pooling
+        self.topk_patches = int(topk_patches)
+        if logit_scale == 'clip' and not hasattr(
+                getattr(self.text_encoder, 'clip', None), 'logit_scale'):
+            raise ValueError("logit_scale='clip' needs a CLIP text encoder")
+        self._logit_scale = logit_scale if logit_scale == 'clip' else float(
+            logit_scale)
+        self.score_act = score_act
+        self._vocab_embeds: Optional[torch.Tensor] = None
+        if vocabulary_file:
+            self.load_vocabulary(vocabulary_file)
+        self.set_vocabulary(vocabulary)
+
+    @property
+    def logit_scale(self) -> float:
+        """``s``: the configured number, or CLIP's current temperature."""
+        if self._logit_scale == 'clip':
+            return float(self.text_encoder.clip.logit_scale.detach().exp())
+        return self._logit_scale
+
+    # ----------------------------------------------------------- vocabulary
+    @property
+    def class_names(self) -> List[str]:
+        """Classes of the dataset, seen then unseen."""
+        return self.vocab.class_names
+
+    @property
+    def num_seen_classes(self) -> Optional[int]:
+        """Number of seen classes (None when unknown)."""
+        return self.vocab.num_seen_classes
+
+    @property
+    def vocabulary(self) -> List[str]:
+        """The words :meth:`predict` scores, in order."""
+        return self.vocab.words
+
+    @property
+    def vocabulary_sources(self) -> List[str]:
+        """``'learned'`` or ``'prompt'`` per vocabulary word."""
+        return self.vocab.sources
+
+    @property
+    def learned_names(self) -> List[str]:
+        """Words that have a learned embedding."""
+        return list(self.vocab.learned)
+
+    def set_vocabulary(self, vocabulary: Union[str, Sequence[str]]) -> List[str]:
+        """Choose the words :meth:`predict` scores (no rebuilding).
+
+        Args:
+            vocabulary: ``'all'`` / ``'gzsl'`` (all classes, seen then
+                unseen), ``'seen'``, ``'unseen'`` / ``'zsl'``, or any list of
+                words (known or new).
+
+        Returns:
+            list[str]: Per word, ``'learned'`` or ``'prompt'``.
+        """
+        self._vocab_embeds = None
+        return self.vocab.select(vocabulary)
+
+    def set_learned_embeddings(self, names: Sequence[str],
+                               embeddings: torch.Tensor,
+                               source: str = 'learned') -> None:
+        """Register learned embeddings (``[N, D]``) for words.
+
+        Args:
+            names: Words, one per row.
+            embeddings: ``[N, D]`` joint-space embeddings.
+            source: Origin kept with them in exported vocabulary files
+                (e.g. ``'GranZSL'``); predictions report ``'learned'``.
+        """
+        dim = self.text_encoder.encode(['x']).shape[-1]
+        if embeddings.dim() == 2 and embeddings.shape[1] != dim:
+            raise ValueError(f'learned embeddings have dimension '
+                             f'{embeddings.shape[1]}, the model {dim}')
+        self.vocab.add_learned(names, embeddings, source)
+        self._vocab_embeds = None
+
+    def load_vocabulary(self, path: str) -> List[str]:
+        """Load learned embeddings from a vocabulary file; returns its names."""
+        data_names = self.vocab.load(path)
+        dim = self.text_encoder.encode(['x']).shape[-1]
+        width = self.vocab.learned[data_names[0]][0].shape[-1]
+        if width != dim:
+            for name in data_names:
+                self.vocab.learned.pop(name, None)
+            raise ValueError(f'{path}: embeddings of dimension {width}, the '
+                             f'model {dim}')
+        self._vocab_embeds = None
+        return data_names
+
+    def export_vocabulary(self, path: str, meta: Optional[dict] = None) -> str:
+        """Write the learned embeddings to a vocabulary file."""
+        return self.vocab.export(path, meta)
+
+    def embed_words(self, words: Sequence[str]
+                    ) -> Tuple[torch.Tensor, List[str]]:
+        """Embeddings of any words without changing the vocabulary.
+
+        Args:
+            words: Words; learned ones use their learned embedding, the
+                others the prompt-template ensemble.
+
+        Returns:
+            tuple: ``[N, D]`` normalised CPU embeddings and the per-word
+            sources (``'learned'`` or ``'prompt'``).
+        """
+        return self.vocab.embed(words, lambda new: self.text_encoder.
+                                encode_with_templates(new, self.templates))
+
+    def class_embeddings(self) -> torch.Tensor:
+        """``[V, D]`` normalised embeddings of the current vocabulary."""
+        if self._vocab_embeds is None:
+            self._vocab_embeds = self.embed_words(self.vocabulary)[0]
+        return self._vocab_embeds
+
+    # -------------------------------------------------------------- scoring
+    def extract_feat(self, inputs: torch.Tensor
+                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``(global [B, D], dense [B, P, D] or None)`` of the images."""
+        out = self.backbone(inputs)
+        if isinstance(out, torch.Tensor):
+            out = (out, )
+        if self.neck is not None:
+            return self.neck(tuple(out))[-1], None
+        dense = out[1] if len(out) > 1 else None
+        return out[0], dense
+
+    def _grid(self, images: torch.Tensor, positions: int) -> Tuple[int, int]:
+        patch = getattr(self.backbone, 'patch_size', None)
+        if patch is not None:
+            grid = (images.shape[-2] // patch[0], images.shape[-1] // patch[1])
+            if grid[0] * grid[1] == positions:
+                return grid
+        side = int(round(positions ** 0.5))
+        if side * side != positions:
+            raise ValueError(f'cannot arrange {positions} dense positions '
+                             'into a map')
+        return side, side
+
+    def view_cosines(self, images: torch.Tensor,
+                     indices: Optional[Sequence[int]] = None,
+                     embeddings: Optional[torch.Tensor] = None
+                     ) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
+        """Local cosine maps ``[N, V, h, w]`` (or None) and global ``[N, V]``.
+
+        Args:
+            images: ``[N, 3, H, W]`` preprocessed images.
+            indices: Vocabulary positions to score (default: all).
+            embeddings: ``[V, D]`` word embeddings to use instead of the
+                vocabulary's (see :meth:`embed_words`).
+        """
+        names = self.class_embeddings() if embeddings is None else embeddings
+        if indices is not None:
+            names = names[list(indices)]
+        global_feat, dense = self.extract_feat(images)
+        names = names.to(global_feat.device, torch.float32)
+        glob = F.normalize(global_feat.float(), dim=-1) @ names.t()
+        if dense is None:
+            return None, glob
+        h, w = self._grid(images, dense.shape[1])
+        local = F.normalize(dense.float(), dim=-1) @ names.t()
+        return local.transpose(1, 2).reshape(len(images), -1, h, w), glob
+
+    def scores_from_cosines(self, local: Optional[torch.Tensor],
+                            glob: torch.Tensor) -> torch.Tensor:
+        """Combine cosines into ``[N, V]`` scores (then ``score_act``)."""
+        scale = self.logit_scale
+        if self.score_mode != 'global' and local is None:
+            raise ValueError(f"score_mode={self.score_mode!r} needs dense "
+                             "features (backbone dense_mode='plain' or "
+                             "'clearclip')")
+        global_term = scale * glob
+        if self.score_mode == 'global':
+            scores = global_term
+        else:
+            local_term = (local_scores(local, scale)
+                          if self.local_pooling == 'softmax' else
+                          topk_patch_scores(local, self.topk_patches, scale))
+            scores = local_term if self.score_mode == 'local' else 0.5 * (
+                global_term + local_term)
+        return scores.sigmoid() if self.score_act == 'sigmoid' else scores
+
+    def snippet_scores(self, images: torch.Tensor,
+                       grids: Sequence[int] = (2, 3)) -> torch.Tensor:
+        """GranZSL snippet aggregation of the full image and its grids.
+
+        Needs dense features and ``local_pooling='softmax'``.
+        """
+        if self.local_pooling != 'softmax':
+            raise ValueError("snippet aggregation pools with a softmax; set "
+                             "local_pooling='softmax'")
+        crops = cut_snippets(images, grids)
+        views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], 1)
+        local, glob = self.view_cosines(views.flatten(0, 1))
+        if local is None:
+            raise ValueError('snippet aggregation needs dense features')
+        bsz, num = views.shape[:2]
+        local = local.reshape(bsz, num, *local.shape[1:])
+        glob = glob.reshape(bsz, num, -1)
+        scores = aggregate_snippets(local[:, 0], glob[:, 0], local[:, 1:],
+                                    glob[:, 1:], grids, self.logit_scale,
+                                    mode=self.score_mode)
+        return scores.sigmoid() if self.score_act == 'sigmoid' else scores
+
+    # ----------------------------------------------------------------- modes
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """``'tensor'`` -> ``[B, V]`` scores, ``'predict'`` -> samples."""
+        if mode == 'tensor':
+            return self.scores_from_cosines(*self.view_cosines(inputs))
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def loss(self, inputs: torch.Tensor, data_samples: List[DataSample]):
+        """Nothing to train: a zero-shot classifier."""
+        raise NotImplementedError(
+            'ZeroShotMultiLabelClassifier has no trainable part; train a '
+            'method (GranZSL, ImageClassifier + OpenCLIPBackbone, ...) and '
+            'load its learned embeddings with vocabulary_file=...')
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        """``pred_score`` over the vocabulary (``pred_score_zsl`` too when the
+        vocabulary is ``'all'`` and the seen classes are known)."""
+        return self.pack_predictions(
+            self.scores_from_cosines(*self.view_cosines(inputs)), data_samples)
+
+    def pack_predictions(self, scores: torch.Tensor,
+                         data_samples: Optional[List[DataSample]] = None
+                         ) -> List[DataSample]:
+        """Write ``pred_score`` (+ vocabulary metainfo) into samples."""
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(scores.shape[0])]
+        meta = dict(vocabulary=self.vocabulary,
+                    vocabulary_sources=self.vocabulary_sources)
+        for sample, score in zip(data_samples, scores.detach()):
+            sample.set_pred_score(score)
+            sample.set_metainfo(meta)
+            if self.vocab.subset == 'all' and self.num_seen_classes:
+                sample.set_field(score[self.num_seen_classes:],
+                                 'pred_score_zsl', dtype=torch.Tensor)
+        return data_samples
+
+    def train(self, mode: bool = True) -> 'ZeroShotMultiLabelClassifier':
+        """Switch mode; prompt embeddings are recomputed afterwards."""
+        super().train(mode)
+        self._vocab_embeds = None
+        return self

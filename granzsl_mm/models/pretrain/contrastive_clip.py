@@ -1,0 +1,126 @@
+"""Contrastive (CLIP) pre-training of an open_clip model on image-caption pairs.
+
+The model is a plain open_clip ``CLIP``; its loss is open_clip's symmetric
+InfoNCE (``ClipLoss``) with the learned temperature. After training,
+:meth:`ContrastiveCLIP.save_open_clip` writes the bare open_clip state dict:
+``OpenCLIPBackbone(arch=..., pretrained=<file>)`` and ``CLIPTextEncoder``
+load it like any open_clip checkpoint.
+"""
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, List, Optional
+
+import open_clip
+import torch
+from mmengine.model import BaseModel
+
+from granzsl_mm.registry import MODELS
+
+from ..backbones.open_clip_builder import build_open_clip
+
+__all__ = ['ContrastiveCLIP', 'save_open_clip_checkpoint']
+
+
+def save_open_clip_checkpoint(clip: torch.nn.Module, path: str) -> None:
+    """Write an open_clip model's state dict atomically (temp file + rename).
+
+    Args:
+        clip (torch.nn.Module): The open_clip model.
+        path (str): Output ``.pt`` file.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in clip.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+@MODELS.register_module()
+class ContrastiveCLIP(BaseModel):
+    """An open_clip model trained with the CLIP contrastive loss.
+
+    Args:
+        arch (str): open_clip architecture name (e.g. ``'TinyCLIP-world'``).
+        model_cfg (dict, optional): open_clip config for a custom one.
+        pretrained (str, optional): Starting weights (tag or file).
+        caption_key (str): Data sample field holding the caption.
+        data_preprocessor (dict, optional): Image preprocessor (CLIP
+            mean/std in the config).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 arch: str,
+                 model_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
+                 caption_key: str = 'caption',
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor
+                         or dict(type='ClsDataPreprocessor'),
+                         init_cfg=init_cfg)
+        self.clip, self.tokenizer = build_open_clip(
+            arch, pretrained=pretrained, model_cfg=model_cfg)
+        self.caption_key = caption_key
+        self.loss_fn = open_clip.ClipLoss()
+
+    def init_weights(self) -> None:
+        """open_clip initialises its own weights; nothing to do."""
+
+    def _captions(self, data_samples: List) -> List[str]:
+        if not data_samples:
+            raise ValueError('ContrastiveCLIP needs data samples with captions')
+        texts = [getattr(ds, self.caption_key, None) for ds in data_samples]
+        if any(not isinstance(t, str) for t in texts):
+            raise ValueError(f'every data sample needs a str '
+                             f'{self.caption_key!r} field; pack it with '
+                             f"PackInputs(algorithm_keys=['{self.caption_key}'])")
+        return texts
+
+    def encode(self, images: torch.Tensor, texts: List[str]):
+        """Normalised image and text embeddings."""
+        tokens = self.tokenizer(texts).to(images.device)
+        img = self.clip.encode_image(images, normalize=True)
+        txt = self.clip.encode_text(tokens, normalize=True)
+        return img, txt
+
+    def forward(self, inputs: torch.Tensor, data_samples=None,
+                mode: str = 'tensor'):
+        """``'loss'``: contrastive loss; ``'tensor'``: image embeddings;
+        ``'predict'``: samples with ``pred_score`` = similarities to the
+        batch's own captions (row ``i`` scores caption ``j``)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.clip.encode_image(inputs, normalize=True)
+        if mode == 'predict':
+            img, txt = self.encode(inputs, self._captions(data_samples))
+            sims = img @ txt.t()
+            for sample, row in zip(data_samples, sims):
+                sample.set_pred_score(row)
+            return data_samples
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List) -> Dict[str, torch.Tensor]:
+        """Symmetric InfoNCE of a batch of image-caption pairs."""
+        img, txt = self.encode(inputs, self._captions(data_samples))
+        scale = self.clip.logit_scale.exp()
+        loss = self.loss_fn(img, txt, scale)
+        with torch.no_grad():
+            acc = ((img @ txt.t()).argmax(1) == torch.arange(
+                len(img), device=img.device)).float().mean()
+        return dict(loss_clip=loss, logit_scale=scale.detach(),
+                    i2t_acc=acc)
+
+    def save_open_clip(self, path: str) -> None:
+        """Write the open_clip state dict (see module doc)."""
+        save_open_clip_checkpoint(self.clip, path)

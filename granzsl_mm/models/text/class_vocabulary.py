@@ -1,0 +1,165 @@
+"""A switchable vocabulary of words with learned or prompt embeddings.
+
+``ClassVocabulary`` holds the classes of a dataset (seen then unseen), the
+words currently scored (a named subset or any list) and learned embeddings
+for some words (GranZSL names, tuned prompts, from vocabulary files). A word
+without a learned embedding is embedded by a prompt-template ensemble; each
+word's source (``'learned'`` / ``'prompt'``) is reported.
+"""
+import json
+import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .vocabulary_file import load_vocabulary_file, save_vocabulary_file
+
+__all__ = ['ClassVocabulary', 'read_class_names', 'NAMED_SUBSETS']
+
+NAMED_SUBSETS = ('all', 'seen', 'unseen', 'gzsl', 'zsl')
+
+
+def read_class_names(source: Union[str, Sequence[str]]
+                     ) -> Tuple[List[str], Optional[int]]:
+    """Class names from a list or a file, and the seen count when known.
+
+    Args:
+        source: A list of names; a JSON file holding a list, a split
+            ``{"seen": [...], "unseen": [...]}`` or a ``classes`` mapping /
+            list; or a text file with one name per line.
+
+    Returns:
+        tuple: ``(names, num_seen or None)``.
+    """
+    if not isinstance(source, str):
+        return [str(n) for n in source], None
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'class-name file not found: {source}')
+    with open(source, encoding='utf-8') as f:
+        if not source.endswith('.json'):
+            return [ln.strip() for ln in f if ln.strip()], None
+        data = json.load(f)
+    if isinstance(data, dict) and ('seen' in data or 'unseen' in data):
+        seen = [str(n) for n in data.get('seen', [])]
+        return seen + [str(n) for n in data.get('unseen', [])], len(seen)
+    if isinstance(data, dict) and 'classes' in data:
+        data = data['classes']
+    if isinstance(data, (list, dict)):
+        return [str(n) for n in data], None
+    raise ValueError(f'{source}: expected a list, a split file or classes')
+
+
+class ClassVocabulary:
+    """Classes, the current words and learned embeddings.
+
+    Args:
+        class_names: Classes of the dataset (seen then unseen) or a file
+            (see :func:`read_class_names`).
+        num_seen_classes: Number of seen classes (a split file sets it).
+    """
+
+    def __init__(self, class_names: Union[str, Sequence[str], None] = None,
+                 num_seen_classes: Optional[int] = None) -> None:
+        self.class_names, file_seen = read_class_names(class_names or [])
+        if num_seen_classes is None:
+            num_seen_classes = file_seen
+        if num_seen_classes is not None and not (
+                0 <= num_seen_classes <= len(self.class_names)):
+            raise ValueError(f'num_seen_classes={num_seen_classes} outside '
+                             f'[0, {len(self.class_names)}]')
+        self.num_seen_classes = num_seen_classes
+        self.learned: Dict[str, Tuple[Tensor, str]] = {}
+        self.words: List[str] = []
+        self.subset: Optional[str] = None  # 'all' / 'seen' / 'unseen'
+
+    def select(self, vocabulary: Union[str, Sequence[str]]) -> List[str]:
+        """Set the current words.
+
+        Args:
+            vocabulary: ``'all'`` / ``'gzsl'``, ``'seen'``, ``'unseen'`` /
+                ``'zsl'`` (of the classes) or a list of words.
+
+        Returns:
+            list[str]: The per-word sources.
+        """
+        if isinstance(vocabulary, str):
+            key = {'gzsl': 'all', 'zsl': 'unseen'}.get(vocabulary, vocabulary)
+            if key not in ('all', 'seen', 'unseen'):
+                raise ValueError("vocabulary must be 'all', 'seen', 'unseen', "
+                                 f"'zsl', 'gzsl' or a list of words, got "
+                                 f'{vocabulary!r}')
+            if not self.class_names:
+                raise ValueError(f'vocabulary {vocabulary!r} needs class_names')
+            if key != 'all' and self.num_seen_classes is None:
+                raise ValueError(f'vocabulary {vocabulary!r} needs '
+                                 'num_seen_classes')
+            seen = self.num_seen_classes or 0
+            words = dict(all=self.class_names, seen=self.class_names[:seen],
+                         unseen=self.class_names[seen:])[key]
+        else:
+            key, words = None, [str(w).strip() for w in vocabulary]
+        if not words or any(not w for w in words):
+            raise ValueError(f'the vocabulary must hold non-empty words, got '
+                             f'{list(words)!r}')
+        self.words, self.subset = list(words), key
+        return self.sources
+
+    @property
+    def sources(self) -> List[str]:
+        """``'learned'`` or ``'prompt'`` per current word."""
+        return ['learned' if w in self.learned else 'prompt'
+                for w in self.words]
+
+    def add_learned(self, names: Sequence[str], embeddings: Tensor,
+                    origin: str = 'learned') -> None:
+        """Register learned ``[N, D]`` embeddings (normalised, kept on CPU)."""
+        if embeddings.dim() != 2 or embeddings.shape[0] != len(names):
+            raise ValueError(f'{len(names)} names for embeddings of shape '
+                             f'{tuple(embeddings.shape)}')
+        feats = F.normalize(embeddings.detach().float().cpu(), dim=-1)
+        for name, feat in zip(names, feats):
+            self.learned[str(name)] = (feat, str(origin))
+
+    def load(self, path: str) -> List[str]:
+        """Add the embeddings of a vocabulary file; returns its names."""
+        data = load_vocabulary_file(path)
+        for i, name in enumerate(data['names']):
+            self.add_learned([name], data['embeddings'][i:i + 1],
+                             data['sources'][i])
+        return list(data['names'])
+
+    def export(self, path: str, meta: Optional[dict] = None) -> str:
+        """Write the learned embeddings to a vocabulary file."""
+        if not self.learned:
+            raise ValueError('no learned embeddings to export')
+        names = list(self.learned)
+        return save_vocabulary_file(
+            path, names, torch.stack([self.learned[n][0] for n in names]),
+            [self.learned[n][1] for n in names], meta)
+
+    def embed(self, words: Sequence[str],
+              encode_prompts: Callable[[List[str]], Tensor]
+              ) -> Tuple[Tensor, List[str]]:
+        """Embeddings of words: learned ones, else ``encode_prompts``.
+
+        Args:
+            words: Any words.
+            encode_prompts: Maps the words without a learned embedding to
+                their ``[M, D]`` prompt-ensemble embeddings.
+
+        Returns:
+            tuple: ``[N, D]`` normalised CPU embeddings and per-word sources.
+        """
+        words = list(words)
+        new = list(dict.fromkeys(w for w in words if w not in self.learned))
+        prompted = {}
+        if new:
+            with torch.no_grad():
+                feats = encode_prompts(new)
+            prompted = dict(zip(new, F.normalize(feats.float().cpu(), dim=-1)))
+        embeds = torch.stack([self.learned[w][0] if w in self.learned
+                              else prompted[w] for w in words])
+        return embeds, ['learned' if w in self.learned else 'prompt'
+                        for w in words]

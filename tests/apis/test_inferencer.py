@@ -1,0 +1,242 @@
+"""MultiLabelInferencer on tiny GranZSL / zero-shot models."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from granzsl_mm import register_all_modules
+from granzsl_mm.apis import MultiLabelInferencer, list_images, read_vocabulary
+from granzsl_mm.models.tta import SnippetTTAModel
+from granzsl_mm.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',
+                       'clip_zeroshot_tiny.py')
+NAMES = ['cat', 'dog', 'car', 'tree', 'boat']
+CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
+CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+
+
+def build_granzsl(**kwargs):
+    register_all_modules()
+    torch.manual_seed(0)
+    cfg = dict(type='GranZSL',
+               backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
+                             dense_mode='clearclip'),
+               name_learner=dict(type='ClassNameLearner', num_tokens=2,
+                                 init_std=0.5),
+               num_classes=5, num_seen_classes=3, class_names=NAMES,
+               data_preprocessor=dict(type='TextImageDataPreprocessor',
+                                      mean=CLIP_MEAN, std=CLIP_STD,
+                                      to_rgb=True))
+    cfg.update(kwargs)
+    return MODELS.build(cfg).eval()
+
+
+@pytest.fixture(scope='module')
+def granzsl():
+    return build_granzsl()
+
+
+@pytest.fixture(scope='module')
+def image_paths(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('imgs')
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(3):
+        arr = rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+        paths.append(str(folder / f'im{i}.png'))
+        Image.fromarray(arr).save(paths[-1])
+    return paths
+
+
+def _granzsl_scores(model, paths, tta=False):
+    """GranZSL's own predict (or SnippetTTAModel) on the same tensors."""
+    imgs = [torch.from_numpy(np.asarray(Image.open(p))[..., ::-1].copy()
+                             ).permute(2, 0, 1) for p in paths]
+    batch = dict(inputs=imgs, data_samples=None)
+    with torch.no_grad():
+        if tta:
+            samples = SnippetTTAModel(module=model, grids=(2, 3)).test_step(
+                batch)
+        else:
+            samples = model.test_step(batch)
+    return torch.stack([s.pred_score for s in samples])
+
+
+def test_granzsl_learned_names_equal_own_predict(granzsl, image_paths):
+    inf = MultiLabelInferencer(granzsl)
+    assert inf.vocabulary == NAMES and inf.sources == ['learned'] * 5
+    results = inf(image_paths, topk=None, progress=False)
+    ref = _granzsl_scores(granzsl, image_paths)
+    for row, res in zip(ref, results):
+        order = torch.sort(row, descending=True, stable=True).indices
+        assert res['labels'] == [NAMES[i] for i in order]
+        assert np.allclose(res['scores'], row[order].numpy(), atol=1e-5)
+        assert res['sources'] == ['learned'] * 5
+        assert res['img_path'] in image_paths
+    inf.tta = True
+    tta_scores = inf.scores(image_paths)
+    assert torch.allclose(tta_scores, _granzsl_scores(granzsl, image_paths,
+                                                      tta=True), atol=1e-5)
+
+
+def test_typed_word_falls_back_to_prompt(granzsl, image_paths):
+    inf = MultiLabelInferencer(granzsl)
+    full = inf.scores(image_paths)
+    assert inf.set_vocabulary(['dog', 'zebra']) == ['learned', 'prompt']
+    mixed = inf.scores(image_paths)
+    assert torch.allclose(mixed[:, 0], full[:, 1], atol=1e-6)
+    # zebra: the prompt 'a photo of a zebra.' through open_clip's own towers
+    clip, tok = granzsl.backbone.clip, granzsl.backbone.tokenizer
+    inputs = next(inf._batches(image_paths, 8))[1]
+    with torch.no_grad():
+        text = F.normalize(clip.encode_text(tok(['a photo of a zebra.'])),
+                           dim=-1)
+        glob, dense = granzsl.backbone(inputs)
+    g = F.normalize(glob, dim=-1) @ text.T
+    loc = 20.0 * F.normalize(dense, dim=-1) @ text.T
+    ref = 0.5 * (20.0 * g + (loc.softmax(dim=1) * loc).sum(1))
+    assert torch.allclose(mixed[:, 1], ref[:, 0], atol=1e-4)
+    res = inf(image_paths[:1], topk=1, progress=False)[0]
+    assert len(res['labels']) == 1
+    assert res['sources'] == [inf.sources[inf.vocabulary.index(
+        res['labels'][0])]]
+
+
+def test_score_map_equals_view_cosines(granzsl, image_paths):
+    inf = MultiLabelInferencer(granzsl)
+    smap = inf.score_map(image_paths[0], 'dog')
+    inputs = next(inf._batches(image_paths[:1], 1))[1]
+    with torch.no_grad():
+        local, _ = granzsl.view_cosines(inputs, [1])
+    assert smap.shape == (4, 4)
+    assert np.allclose(smap, local[0, 0].numpy(), atol=1e-5)
+    assert inf.score_map(Image.open(image_paths[0]), 'zebra').shape == (4, 4)
+
+
+def test_class_names_from_checkpoint_meta(tmp_path, image_paths):
+    trained = build_granzsl()
+    ckpt = str(tmp_path / 'g.pth')
+    torch.save(dict(state_dict=trained.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=NAMES))), ckpt)
+    torch.manual_seed(5)
+    fresh = build_granzsl(class_names=None)
+    inf = MultiLabelInferencer(fresh, pretrained=ckpt)
+    assert inf.vocabulary == NAMES
+    assert torch.allclose(inf.scores(image_paths),
+                          _granzsl_scores(trained, image_paths), atol=1e-5)
+
+
+def test_class_names_from_config_split_file(tmp_path):
+    from mmengine.config import Config
+    (tmp_path / 'split.json').write_text(json.dumps(dict(
+        seen=NAMES[:3], unseen=NAMES[3:])))
+    model = build_granzsl(class_names=None)
+    model.cfg = Config(dict(test_dataloader=dict(dataset=dict(
+        data_root=str(tmp_path), split_file='split.json'))))
+    inf = MultiLabelInferencer(model)
+    assert inf.vocabulary == NAMES and inf.sources == ['learned'] * 5
+    inf.set_vocabulary('unseen')
+    assert inf.vocabulary == NAMES[3:]
+
+
+def test_vocabulary_inputs(granzsl, tmp_path):
+    inf = MultiLabelInferencer(granzsl)
+    (tmp_path / 'v.txt').write_text('cat\n# comment\nred car, blue sky\n')
+    assert inf.set_vocabulary(str(tmp_path / 'v.txt')) == [
+        'learned', 'prompt', 'prompt']
+    assert inf.vocabulary == ['cat', 'red car', 'blue sky']
+    inf.set_vocabulary('tree, unicorn')
+    assert inf.vocabulary == ['tree', 'unicorn']
+    inf.set_vocabulary('coco48_17')
+    assert len(inf.vocabulary) == 65 and inf.vocabulary[48] == 'airplane'
+    assert len(read_vocabulary('coco80')) == 80
+    assert len(read_vocabulary('nuswide81')) == 81
+    (tmp_path / 's.json').write_text(json.dumps(dict(seen=['a'],
+                                                     unseen=['b'])))
+    assert read_vocabulary(str(tmp_path / 's.json')) == ['a', 'b']
+    inf.set_vocabulary('unseen')
+    assert inf.vocabulary == ['tree', 'boat']
+    path = inf.model.export_vocabulary(str(tmp_path / 'names.pt'))
+    other = MultiLabelInferencer(build_granzsl(
+        class_names=['w', 'x', 'y', 'z', 'v']))
+    assert other.set_vocabulary(path) == ['learned'] * 5
+    assert other.vocabulary == NAMES
+    with pytest.raises(ValueError, match='empty'):
+        inf.set_vocabulary(' , ')
+    with pytest.raises(FileNotFoundError):
+        inf.set_vocabulary('missing.txt')
+    inf.set_vocabulary('all')
+
+
+def test_topk_threshold_and_image_inputs(granzsl, image_paths, tmp_path):
+    inf = MultiLabelInferencer(granzsl)
+    res = inf(image_paths, topk=None, threshold=0.0, progress=False)
+    for r in res:
+        assert all(s >= 0 for s in r['scores'])
+        assert r['scores'] == sorted(r['scores'], reverse=True)
+    folder = osp.dirname(image_paths[0])
+    assert list_images(folder) == sorted(image_paths)
+    assert list_images(osp.join(folder, 'im[01].png')) == image_paths[:2]
+    arr = np.asarray(Image.open(image_paths[0]))[..., ::-1]
+    by_array = inf(arr, topk=2, progress=False)[0]
+    by_path = inf(image_paths[0], topk=2, progress=False)[0]
+    assert by_array['img_path'] is None
+    assert np.allclose(by_array['scores'], by_path['scores'], atol=1e-6)
+    with pytest.raises(FileNotFoundError):
+        list_images(str(tmp_path / 'nothing.png'))
+    (tmp_path / 'broken.png').write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='broken.png'):
+        inf(str(tmp_path / 'broken.png'), progress=False)
+
+
+def test_config_path_and_unsupported_model():
+    inf = MultiLabelInferencer(TINY_CONFIG, vocabulary='seen')
+    assert inf.vocabulary == ['cat', 'dog', 'car']
+    assert inf.grids == (2, )
+    register_all_modules()
+    closed = MODELS.build(dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
+                      out_type='global'),
+        head=dict(type='mmpretrain.MultiLabelLinearClsHead', num_classes=3,
+                  in_channels=32)))
+    with pytest.raises(TypeError, match='GranZSL-like'):
+        MultiLabelInferencer(closed)
+
+
+def test_imports_never_touch_the_network():
+    code = (
+        'import socket\n'
+        'def boom(*a, **k):\n'
+        '    raise RuntimeError("network access during import")\n'
+        'socket.socket.connect = boom\n'
+        'socket.create_connection = boom\n'
+        'socket.getaddrinfo = boom\n'
+        'import granzsl_mm, granzsl_mm.apis, granzsl_mm.models\n'
+        'import granzsl_mm.datasets, granzsl_mm.evaluation\n'
+        'import numpy as np\n'
+        'from granzsl_mm.models.backbones import OpenCLIPBackbone\n'
+        'from granzsl_mm.models.classifiers import '
+        'ZeroShotMultiLabelClassifier\n'
+        '# no default scope set: direct construction must still work\n'
+        'm = ZeroShotMultiLabelClassifier(OpenCLIPBackbone("TinyCLIP-test"),'
+        ' class_names=["a", "b"])\n'
+        'res = granzsl_mm.apis.MultiLabelInferencer(m)('
+        'np.zeros((20, 20, 3), np.uint8), progress=False)\n'
+        'assert res[0]["sources"] == ["prompt", "prompt"]\n'
+        'granzsl_mm.register_all_modules()\n'
+        'print("ok")\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(PYTHONPATH=REPO, PATH='/usr/bin:/bin',
+                                   OMP_NUM_THREADS='1', HOME='/tmp'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith('ok')

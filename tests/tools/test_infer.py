@@ -1,0 +1,75 @@
+"""tools/infer.py on a tiny model: JSON + pictures equal the model's predict."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from PIL import Image
+
+from granzsl_mm.apis import get_model
+from granzsl_mm.registry import TRANSFORMS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',
+                  'clip_zeroshot_tiny.py')
+WORDS = ['dog', 'zebra', 'cat', 'red car']
+
+
+def _make_images(folder, num=3):
+    os.makedirs(folder)
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(num):
+        arr = rng.integers(0, 256, size=(40 + 4 * i, 36, 3), dtype=np.uint8)
+        arr[5:20, 5:20] = (200, 30 * i, 10)
+        paths.append(osp.join(folder, f'img_{i}.png'))
+        Image.fromarray(arr).save(paths[-1])
+    return paths
+
+
+def _own_predict(model, cfg, paths):
+    """The model's own test_step on the config's full test pipeline."""
+    pipeline = Compose([TRANSFORMS.build(t) for t in cfg.test_pipeline])
+    data = pseudo_collate([pipeline(dict(img_path=p)) for p in paths])
+    with torch.no_grad():
+        return torch.stack([s.pred_score for s in model.test_step(data)])
+
+
+def test_infer_tool_writes_json_and_pictures(tmp_path):
+    paths = _make_images(str(tmp_path / 'imgs'))
+    cfg = Config.fromfile(CONFIG)
+    torch.manual_seed(3)
+    model = get_model(cfg)
+    ckpt = str(tmp_path / 'tiny.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    (tmp_path / 'words.txt').write_text('\n'.join(WORDS) + '\n')
+    out, vis = str(tmp_path / 'res.json'), str(tmp_path / 'vis')
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, 'tools/infer.py', CONFIG,
+         str(tmp_path / 'imgs' / '*.png'), '--checkpoint', ckpt, '--vocab',
+         str(tmp_path / 'words.txt'), '--topk', '3', '--out', out,
+         '--show-dir', vis], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    with open(out) as f:
+        written = json.load(f)
+    assert written['vocabulary'] == WORDS
+    assert written['sources'] == ['prompt'] * 4
+    assert [r['img_path'] for r in written['results']] == paths
+    assert sorted(os.listdir(vis)) == ['img_0.png', 'img_1.png', 'img_2.png']
+    for name in os.listdir(vis):
+        assert Image.open(osp.join(vis, name)).size[0] > 100
+
+    model.set_vocabulary(WORDS)
+    ref = _own_predict(model, cfg, paths)
+    for row, res in zip(ref, written['results']):
+        order = torch.sort(row, descending=True, stable=True).indices[:3]
+        assert res['labels'] == [WORDS[i] for i in order]
+        assert np.allclose(res['scores'], row[order].numpy(), atol=1e-5)
+        assert res['sources'] == ['prompt'] * 3
