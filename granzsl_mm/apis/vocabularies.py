@@ -17,23 +17,11 @@ import json
 import os.path as osp
 from typing import List, Sequence, Union
 
+# The papers' COCO ZSL split (label order: seen then unseen), from the reader.
+from granzsl_mm.datasets.coco_instances import COCO_SEEN_48, COCO_UNSEEN_17
+
 __all__ = ['COCO_SEEN_48', 'COCO_UNSEEN_17', 'named_vocabularies',
            'read_vocabulary', 'split_words']
-
-# The papers' COCO ZSL split (label order: seen then unseen).
-COCO_SEEN_48 = (
-    'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat',
-    'bench', 'bird', 'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack',
-    'handbag', 'suitcase', 'frisbee', 'skis', 'kite', 'surfboard', 'bottle',
-    'fork', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-    'broccoli', 'carrot', 'pizza', 'donut', 'chair', 'bed', 'toilet', 'tv',
-    'laptop', 'mouse', 'remote', 'microwave', 'oven', 'toaster',
-    'refrigerator', 'book', 'clock', 'vase', 'toothbrush')
-COCO_UNSEEN_17 = (
-    'airplane', 'bus', 'cat', 'dog', 'cow', 'elephant', 'umbrella', 'tie',
-    'snowboard', 'skateboard', 'cup', 'knife', 'cake', 'couch', 'keyboard',
-    'sink', 'scissors')
-
 
 def _shipped_classes(name: str) -> List[str]:
     from granzsl_mm.datasets.descriptions import shipped_description_file

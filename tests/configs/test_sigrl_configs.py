@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 
 from granzsl_mm import register_all_modules
+from granzsl_mm.utils import safe_torch_load
 from tests._tiny_override import tiny_override
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -245,7 +246,7 @@ def _train_and_test(name, world, tmp_path, load_from=None):
 def test_mkt_stages_train_and_test(world, tmp_path):
     """Stage 1 trains and tests; stage 2 starts from its checkpoint."""
     ckpt = _train_and_test('mkt_coco.py', world, tmp_path)
-    saved = torch.load(ckpt, map_location='cpu', weights_only=False)
+    saved = safe_torch_load(ckpt, map_location='cpu')  # our safe form
     keys = saved['state_dict'].keys()
     assert not any(k.startswith('teacher.') for k in keys)
     assert any(k.startswith('backbone.clip.visual.') for k in keys)
