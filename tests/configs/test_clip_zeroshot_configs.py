@@ -56,15 +56,14 @@ def test_tiny_builds_score_all_classes(name, tmp_path):
     assert samples[0].pred_score_zsl.shape == (num - model.num_seen_classes, )
 
 
-def test_demo_config_evaluates_zsl_and_gzsl_in_one_pass(tmp_path):
+def test_demo_config_evaluates_zsl_and_gzsl_in_one_pass(tmp_path,
+                                                         small_demo_world):
     from granzsl_mm.engine import build_runner
-    if not osp.isfile(osp.join(ROOT, 'data', 'demo', 'split.json')):
-        pytest.skip('demo data absent (python tools/make_demo_data.py)')
     register_all_modules()
     cfg = tiny_override(_load('clip_zeroshot_demo.py'),
                         work_dir=str(tmp_path))
-    cfg.model.class_names = osp.join(ROOT, 'data', 'demo', 'split.json')
-    cfg.test_dataloader.dataset.data_root = osp.join(ROOT, 'data', 'demo')
+    cfg.model.class_names = osp.join(small_demo_world, 'split.json')
+    cfg.test_dataloader.dataset.data_root = small_demo_world
     cfg.test_dataloader.dataset.indices = 8
     metrics = build_runner(cfg).test()
     assert {'zsl/mAP', 'gzsl/mAP'} <= set(metrics)

@@ -18,7 +18,6 @@ from granzsl_mm.utils import safe_torch_load
 from tests._tiny_override import tiny_override
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-DEMO = osp.join(ROOT, 'data', 'demo')
 CONFIGS = ['mkt_coco.py', 'mkt_nuswide.py', 'sigrl_coco.py',
            'sigrl_nuswide.py', 'mkt_stage2_coco.py']
 
@@ -173,10 +172,7 @@ def _write_world(root: str, num_images: int = 12) -> None:
 
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
-    """The demo data when built (tools/make_demo_data.py), else our own."""
-    if osp.isfile(osp.join(DEMO, 'split.json')) and osp.isfile(
-            osp.join(DEMO, 'annotations', 'instances_train.json')):
-        return DEMO
+    """A tiny COCO-format world of our own (the same on every machine)."""
     root = str(tmp_path_factory.mktemp('world'))
     _write_world(root)
     return root

@@ -140,12 +140,7 @@ def test_fp16_dense_and_resume_after_interruption(model, tmp_path):
                          progress=False)
 
 
-DEMO = osp.join(osp.dirname(__file__), '..', '..', 'data', 'demo',
-                'annotations', 'instances_test.json')
-
-
-@pytest.mark.skipif(not osp.isfile(DEMO), reason='demo data not generated')
-def test_extract_features_tool_matches_runner_test(tmp_path):
+def test_extract_features_tool_matches_runner_test(tmp_path, small_demo_world):
     """tools/extract_features.py: cache the demo test set, then score a
     checkpoint's names from it == tools/test.py's metrics (no TTA)."""
     import importlib.util
@@ -158,7 +153,7 @@ def test_extract_features_tool_matches_runner_test(tmp_path):
     root = osp.join(osp.dirname(__file__), '..', '..')
     cfg = Config.fromfile(osp.join(root, 'configs', 'granzsl_demo.py'))
     tiny_override(cfg, work_dir=str(tmp_path / 'work'),
-                  data_root=osp.join(root, 'data', 'demo'),
+                  data_root=small_demo_world,
                   extra={'test_dataloader.dataset.indices': 24,
                          'test_evaluator.drop_empty_images': True})
     cfg_path = str(tmp_path / 'cfg.py')
