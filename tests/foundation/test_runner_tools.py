@@ -77,3 +77,15 @@ def test_amp_on_cpu_is_a_clear_error(tiny_data):
                   *data_opts(tiny_data), check=False)
     assert proc.returncode != 0
     assert '--amp needs a CUDA device' in proc.stderr
+
+
+def test_checkpoint_none_evaluates_the_configs_own_weights(tmp_path):
+    # tools/test.py CONFIG none: zero-shot configs have nothing to load.
+    from mmengine.config import Config
+
+    from granzsl_mm.engine import prepare_test_cfg
+    for given, expected in (('none', None), ('None', None),
+                            ('w/epoch_3.pth', 'w/epoch_3.pth')):
+        cfg = Config(dict(load_from='old.pth'))
+        prepare_test_cfg(cfg, TINY_CFG, given, work_dir=str(tmp_path))
+        assert cfg.load_from == expected
