@@ -14,29 +14,15 @@ from granzsl_mm import register_all_modules
 from granzsl_mm.apis import MultiLabelInferencer, list_images, read_vocabulary
 from granzsl_mm.models.tta import SnippetTTAModel
 from granzsl_mm.registry import MODELS
+from tests.fixtures.tiny_granzsl import NAMES, build_tiny_granzsl
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',
                        'clip_zeroshot_tiny.py')
-NAMES = ['cat', 'dog', 'car', 'tree', 'boat']
-CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 
 def build_granzsl(**kwargs):
-    register_all_modules()
-    torch.manual_seed(0)
-    cfg = dict(type='GranZSL',
-               backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
-                             dense_mode='clearclip'),
-               name_learner=dict(type='ClassNameLearner', num_tokens=2,
-                                 init_std=0.5),
-               num_classes=5, num_seen_classes=3, class_names=NAMES,
-               data_preprocessor=dict(type='TextImageDataPreprocessor',
-                                      mean=CLIP_MEAN, std=CLIP_STD,
-                                      to_rgb=True))
-    cfg.update(kwargs)
-    return MODELS.build(cfg).eval()
+    return build_tiny_granzsl(num_tokens=2, init_std=0.5, **kwargs)
 
 
 @pytest.fixture(scope='module')

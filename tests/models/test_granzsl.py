@@ -19,79 +19,6 @@ CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 NAMES = ['cat', 'dog', 'car', 'tree', 'boat']
 
 
-def _clip_layer_ready() -> bool:
-    register_all_modules()
-    return all(MODELS.get(name) is not None
-               for name in ('OpenCLIPBackbone', 'CLIPTextEncoder'))
-
-
-CLIP_LAYER = _clip_layer_ready()
-
-
-class _TextDouble(torch.nn.Module):
-    """Test double of ``CLIPTextEncoder`` (used only while the real CLIP
-    layer is absent from the checkout): same interface, open_clip inside,
-    exact EOT truncation, no cache."""
-
-    def __init__(self, clip, tokenizer):
-        super().__init__()
-        self.clip, self._tok = clip, tokenizer
-
-    def tokenize(self, texts):
-        return self._tok(texts)
-
-    def token_embedding(self, tokens):
-        return self.clip.token_embedding(tokens)
-
-    def encode_embeddings(self, embeds, tokens):
-        eot = tokens.argmax(-1)
-        length = int(eot.max()) + 1
-        x = embeds[:, :length] + self.clip.positional_embedding[:length]
-        x = self.clip.transformer(x, attn_mask=self.clip.attn_mask[:length,
-                                                                   :length])
-        x = self.clip.ln_final(x)[torch.arange(x.shape[0]), eot]
-        return F.normalize(x @ self.clip.text_projection, dim=-1)
-
-    def encode(self, texts):
-        tokens = self.tokenize(texts)
-        return self.encode_embeddings(self.token_embedding(tokens), tokens)
-
-
-class _BackboneDouble(torch.nn.Module):
-    """Test double of ``OpenCLIPBackbone`` (global + projected patch tokens;
-    not ClearCLIP, which is the CLIP layer's job and tested there)."""
-
-    def __init__(self):
-        super().__init__()
-        import open_clip
-        self.clip = open_clip.CLIP(**tiny_model_cfg())
-        self.clip.visual.output_tokens = True
-        self.tokenizer = open_clip.get_tokenizer('ViT-B-32')
-
-    def forward(self, images):
-        pooled, tokens = self.clip.visual(images)
-        return pooled, tokens @ self.clip.visual.proj
-
-
-def register_clip_doubles() -> None:
-    """Register the doubles as ``GranZSLBackboneDouble`` /
-    ``GranZSLTextDouble`` (the text double shares the last built backbone's
-    CLIP) for config-driven runs while the CLIP layer is absent."""
-    shared = {}
-
-    def backbone_double(**kwargs):
-        shared['backbone'] = _BackboneDouble()
-        return shared['backbone']
-
-    def text_double(**kwargs):
-        bb = shared['backbone']
-        return _TextDouble(bb.clip, bb.tokenizer)
-
-    MODELS.register_module('GranZSLBackboneDouble', module=backbone_double,
-                           force=True)
-    MODELS.register_module('GranZSLTextDouble', module=text_double, force=True)
-
-
 def tiny_model_cfg():
     with open(TINY_CFG) as f:
         return json.load(f)
@@ -100,17 +27,11 @@ def tiny_model_cfg():
 def build_model(**kwargs):
     register_all_modules()
     torch.manual_seed(0)
-    if CLIP_LAYER:
-        backbone, text_encoder = dict(
-            type='OpenCLIPBackbone', arch='TinyCLIP-test', pretrained=None,
-            model_cfg=tiny_model_cfg(), dense_mode='clearclip'), None
-    else:
-        backbone = _BackboneDouble()
-        text_encoder = _TextDouble(backbone.clip, backbone.tokenizer)
     cfg = dict(
         type='GranZSL',
-        backbone=backbone,
-        text_encoder=text_encoder,
+        backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
+                      pretrained=None, model_cfg=tiny_model_cfg(),
+                      dense_mode='clearclip'),
         name_learner=dict(type='ClassNameLearner', num_tokens=4),
         num_classes=5, num_seen_classes=3, class_names=NAMES,
         pair_loss=dict(type='PairDistinctLoss', loss_weight=0.2),

@@ -1,5 +1,4 @@
 """Feature cache: extraction, resume after interruption, scores == predict."""
-import json
 import os.path as osp
 
 import numpy as np
@@ -15,30 +14,12 @@ from granzsl_mm.apis.feature_cache import (
     extract_features,
 )
 from granzsl_mm.evaluation.functional import multilabel_zsl_metrics
-from granzsl_mm.registry import MODELS
-
-TINY_CFG = osp.join(osp.dirname(__file__), '..', '..', 'granzsl_mm', 'models',
-                    'backbones', 'model_configs', 'TinyCLIP-test.json')
-MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-NAMES = ['cat', 'dog', 'car', 'tree', 'boat']
+from tests.fixtures.tiny_granzsl import NAMES, build_tiny_granzsl
 
 
 @pytest.fixture(scope='module')
 def model():
-    register_all_modules()
-    torch.manual_seed(0)
-    with open(TINY_CFG) as f:
-        tiny = json.load(f)
-    model = MODELS.build(dict(
-        type='GranZSL',
-        backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
-                      pretrained=None, model_cfg=tiny, dense_mode='clearclip'),
-        name_learner=dict(type='ClassNameLearner', num_tokens=4),
-        num_classes=5, num_seen_classes=3, class_names=NAMES,
-        data_preprocessor=dict(type='TextImageDataPreprocessor', mean=MEAN,
-                               std=STD, to_rgb=True)))
-    return model.eval()
+    return build_tiny_granzsl()
 
 
 class _Images(torch.utils.data.Dataset):

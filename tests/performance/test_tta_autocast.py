@@ -1,18 +1,11 @@
 """Snippet TTA under autocast (bf16 / fp16 towers, fp32 aggregation)."""
-import json
-import os.path as osp
 
 import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from granzsl_mm import register_all_modules
 from granzsl_mm.registry import MODELS
-
-TINY_CFG = osp.join(osp.dirname(__file__), '..', '..', 'granzsl_mm', 'models',
-                    'backbones', 'model_configs', 'TinyCLIP-test.json')
-MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+from tests.fixtures.tiny_granzsl import build_tiny_granzsl
 
 
 class _Recorder(torch.nn.Module):
@@ -30,19 +23,7 @@ class _Recorder(torch.nn.Module):
 
 
 def _model():
-    register_all_modules()
-    torch.manual_seed(0)
-    with open(TINY_CFG) as f:
-        tiny = json.load(f)
-    model = MODELS.build(dict(
-        type='GranZSL',
-        backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
-                      pretrained=None, model_cfg=tiny, dense_mode='clearclip'),
-        name_learner=dict(type='ClassNameLearner', num_tokens=4),
-        num_classes=5, num_seen_classes=3,
-        data_preprocessor=dict(type='TextImageDataPreprocessor', mean=MEAN,
-                               std=STD, to_rgb=True)))
-    return model.eval()
+    return build_tiny_granzsl(class_names=None)
 
 
 def _data():

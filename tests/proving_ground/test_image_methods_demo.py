@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from granzsl_mm import register_all_modules
+from granzsl_mm.utils import safe_torch_load
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TABLE = dict(empty_class='zero', drop_empty_images=True)  # granzsl_demo's
@@ -103,8 +104,8 @@ def test_train_and_test_on_a_small_world(small_world, fname):
     assert len(test['images']) == 48
 
     # training moved the last vision block, nothing below it, not the text
-    state = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = safe_torch_load(osp.join(work, 'epoch_1.pth'),
+                            map_location='cpu')['state_dict']
     init = torch.load(ckpt, map_location='cpu', weights_only=True)
     prefix = 'backbone.clip.'
     moved = [k for k in init if k.startswith('visual.transformer.resblocks.1')
