@@ -35,7 +35,7 @@ SHARED = osp.join(osp.dirname(__file__), '..', '..', 'shared', 'data',
 def class_lists():
     """The real tag / concept names when available, else synthetic ones
     with the same overlap (75 concepts among the 1000 tags)."""
-    from granzsl_mm.datasets.nuswide_metadata import read_lines
+    from granzsl_mm.datasets.zsl.nuswide_metadata import read_lines
     tags_file = osp.join(SHARED, 'TagList1k.txt')
     concepts_file = osp.join(SHARED, 'Concepts81.txt')
     if osp.isfile(tags_file) and osp.isfile(concepts_file):

@@ -12,7 +12,7 @@ _base_ = ['granzsl_coco.py']
 data_root = 'data/demo'
 image_size = 48  # TinyCLIP-world's input size (the world is drawn at 64 px)
 # The world's 26 classes: 21 seen (shape groups, shapes, colour + shape),
-# 5 unseen colour + shape combinations (granzsl_mm.datasets.synthetic_world).
+# 5 unseen colour + shape combinations (granzsl_mm.proving_ground.world).
 num_classes, num_seen_classes = 26, 21
 # Prompts in the words of the world's captions (the tiny CLIP never saw
 # "photo"): the same templates score the CLIP prompt baseline.

@@ -9,7 +9,7 @@ if importlib.util.find_spec('mmcv') is None:  # pragma: no cover - env check
         '`mmcv>=2.0` build; then `pip install -e .` (a full `mmcv` user may '
         'skip the `lite` extra).')
 
-from .utils import register_all_modules  # noqa: E402
+from .setup_env import register_all_modules  # noqa: E402
 from .utils.safe_checkpoint import install_safe_checkpoint  # noqa: E402
 from .version import __version__  # noqa: E402
 

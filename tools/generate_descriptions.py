@@ -16,7 +16,7 @@ import argparse
 import os
 import sys
 
-from granzsl_mm.datasets.llm_descriptions import (
+from granzsl_mm.datasets.descriptions.generation import (
     ChatCompletionsClient,
     generate_descriptions,
     read_class_names,

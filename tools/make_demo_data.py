@@ -2,11 +2,11 @@
 
 Writes images/, annotations/instances_{train,test}.json (train: seen labels
 only), annotations/captions_pretrain.json, split.json, descriptions.json and
-world.json; see granzsl_mm.datasets.synthetic_world for the world's rules.
+world.json; see granzsl_mm.proving_ground.world for the world's rules.
 """
 import argparse
 
-from granzsl_mm.datasets import build_synthetic_world
+from granzsl_mm.proving_ground import build_synthetic_world
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,8 +8,8 @@ checkpoint matching the world and the config is reused unless --force.
 import argparse
 
 import granzsl_mm
-from granzsl_mm.apis.world_demo import pretrain_tiny_clip
-from granzsl_mm.datasets import build_synthetic_world
+from granzsl_mm.proving_ground import build_synthetic_world
+from granzsl_mm.proving_ground.pipeline import pretrain_tiny_clip
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,7 +8,7 @@ dir, next to the chance mAP of random scores. See docs/demo.md.
 """
 import argparse
 
-from granzsl_mm.apis.world_demo import run_world_demo
+from granzsl_mm.proving_ground.pipeline import run_world_demo
 
 
 def parse_args() -> argparse.Namespace:

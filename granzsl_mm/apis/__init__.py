@@ -1,4 +1,5 @@
 """apis of granzsl_mm."""
+from .dataset_meta import dataset_meta_from_config
 from .feature_cache import (
                             FeatureCache,
                             cached_scores,
@@ -7,7 +8,7 @@ from .feature_cache import (
 )
 from .model_zoo import get_model, list_models
 
-__all__: list = ['get_model', 'list_models', 'FeatureCache',
+__all__: list = ['dataset_meta_from_config', 'get_model', 'list_models', 'FeatureCache',
                  'extract_features', 'cached_scores', 'evaluate_cached']
 
 from .inferencer import MultiLabelInferencer, as_zero_shot, list_images  # noqa: E402
@@ -19,8 +20,3 @@ __all__ += ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
 from .pseudo_labels import generate_pseudo_labels  # noqa: E402
 
 __all__ += ['generate_pseudo_labels']
-
-from .chance import chance_map, expected_random_ap  # noqa: E402
-from .world_demo import run_world_demo  # noqa: E402
-
-__all__ += ['chance_map', 'expected_random_ap', 'run_world_demo']

@@ -15,7 +15,10 @@ import torch
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
-from granzsl_mm.datasets.pseudo_label_file import pseudo_label_key, save_pseudo_labels
+from granzsl_mm.datasets.spml.pseudo_label_file import (
+    pseudo_label_key,
+    save_pseudo_labels,
+)
 from granzsl_mm.models.pseudo_labels import clip_pseudo_labels
 from granzsl_mm.models.text.templates import get_templates
 

@@ -18,7 +18,7 @@ import os.path as osp
 from typing import List, Sequence, Union
 
 # The papers' COCO ZSL split (label order: seen then unseen), from the reader.
-from granzsl_mm.datasets.coco_instances import COCO_SEEN_48, COCO_UNSEEN_17
+from granzsl_mm.datasets.zsl.coco_instances import COCO_SEEN_48, COCO_UNSEEN_17
 
 __all__ = ['COCO_SEEN_48', 'COCO_UNSEEN_17', 'named_vocabularies',
            'read_vocabulary', 'split_words']

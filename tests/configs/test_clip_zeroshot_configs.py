@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from granzsl_mm import register_all_modules
 from granzsl_mm.registry import MODELS
-from tests._tiny_override import tiny_override
+from tests.fixtures.tiny_override import tiny_override
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 SHARED_COCO = osp.join(ROOT, '..', 'shared', 'data', 'coco')

@@ -118,7 +118,7 @@ def test_paper_config_trains_tiny(name, n_seen, n_unseen, tmp_path):
     """The paper configs build and train a few iterations (tiny CLIP)."""
     from mmengine.runner import Runner
 
-    from tests._tiny_override import tiny_override
+    from tests.fixtures.tiny_override import tiny_override
     split, desc = _class_files(tmp_path, n_seen, n_unseen)
     cfg = _load(name)
     tiny_override(cfg, work_dir=str(tmp_path / 'work'), num_samples=8,

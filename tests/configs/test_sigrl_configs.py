@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from granzsl_mm import register_all_modules
 from granzsl_mm.utils import safe_torch_load
-from tests._tiny_override import tiny_override
+from tests.fixtures.tiny_override import tiny_override
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = ['mkt_coco.py', 'mkt_nuswide.py', 'sigrl_coco.py',
@@ -79,7 +79,7 @@ def test_dataset_arguments_exist():
 
 
 def test_nuswide_class_names_follow_the_dataset_order():
-    from granzsl_mm.datasets.nuswide_metadata import read_zsl_classes
+    from granzsl_mm.datasets.zsl.nuswide_metadata import read_zsl_classes
     from granzsl_mm.models.classifiers.class_names import resolve_class_names
     root = osp.join(ROOT, '..', 'shared', 'data', 'nuswide')
     if not osp.isfile(osp.join(root, 'TagList1k.txt')):
@@ -95,8 +95,8 @@ def test_nuswide_class_names_follow_the_dataset_order():
 
 
 def test_coco_class_names_follow_the_dataset_order():
-    from granzsl_mm.datasets.class_description_dataset import read_class_split
-    from granzsl_mm.datasets.coco_instances import COCO80_CLASSES
+    from granzsl_mm.datasets.descriptions.dataset import read_class_split
+    from granzsl_mm.datasets.zsl.coco_instances import COCO80_CLASSES
     split = osp.join(ROOT, '..', 'shared', 'data', 'coco', 'cls_ids.pickle')
     if not osp.isfile(split):
         pytest.skip('../shared/data/coco/cls_ids.pickle is not available')

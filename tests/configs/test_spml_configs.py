@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from tests._tiny_override import tiny_model_cfg, tiny_override
 from tests.fixtures.spml_data import make_tiny_coco, make_tiny_voc
+from tests.fixtures.tiny_override import tiny_model_cfg, tiny_override
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = {
@@ -96,8 +96,8 @@ def _check_sigrl_spml_model(model, dataset):
     """SigRL's SPML setting: GMC as in the zero-shot configs, no ranking or
     distillation loss, sigmoid of the unscaled scores (the reference), the
     class names in the dataset's label order."""
-    from granzsl_mm.datasets.coco_instances import COCO80_CLASSES
-    from granzsl_mm.datasets.voc import VOC_CLASSES
+    from granzsl_mm.datasets.spml.voc import VOC_CLASSES
+    from granzsl_mm.datasets.zsl.coco_instances import COCO80_CLASSES
     gmc = model.head.gmc
     assert (gmc.type, gmc.in_features, gmc.hidden_features, gmc.out_features,
             gmc.num_heads, gmc.dropout) == ('GATv2', 512, 128, 512, 4, 0.3)

@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
+from granzsl_mm import register_all_modules
 from granzsl_mm.datasets import (
     COCO80_CLASSES,
     COCO_SEEN_48,
@@ -13,7 +14,6 @@ from granzsl_mm.datasets import (
     BadImageError,
     COCOZSLDataset,
 )
-from granzsl_mm.utils import register_all_modules
 
 SHARED = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared', 'data',
                   'coco')

@@ -12,7 +12,7 @@ from granzsl_mm.datasets import (
     read_zsl_classes,
     write_nuswide_metadata,
 )
-from granzsl_mm.datasets.nuswide_metadata import (
+from granzsl_mm.datasets.zsl.nuswide_metadata import (
     image_key,
     read_binary_matrix,
     rows_to_positives,
@@ -258,7 +258,7 @@ def test_shared_tag_and_concept_lists():
 
 def test_binary_matrix_reader_chunks(tmp_path):
     """Chunked reading gives the same rows/cols as a direct parse."""
-    from granzsl_mm.datasets.nuswide_writer import binary_matrix_bytes
+    from granzsl_mm.datasets.zsl.nuswide_writer import binary_matrix_bytes
     rng = np.random.default_rng(0)
     mat = (rng.random((57, 13)) < 0.3).astype(np.uint8)
     path = tmp_path / 'm.txt'
@@ -287,8 +287,8 @@ def test_base_dataset_config_builds(nus_root):
     """configs/_base_/datasets/nuswide_zsl.py: the papers' test set."""
     from mmengine.config import Config
 
+    from granzsl_mm import register_all_modules
     from granzsl_mm.registry import DATASETS
-    from granzsl_mm.utils import register_all_modules
     register_all_modules()
     cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', '..',
                                    'configs', '_base_', 'datasets',

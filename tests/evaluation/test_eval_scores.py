@@ -1,4 +1,4 @@
-"""Test of tools/analysis/eval_scores.py on a DumpResults-style pickle."""
+"""Test of tools/analysis_tools/eval_scores.py on a DumpResults-style pickle."""
 import importlib.util
 import os.path as osp
 
@@ -9,7 +9,7 @@ import torch
 
 from granzsl_mm.evaluation.functional import multilabel_zsl_metrics
 
-TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis',
+TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis_tools',
                 'eval_scores.py')
 
 

@@ -134,7 +134,7 @@ def test_layer_decay_constructor_groups():
 def test_model_cfg_dict_and_offline_tag():
     import json
 
-    from tests._tiny_override import TINY_MODEL_CFG_PATH
+    from tests.fixtures.tiny_override import TINY_MODEL_CFG_PATH
     cfg = json.load(open(TINY_MODEL_CFG_PATH))
     model, tok = build_open_clip('mine', model_cfg=cfg)
     assert model.visual.proj.shape == (64, 32)

@@ -10,7 +10,7 @@ from mmpretrain.structures import DataSample
 from granzsl_mm import register_all_modules
 from granzsl_mm.models.losses import ranking_loss
 from granzsl_mm.registry import MODELS
-from tests._tiny_override import TINY_ARCH, tiny_model_cfg
+from tests.fixtures.tiny_override import TINY_ARCH, tiny_model_cfg
 
 NAMES = ['red circle', 'blue square', 'traffic light', 'dog', 'hot dog',
          'cat']

@@ -17,7 +17,7 @@ from granzsl_mm.models.heads import (
 )
 from granzsl_mm.models.layers import GATv2
 from granzsl_mm.registry import MODELS
-from tests._tiny_override import TINY_ARCH, tiny_model_cfg
+from tests.fixtures.tiny_override import TINY_ARCH, tiny_model_cfg
 
 NAMES = ['red circle', 'blue square', 'traffic light', 'dog', 'hot dog',
          'cat']

@@ -11,8 +11,8 @@ from granzsl_mm.apis import generate_pseudo_labels
 from granzsl_mm.datasets import SPMLDataset, load_pseudo_labels
 from granzsl_mm.models import clip_pseudo_labels
 from granzsl_mm.registry import MODELS
-from tests._tiny_override import tiny_model_cfg
 from tests.fixtures.spml_data import make_tiny_voc
+from tests.fixtures.tiny_override import tiny_model_cfg
 
 
 def test_pseudo_labels_explicit():

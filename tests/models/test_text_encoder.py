@@ -107,7 +107,7 @@ def test_templates():
 def _tiny_cfg(**text_cfg):
     import json
 
-    from tests._tiny_override import TINY_MODEL_CFG_PATH
+    from tests.fixtures.tiny_override import TINY_MODEL_CFG_PATH
     with open(TINY_MODEL_CFG_PATH) as f:
         cfg = json.load(f)
     cfg['custom_text'] = True  # open_clip CustomTextCLIP (model.text tower)

@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from granzsl_mm.apis.chance import chance_map, expected_random_ap
 from granzsl_mm.evaluation.functional import multilabel_zsl_metrics, per_class_ap
+from granzsl_mm.evaluation.functional.chance import chance_map, expected_random_ap
 
 
 @pytest.mark.parametrize('pos,num', [(1, 4), (2, 4), (3, 5), (4, 4)])

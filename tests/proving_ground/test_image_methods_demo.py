@@ -9,23 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from granzsl_mm import register_all_modules
 from granzsl_mm.utils import safe_torch_load
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TABLE = dict(empty_class='zero', drop_empty_images=True)  # granzsl_demo's
-
-
-def _stack_ready() -> bool:
-    from granzsl_mm.registry import DATASETS, METRICS, MODELS
-    register_all_modules()
-    return all(reg.get(name) is not None for reg, name in (
-        (MODELS, 'MKT'), (MODELS, 'SigRL'), (DATASETS, 'COCOZSLDataset'),
-        (METRICS, 'ZSLMultiLabelMetric')))
-
-
-pytestmark = pytest.mark.skipif(not _stack_ready(), reason='needs MKT, '
-                                'SigRL, COCOZSLDataset, ZSLMultiLabelMetric')
 
 
 @pytest.fixture(scope='module')
@@ -33,8 +20,8 @@ def small_world(tmp_path_factory):
     """A small world and a random TinyCLIP-world checkpoint (no
     pre-training: this checks the plumbing, the learning test checks
     transfer)."""
-    from granzsl_mm.datasets import build_synthetic_world
     from granzsl_mm.models.backbones import OpenCLIPBackbone
+    from granzsl_mm.proving_ground import build_synthetic_world
     root = tmp_path_factory.mktemp('image_methods')
     data = str(root / 'world')
     meta = build_synthetic_world(data, num_train=256, num_test=48, seed=1)
@@ -46,7 +33,7 @@ def small_world(tmp_path_factory):
 
 
 def test_image_model_config_points_at_the_world(small_world):
-    from granzsl_mm.apis import world_demo as wd
+    from granzsl_mm.proving_ground import pipeline as wd
     data, meta, ckpt, _ = small_world
     for fname, model_type in (('mkt_demo.py', 'MKT'),
                               ('sigrl_demo.py', 'SigRL')):
@@ -81,7 +68,7 @@ def test_image_model_config_points_at_the_world(small_world):
 
 @pytest.mark.parametrize('fname', ['mkt_demo.py', 'sigrl_demo.py'])
 def test_train_and_test_on_a_small_world(small_world, fname):
-    from granzsl_mm.apis import world_demo as wd
+    from granzsl_mm.proving_ground import pipeline as wd
     data, meta, ckpt, root = small_world
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -118,7 +105,7 @@ def test_train_and_test_on_a_small_world(small_world, fname):
 
 
 def test_results_table_lists_the_papers_protocol_apart(tmp_path):
-    from granzsl_mm.apis.world_demo_report import write_results
+    from granzsl_mm.proving_ground.report import write_results
     rows = [dict(method='chance (random scores, expected)', zsl_mAP=25.0,
                  gzsl_mAP=20.0),
             dict(method='SigRL', zsl_mAP=50.0, gzsl_mAP=30.0,

@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from granzsl_mm.datasets.synthetic_world import (
+from granzsl_mm.proving_ground.world import (
     DEFAULT_WORLD,
     WorldSpec,
     caption_for,
@@ -17,7 +17,7 @@ from granzsl_mm.datasets.synthetic_world import (
     world_classes,
     world_descriptions,
 )
-from granzsl_mm.datasets.synthetic_world_io import build_synthetic_world
+from granzsl_mm.proving_ground.world_io import build_synthetic_world
 
 
 @pytest.fixture(scope='module')

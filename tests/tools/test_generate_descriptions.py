@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from granzsl_mm.datasets import load_descriptions
-from granzsl_mm.datasets.llm_descriptions import (
+from granzsl_mm.datasets.descriptions.generation import (
     ChatCompletionsClient,
     MalformedReply,
     RetryableError,

@@ -1,9 +1,10 @@
 """Convert a released SigRL (open-vocabulary branch) checkpoint into ours.
 
-The key mapping lives in ``mkt_to_ours.py`` (SigRL's ``CLIPVIT`` is MKT's
-plus ``GATv2_1``, ``SemanticDecoupling`` and ``DecouplingSemantic``); this
-script runs it with the SigRL modules enabled. An MKT-style stage-2 prompt
-checkpoint can be merged in with ``--stage2``.
+The key map lives in :mod:`granzsl_mm.models.converters.mkt` (SigRL's
+``CLIPVIT`` is MKT's plus ``GATv2_1``, ``SemanticDecoupling`` and
+``DecouplingSemantic``); this runs ``mkt_to_ours.py``'s command line with the
+SigRL modules enabled. An MKT-style stage-2 prompt checkpoint can be merged
+in with ``--stage2``.
 
 Usage::
 

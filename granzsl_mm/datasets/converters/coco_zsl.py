@@ -19,8 +19,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from ..class_description_dataset import read_class_split
-from ..coco_instances import (
+from ..descriptions.dataset import read_class_split
+from ..zsl.coco_instances import (
     COCO80_CLASSES,
     COCO_SEEN_48,
     COCO_UNSEEN_17,

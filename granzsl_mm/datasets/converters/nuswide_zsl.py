@@ -20,7 +20,7 @@ import os
 import os.path as osp
 from typing import Dict
 
-from ..nuswide_zsl import NUSWIDE_ANN_FORMAT, NUSWideZSLDataset
+from ..zsl.nuswide_zsl import NUSWIDE_ANN_FORMAT, NUSWideZSLDataset
 from .summary import label_summary
 
 __all__ = ['NUSWIDE_ZSL_OUTPUTS', 'convert_nuswide_zsl']

@@ -19,7 +19,7 @@ observed labels equal the reference's ``formatted_train_labels_obs.npy``.
 
 Optionally, VLPL-style pseudo-labels are attached to the training items as
 ``soft_targets`` (NaN where none) from a cache file, see
-:mod:`granzsl_mm.datasets.pseudo_label_file`.
+:mod:`granzsl_mm.datasets.spml.pseudo_label_file`.
 """
 import copy
 from typing import List, Optional, Tuple, Union
@@ -30,7 +30,7 @@ from mmpretrain.datasets import BaseDataset
 
 from granzsl_mm.registry import DATASETS
 
-from .label_conventions import NEGATIVE, POSITIVE, UNKNOWN
+from ..label_conventions import NEGATIVE, POSITIVE, UNKNOWN
 from .pseudo_label_file import load_pseudo_labels, pseudo_label_key
 
 __all__ = ['SPML_SPLITS', 'VAL_LABEL_OPTIONS', 'observe_single_positives',

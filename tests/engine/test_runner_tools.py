@@ -8,8 +8,8 @@ import pytest
 import torch
 
 import granzsl_mm  # noqa: F401
+from tests.fixtures.run_tools import TINY_CFG, data_opts, python
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
-from tests.foundation._run import TINY_CFG, data_opts, python
 
 
 @pytest.fixture(scope='module')

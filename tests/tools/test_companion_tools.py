@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from granzsl_mm.utils.log_analysis import load_scalar_log, plot_curves, train_time_stats
+from tests.fixtures.run_tools import TINY_CFG, data_opts, python
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
-from tests.foundation._run import TINY_CFG, data_opts, python
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,7 @@ the config's test dataset (``--config``) or from ``--num-seen``.
 
 Example::
 
-    python tools/analysis/eval_scores.py preds.pkl --num-seen 925 \\
+    python tools/analysis_tools/eval_scores.py preds.pkl --num-seen 925 \\
         --drop-empty-images --out-dir work_dirs/eval
 """
 import argparse
@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import mmengine
 
+from granzsl_mm.apis.dataset_meta import dataset_meta_from_config
 from granzsl_mm.evaluation.metrics import ZSLMultiLabelMetric
 
 
@@ -35,19 +36,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--drop-empty-images', action='store_true')
     parser.add_argument('--out-dir', help='write per-class AP reports here')
     return parser.parse_args(argv)
-
-
-def dataset_meta_from_config(config: str) -> dict:
-    """Build the config's test dataset lazily to read its ``metainfo``."""
-    from mmengine.config import Config
-
-    import granzsl_mm
-    from granzsl_mm.registry import DATASETS
-    granzsl_mm.register_all_modules()
-    cfg = Config.fromfile(config)
-    dataset_cfg = cfg.test_dataloader.dataset.copy()
-    dataset_cfg['lazy_init'] = True
-    return dict(DATASETS.build(dataset_cfg).metainfo)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:

@@ -129,7 +129,7 @@ def test_extract_features_tool_matches_runner_test(tmp_path, small_demo_world):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from tests._tiny_override import tiny_override
+    from tests.fixtures.tiny_override import tiny_override
     register_all_modules()
     root = osp.join(osp.dirname(__file__), '..', '..')
     cfg = Config.fromfile(osp.join(root, 'configs', 'granzsl_demo.py'))

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
+from tests.fixtures.run_tools import REPO, TINY_CFG, data_opts, free_port, run
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
-from tests.foundation._run import REPO, TINY_CFG, data_opts, free_port, run
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,23 @@
+"""Single-positive multi-label (SPML): readers, the protocol wrapper and
+pseudo-label files."""
+from .coco_multilabel import COCOMultiLabelDataset
+from .protocol import (
+    SPML_SPLITS,
+    VAL_LABEL_OPTIONS,
+    SPMLDataset,
+    observe_single_positives,
+    train_val_split,
+)
+from .pseudo_label_file import (
+    load_pseudo_labels,
+    pseudo_label_key,
+    save_pseudo_labels,
+)
+from .voc import VOC_CLASSES, VOCMultiLabelDataset, read_voc_image_sets
+
+__all__ = [
+    'COCOMultiLabelDataset', 'SPML_SPLITS', 'VAL_LABEL_OPTIONS',
+    'SPMLDataset', 'observe_single_positives', 'train_val_split',
+    'load_pseudo_labels', 'pseudo_label_key', 'save_pseudo_labels',
+    'VOC_CLASSES', 'VOCMultiLabelDataset', 'read_voc_image_sets'
+]

@@ -1,0 +1,151 @@
+"""COCO instances-format annotation files: loading with clear errors.
+
+Also holds the MS-COCO 2014 category names and the 48 / 17 seen / unseen
+split of Bansal et al. (ECCV 2018) used by the zero-shot multi-label papers.
+"""
+import contextlib
+import io
+import json
+import os.path as osp
+from collections import defaultdict
+from typing import Dict, List, Sequence, Set
+
+from pycocotools.coco import COCO
+
+__all__ = [
+    'COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17', 'load_instances',
+    'category_names', 'image_category_ids', 'check_split_names'
+]
+
+# The 80 MS-COCO category names sorted by category id (the index space of
+# the papers' ``cls_ids.pickle``).
+COCO80_CLASSES = (
+    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
+    'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
+    'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
+    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag',
+    'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball', 'kite',
+    'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
+    'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon',
+    'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot',
+    'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant',
+    'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
+    'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
+    'hair drier', 'toothbrush')
+
+# Bansal et al. 48 seen / 17 unseen classes, each in category-id order
+# (= ``cls_ids.pickle`` 'train' / 'test' indices into COCO80_CLASSES).
+COCO_SEEN_48 = (
+    'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat',
+    'bench', 'bird', 'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack',
+    'handbag', 'suitcase', 'frisbee', 'skis', 'kite', 'surfboard', 'bottle',
+    'fork', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
+    'broccoli', 'carrot', 'pizza', 'donut', 'chair', 'bed', 'toilet', 'tv',
+    'laptop', 'mouse', 'remote', 'microwave', 'oven', 'toaster',
+    'refrigerator', 'book', 'clock', 'vase', 'toothbrush')
+COCO_UNSEEN_17 = (
+    'airplane', 'bus', 'cat', 'dog', 'cow', 'elephant', 'umbrella', 'tie',
+    'snowboard', 'skateboard', 'cup', 'knife', 'cake', 'couch', 'keyboard',
+    'sink', 'scissors')
+
+
+def load_instances(ann_file: str) -> COCO:
+    """Load and validate a COCO instances json.
+
+    Checks: the file exists and is JSON with ``images``, ``annotations`` and
+    ``categories`` lists; category names are unique; every annotation's
+    ``category_id`` is a listed category and its ``image_id`` a listed image.
+
+    Args:
+        ann_file (str): Path of the json.
+
+    Returns:
+        pycocotools.coco.COCO: The indexed annotation.
+    """
+    if not osp.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file not found: {ann_file}')
+    try:
+        with open(ann_file, encoding='utf-8') as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'annotation file is not valid JSON: {ann_file} '
+                         f'({e})') from e
+    missing = [k for k in ('images', 'annotations', 'categories')
+               if not isinstance(data, dict) or
+               not isinstance(data.get(k), list)]
+    if missing:
+        raise ValueError(f'{ann_file} is not a COCO instances file: missing '
+                         f'list(s) {missing}')
+    cat_ids = {c['id'] for c in data['categories']}
+    names = [c['name'] for c in data['categories']]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f'{ann_file}: category names listed twice: {dup}')
+    img_ids = {im['id'] for im in data['images']}
+    bad_cat: Dict[int, int] = defaultdict(int)
+    bad_img: Dict[int, int] = defaultdict(int)
+    for ann in data['annotations']:
+        if ann['category_id'] not in cat_ids:
+            bad_cat[ann['category_id']] += 1
+        if ann['image_id'] not in img_ids:
+            bad_img[ann['image_id']] += 1
+    if bad_cat:
+        raise ValueError(
+            f'{ann_file}: {sum(bad_cat.values())} annotations have category '
+            f'ids that are not in "categories": {sorted(bad_cat)[:20]} '
+            f'(known ids: {sorted(cat_ids)[:20]}...)')
+    if bad_img:
+        raise ValueError(
+            f'{ann_file}: {sum(bad_img.values())} annotations refer to image '
+            f'ids that are not in "images": {sorted(bad_img)[:20]}')
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints
+        coco.createIndex()
+    return coco
+
+
+def category_names(coco: COCO) -> Dict[str, int]:
+    """Category name -> id."""
+    return {c['name']: c['id'] for c in coco.dataset['categories']}
+
+
+def image_category_ids(coco: COCO) -> Dict[int, Set[int]]:
+    """Image id -> set of category ids annotated on it (every image listed).
+
+    Args:
+        coco (COCO): Annotation.
+
+    Returns:
+        dict[int, set[int]]: Category ids per image id (empty set when the
+        image has no annotation).
+    """
+    out: Dict[int, Set[int]] = {im['id']: set() for im in
+                                coco.dataset['images']}
+    for ann in coco.dataset['annotations']:
+        out[ann['image_id']].add(ann['category_id'])
+    return out
+
+
+def check_split_names(split_names: Sequence[str], coco: COCO,
+                      source: str) -> List[int]:
+    """Category ids of the split's classes; one error lists every name the
+    annotation does not have.
+
+    Args:
+        split_names (Sequence[str]): Class names (seen then unseen).
+        coco (COCO): Annotation.
+        source (str): What the names came from (for the message).
+
+    Returns:
+        list[int]: Category id of each name.
+    """
+    by_name = category_names(coco)
+    unknown = [n for n in split_names if n not in by_name]
+    if unknown:
+        raise ValueError(
+            f'class split ({source}) names classes the annotation has no '
+            f'category for: {unknown}; annotation categories: '
+            f'{sorted(by_name)}')
+    return [by_name[n] for n in split_names]
