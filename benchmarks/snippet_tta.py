@@ -34,11 +34,11 @@ from mmpretrain.structures import DataSample
 from granzsl_mm import register_all_modules
 from granzsl_mm.models.tta import aggregate_snippets, cut_snippets
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.constants import CLIP_MEAN, CLIP_STD
 
 TINY = osp.join(osp.dirname(__file__), '..', 'granzsl_mm', 'models',
                 'backbones', 'model_configs', 'TinyCLIP-test.json')
-MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
+MEAN, STD = list(CLIP_MEAN), list(CLIP_STD)
 
 
 def build(arch: str, num_classes: int, amp: Optional[str] = None):
@@ -53,6 +53,7 @@ def build(arch: str, num_classes: int, amp: Optional[str] = None):
                       model_cfg=model_cfg, dense_mode='clearclip'),
         name_learner=dict(type='ClassNameLearner', num_tokens=4),
         num_classes=num_classes, num_seen_classes=num_classes * 3 // 4,
+        logit_scale=20.0,
         data_preprocessor=dict(type='TextImageDataPreprocessor', mean=MEAN,
                                std=STD, to_rgb=True)))
     model.eval()

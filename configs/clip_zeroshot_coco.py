@@ -9,39 +9,29 @@
 # spatial softmax, as GranZSL) or local_pooling='topk' (MKT's top-k patches);
 # model.vocabulary_file=<names.pt> uses learned class names (GranZSL).
 # Test set (GZSL, 65 labels) and its pipeline: _base_/datasets/coco_zsl_test.py.
-_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
-
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-# Label order = the dataset's: seen (category-id order), then unseen.
-coco_seen = [
-    'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat',
-    'bench', 'bird', 'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack',
-    'handbag', 'suitcase', 'frisbee', 'skis', 'kite', 'surfboard', 'bottle',
-    'fork', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-    'broccoli', 'carrot', 'pizza', 'donut', 'chair', 'bed', 'toilet', 'tv',
-    'laptop', 'mouse', 'remote', 'microwave', 'oven', 'toaster',
-    'refrigerator', 'book', 'clock', 'vase', 'toothbrush']
-coco_unseen = [
-    'airplane', 'bus', 'cat', 'dog', 'cow', 'elephant', 'umbrella', 'tie',
-    'snowboard', 'skateboard', 'cup', 'knife', 'cake', 'couch', 'keyboard',
-    'sink', 'scissors']
+# Label order = the dataset's: seen (category-id order), then unseen
+# (_base_/class_lists/coco_zsl.py); CLIP's normalisation from
+# _base_/constants/clip_normalization.py.
+_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py',
+          '_base_/constants/clip_normalization.py',
+          '_base_/class_lists/coco_zsl.py']
 
 model = dict(
     type='ZeroShotMultiLabelClassifier',
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', dense_mode='clearclip', frozen=True),
-    class_names=coco_seen + coco_unseen,
-    num_seen_classes=len(coco_seen),
-    templates='openai_imagenet',
+    class_names=_base_.coco_seen + _base_.coco_unseen,
+    num_seen_classes=len(_base_.coco_seen),
+    templates='openai_imagenet_80',
     score_mode='global',
     local_pooling='softmax',
     topk_patches=1,
     logit_scale='clip',
     score_act='none',
     vocabulary='all',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
-                           std=clip_std, to_rgb=True))
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}, to_rgb=True))
 
 test_evaluator = dict(type='ZSLMultiLabelMetric', topk=(3, 5))
 test_cfg = dict()

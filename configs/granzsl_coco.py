@@ -6,7 +6,8 @@
 #       work_dirs/granzsl_coco/epoch_30.pth --tta
 _base_ = [
     '_base_/default_runtime.py', '_base_/granzsl_schedule.py',
-    '_base_/datasets/coco_zsl_test.py'
+    '_base_/datasets/coco_zsl_test.py',
+    '_base_/constants/clip_normalization.py'
 ]
 
 # data_root, split_file (the papers' 48/17 split), image_size and the GZSL
@@ -17,8 +18,6 @@ _base_ = [
 # from tools/generate_descriptions.py.
 description_file = 'coco80'
 num_classes, num_seen_classes = 65, 48
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 model = dict(
     type='GranZSL',
@@ -33,8 +32,9 @@ model = dict(
     logit_scale=20.0,
     score_mode='both',
     label_set='gzsl',
-    data_preprocessor=dict(type='TextImageDataPreprocessor', mean=clip_mean,
-                           std=clip_std, to_rgb=True))
+    data_preprocessor=dict(type='TextImageDataPreprocessor',
+                           mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}, to_rgb=True))
 
 # Training items: (class index, one sentence) from the description file,
 # expanded (parents / children / attributes / co-occurrence / sentences)

@@ -6,28 +6,15 @@
 #   python tools/test.py configs/mkt_coco.py work_dirs/mkt_coco/epoch_20.pth
 # data_root, split_file, image_size and the GZSL test set:
 # _base_/datasets/coco_zsl_test.py (here with MKT's test pipeline).
-_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
-
 # Label order of COCOZSLDataset with cls_ids.pickle: seen, then unseen, each
-# in COCO category-id order.
-seen_classes = [
-    'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat',
-    'bench', 'bird', 'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack',
-    'handbag', 'suitcase', 'frisbee', 'skis', 'kite', 'surfboard', 'bottle',
-    'fork', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-    'broccoli', 'carrot', 'pizza', 'donut', 'chair', 'bed', 'toilet', 'tv',
-    'laptop', 'mouse', 'remote', 'microwave', 'oven', 'toaster',
-    'refrigerator', 'book', 'clock', 'vase', 'toothbrush'
-]
-unseen_classes = [
-    'airplane', 'bus', 'cat', 'dog', 'cow', 'elephant', 'umbrella', 'tie',
-    'snowboard', 'skateboard', 'cup', 'knife', 'cake', 'couch', 'keyboard',
-    'sink', 'scissors'
-]
+# in COCO category-id order (_base_/class_lists/coco_zsl.py). The reference
+# normalises with timm's ImageNet mean / std, not CLIP's
+# (_base_/constants/imagenet_normalization.py).
+_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py',
+          '_base_/class_lists/coco_zsl.py',
+          '_base_/constants/imagenet_normalization.py']
+
 num_classes, num_seen_classes = 65, 48
-# The reference normalises with timm's ImageNet mean / std (not CLIP's).
-imagenet_mean = [123.675, 116.28, 103.53]
-imagenet_std = [58.395, 57.12, 57.375]
 
 model = dict(
     type='MKT',
@@ -36,14 +23,15 @@ model = dict(
                   trainable_blocks_from=10),
     num_classes=num_classes,
     num_seen_classes=num_seen_classes,
-    class_names=dict(seen=seen_classes, unseen=unseen_classes),
+    class_names=dict(seen={{_base_.coco_seen}},
+                     unseen={{_base_.coco_unseen}}),
     template='There is a {} in the scene.',
     topk=16,
     rank_loss=dict(type='RankingLoss', loss_weight=1.0),
     distill_loss=dict(type='L1DistillLoss', loss_weight=1.0),
     label_set='gzsl',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=imagenet_mean,
-                           std=imagenet_std, to_rgb=True))
+    data_preprocessor=dict(type='ClsDataPreprocessor', mean={{_base_.imagenet_mean}},
+                           std={{_base_.imagenet_std}}, to_rgb=True))
 
 # timm's create_transform(is_training=True, auto_augment=
 # 'rand-m9-mstd0.5-inc1', interpolation='bicubic', color_jitter=False):

@@ -8,7 +8,7 @@
 #   python tools/test.py configs/mkt_demo.py work_dirs/mkt_demo/epoch_2.pth
 # tools/run_demo.py does all of this (and sets the checkpoint). Without the
 # checkpoint the tiny CLIP is random (every path runs, scores mean nothing).
-_base_ = ['mkt_coco.py']
+_base_ = ['mkt_coco.py', '_base_/constants/clip_normalization.py']
 
 data_root = 'data/demo'
 split_file = 'split.json'
@@ -16,10 +16,6 @@ image_size = 48  # TinyCLIP-world's input size (the world is drawn at 64 px)
 # The world's 26 classes: 21 seen, 5 unseen (granzsl_mm.datasets.
 # synthetic_world); the names follow the dataset's label order.
 num_classes, num_seen_classes = 26, 21
-# The tiny CLIP was pre-trained with CLIP's normalisation; its frozen trunk
-# needs the same (mkt_coco.py's timm ImageNet statistics would shift it).
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 model = dict(
     # 2 vision blocks: the last one (+ ln_post, proj) trains, as blocks
@@ -36,7 +32,11 @@ model = dict(
     # 3 keeps MKT's "the few best patches" on objects of one patch or so
     topk=3,
     save_frozen_weights=True,  # the tiny CLIP travels with the checkpoint
-    data_preprocessor=dict(mean=clip_mean, std=clip_std))
+    # the tiny CLIP was pre-trained with CLIP's normalisation; its frozen
+    # trunk needs the same (mkt_coco.py's timm ImageNet statistics would
+    # shift it)
+    data_preprocessor=dict(mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}))
 
 # The world's labels name every object in the image: no random crop (it
 # would cut objects out while keeping their labels), no RandAugment (colour
@@ -86,7 +86,9 @@ test_dataloader = dict(
 
 # lr 2e-2 instead of 1e-3 (the 2 short epochs of a 2-block tower barely
 # move at 1e-3; chosen among 1e-3 / 5e-3 / 2e-2 on the demo's test images --
-# the world has no validation split -- see docs/demo.md). Layer decay 0.65
+# the first world has no validation split -- see docs/demo.md; on the
+# evidence world tools/run_demo.py picks it from the grid 1e-3 / 5e-3 / 2e-2
+# on validation images). Layer decay 0.65
 # and weight decay 0.05 as mkt_coco.py.
 optim_wrapper = dict(optimizer=dict(lr=2e-2))
 

@@ -4,20 +4,20 @@
 #   python tools/pretrain_tiny_clip.py configs/pretrain_tiny_clip_demo.py
 # writes data/demo/tiny_clip.pt, a plain open_clip state dict:
 #   OpenCLIPBackbone(arch='TinyCLIP-world', pretrained='data/demo/tiny_clip.pt')
-_base_ = ['_base_/default_runtime.py']
+_base_ = ['_base_/default_runtime.py',
+          '_base_/constants/clip_normalization.py']
 
 data_root = 'data/demo'
 arch = 'TinyCLIP-world'
 image_size = 48  # TinyCLIP-world's input size (the world is drawn at 64 px)
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 model = dict(
     type='ContrastiveCLIP',
     arch=arch,
     pretrained=None,
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
-                           std=clip_std, to_rgb=True))
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}, to_rgb=True))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -23,7 +23,9 @@ train_dataloader = dict(batch_size=32, drop_last=False)  # as sigrl_coco.py
 test_dataloader = dict(batch_size=32)
 
 # A tenth of mkt_demo.py's lr, as sigrl_coco.py's 1e-4 to mkt_coco.py's 1e-3
-# (2e-2 measured lower on the demo, see docs/demo.md); mkt_demo.py's short
+# (2e-2 measured lower on the first demo world's test images; on the evidence
+# world tools/run_demo.py picks it from 1e-4 / 2e-3 / 2e-2 on validation
+# images, see docs/demo.md); mkt_demo.py's short
 # schedule: a quarter-epoch warm-up, cosine over 2 epochs.
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 max_epochs = 2

@@ -4,25 +4,48 @@ Every registry here has the MMPretrain registry of the same name as its
 parent, so an MMPretrain type (``ResNet``, ``MultiLabelLinearClsHead``, ...)
 resolves from configs whose ``default_scope`` is ``granzsl_mm``, and our types
 resolve from MMPretrain-scoped configs as ``granzsl_mm.TypeName``.
+
+Each registry's location is a module that imports every module registering a
+type of that kind (``engine``, ``datasets``, ``models.registered``,
+``evaluation.registered``): mmengine imports it on the first look-up, so a
+config with ``default_scope='granzsl_mm'`` finds our types without
+:func:`granzsl_mm.register_all_modules`.
 """
-from mmengine.registry import Registry
-from mmpretrain import registry as mmpretrain_registry
+import importlib.util
+
+if importlib.util.find_spec('mmcv') is None:  # pragma: no cover - env check
+    raise ImportError(
+        'granzsl_mm needs the `mmcv` module. Install `mmcv-lite` (no compiled '
+        'ops, enough for MMPretrain): `pip install "mmcv-lite>=2.0"`, or a full '
+        '`mmcv>=2.0` build; then `pip install -e .` (a full `mmcv` user may '
+        'skip the `lite` extra).')
+
+from mmengine.registry import Registry  # noqa: E402
+from mmpretrain import registry as mmpretrain_registry  # noqa: E402
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS'
+    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'LOCATIONS'
 ]
 
 _SCOPE = 'granzsl_mm'
+
+#: Wing -> the module that imports every registering module of that wing.
+LOCATIONS = {
+    'engine': 'granzsl_mm.engine',
+    'datasets': 'granzsl_mm.datasets',
+    'models': 'granzsl_mm.models.registered',
+    'evaluation': 'granzsl_mm.evaluation.registered',
+}
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:
     """Create a child registry of an MMPretrain registry in our scope."""
     return Registry(
-        name, parent=parent, scope=_SCOPE, locations=[f'granzsl_mm.{location}'])
+        name, parent=parent, scope=_SCOPE, locations=[LOCATIONS[location]])
 
 
 RUNNERS = _child('runner', mmpretrain_registry.RUNNERS, 'engine')

@@ -1,8 +1,7 @@
 """Registration of every module of MMPretrain and granzsl_mm."""
 import datetime
+import importlib
 import warnings
-
-from mmengine import DefaultScope
 
 __all__ = ['register_all_modules']
 
@@ -10,24 +9,22 @@ __all__ = ['register_all_modules']
 def register_all_modules(init_default_scope: bool = True) -> None:
     """Import MMPretrain's modules, then ours, so all registries are filled.
 
-    Importing also installs the safe checkpoint loader (see
-    :mod:`granzsl_mm.utils.safe_checkpoint`), so mmengine's own loading paths
-    work under torch >= 2.6 without executing untrusted pickles.
+    Ours are the registries' locations (:data:`granzsl_mm.registry.LOCATIONS`),
+    which mmengine would also import on the first look-up. Nothing of mmengine
+    is patched: checkpoint safety comes from the hooks and the file backend
+    the configs name (see ``docs/architecture.md``).
 
     Args:
         init_default_scope (bool): Set the default scope to ``granzsl_mm``.
             Defaults to True.
     """
+    from mmengine import DefaultScope
     from mmpretrain.utils import register_all_modules as mmpretrain_register
-    mmpretrain_register(init_default_scope=False)
 
-    import granzsl_mm.apis  # noqa: F401
-    import granzsl_mm.datasets  # noqa: F401
-    import granzsl_mm.engine  # noqa: F401
-    import granzsl_mm.evaluation  # noqa: F401
-    import granzsl_mm.models  # noqa: F401
-    from granzsl_mm.utils.safe_checkpoint import install_safe_checkpoint
-    install_safe_checkpoint()
+    from granzsl_mm.registry import LOCATIONS
+    mmpretrain_register(init_default_scope=False)
+    for location in LOCATIONS.values():
+        importlib.import_module(location)
 
     if not init_default_scope:
         return

@@ -12,12 +12,17 @@ Examples::
 ``all``), a named set (``coco80``, ``coco48_17``, ``nuswide81``), a text or
 JSON file, a vocabulary file of learned embeddings (``*.pt``), or a
 comma-separated list. The JSON output holds the vocabulary, the source of
-each word (``learned`` or ``prompt``) and the ranked labels of every image.
+each word (``learned`` or ``prompt``), the ranked labels of every image and
+``failures``: an image that cannot be read (or scored) is reported with its
+path and the reason, the others are still tagged and written, and the tool
+exits with status 1 at the end when any image failed.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import sys
+from typing import List, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -48,22 +53,46 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
+def _tag(inferencer, items: list, args) -> Tuple[list, List[dict]]:
+    """Tag images batch by batch; a failing batch is retried image by
+    image so one bad file costs only itself."""
+    results, failures = [], []
+    kwargs = dict(topk=args.topk, threshold=args.threshold,
+                  show_dir=args.show_dir, progress=False)
+    for start in range(0, len(items), args.batch_size):
+        chunk = items[start:start + args.batch_size]
+        try:
+            results += inferencer(chunk, batch_size=len(chunk), **kwargs)
+            continue
+        except Exception:  # find the bad file(s) of the batch
+            pass
+        for item in chunk:
+            try:
+                results += inferencer([item], batch_size=1, **kwargs)
+            except Exception as e:
+                reason = f'{type(e).__name__}: {str(e).strip()}'
+                failures.append(dict(img_path=item, error=reason))
+                print(f'failed: {item}: {reason}', file=sys.stderr,
+                      flush=True)
+        if not args.no_progress:
+            print(f'{min(start + len(chunk), len(items))}/{len(items)} '
+                  'images', file=sys.stderr, flush=True)
+    return results, failures
+
+
+def main() -> int:
     args = parse_args()
-    from granzsl_mm.apis import MultiLabelInferencer
+    from granzsl_mm.apis import MultiLabelInferencer, list_images
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     inferencer = MultiLabelInferencer(cfg, pretrained=args.checkpoint,
                                       vocabulary=args.vocab,
                                       device=args.device, tta=args.tta)
-    results = inferencer(args.images, topk=args.topk,
-                         threshold=args.threshold,
-                         batch_size=args.batch_size, show_dir=args.show_dir,
-                         progress=not args.no_progress)
+    results, failures = _tag(inferencer, list_images(args.images), args)
     out = dict(config=args.config, checkpoint=args.checkpoint,
                vocabulary=inferencer.vocabulary, sources=inferencer.sources,
-               tta=args.tta, results=results)
+               tta=args.tta, results=results, failures=failures)
     folder = osp.dirname(osp.abspath(args.out))
     os.makedirs(folder, exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as f:
@@ -76,7 +105,15 @@ def main() -> None:
         print(f'... {len(results) - 10} more')
     print(f'{len(results)} images -> {args.out}'
           + (f', pictures in {args.show_dir}' if args.show_dir else ''))
+    if failures:
+        print(f'{len(failures)} image(s) could not be tagged (listed above '
+              f'and under "failures" in {args.out}):', file=sys.stderr)
+        for failure in failures:
+            print(f'  {failure["img_path"]}: {failure["error"]}',
+                  file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,25 +1,47 @@
-"""The proving ground in one command (``make demo``).
+"""The proving ground in one command (``make demo``, ``make evidence``).
 
-Synthetic world -> tiny CLIP pre-training (cached) -> CLIP zero-shot prompt
-baseline -> GranZSL text training and its ablations -> ZSL/GZSL tests with
-and without snippets -> MKT and SigRL fine-tuned on the seen labels ->
-results.md / results.json / results.png in the work
-dir, next to the chance mAP of random scores. See docs/demo.md.
+Synthetic world(s) -> tiny CLIP pre-training (cached) -> CLIP zero-shot prompt
+baselines -> GranZSL text training and its ablations -> MKT and SigRL
+fine-tuned on the seen labels, every choice (epochs, learning rates) made on
+the world's validation split -> per-seed results and, over ``--seeds N``
+worlds, means, 95 % t-intervals and paired differences (evidence.md /
+evidence.json / evidence.png in the work dir). ``--world v1`` runs the first
+demo (one world without a validation split, results.md / results.json /
+results.png). See docs/demo.md.
 """
 import argparse
 
+from granzsl_mm.proving_ground.evidence import EVIDENCE_DEFAULTS, run_evidence
 from granzsl_mm.proving_ground.pipeline import run_world_demo
+from granzsl_mm.proving_ground.world import WORLDS
+
+
+def _floats(text: str) -> tuple:
+    return tuple(float(v) for v in text.split(',') if v.strip())
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--world', default='v2', choices=sorted(WORLDS),
+                        help="'v2' (default): the evidence world with a "
+                        "validation split; 'v1': the first demo, "
+                        'single seed, choices fixed in its configs')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='number of independent worlds (v2)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/demo')
     parser.add_argument('--configs-dir', default=None,
                         help='configs folder (default: the repository\'s)')
-    parser.add_argument('--num-train', type=int, default=4000)
-    parser.add_argument('--num-test', type=int, default=600)
-    parser.add_argument('--seed', type=int, default=0, help='world seed')
+    parser.add_argument('--num-train', type=int, default=None,
+                        help='training images per world (v1: 4000, v2: '
+                        f"{EVIDENCE_DEFAULTS['num_train']})")
+    parser.add_argument('--num-test', type=int, default=None,
+                        help='test images per world (600)')
+    parser.add_argument('--num-val', type=int, default=None,
+                        help='validation images per world (v2: '
+                        f"{EVIDENCE_DEFAULTS['num_val']})")
+    parser.add_argument('--seed', type=int, default=0,
+                        help='v1: world seed; v2: first seed index')
     parser.add_argument('--pretrain-iters', type=int, default=None,
                         help="override the pre-training config's iterations")
     parser.add_argument('--granzsl-epochs', type=int, default=None)
@@ -29,26 +51,56 @@ def parse_args() -> argparse.Namespace:
                         'configs/sigrl_demo.py)')
     parser.add_argument('--image-epochs', type=int, default=None,
                         help="override MKT's and SigRL's epochs")
+    parser.add_argument('--mkt-lrs', type=_floats, default=None,
+                        help='MKT learning-rate grid, comma-separated (v2; '
+                        'default ' + ','.join(
+                            f'{v:g}' for v in EVIDENCE_DEFAULTS['mkt_lrs'])
+                        + ')')
+    parser.add_argument('--sigrl-lrs', type=_floats, default=None,
+                        help='SigRL learning-rate grid (v2; default ' +
+                        ','.join(f'{v:g}'
+                                 for v in EVIDENCE_DEFAULTS['sigrl_lrs'])
+                        + ')')
     parser.add_argument('--force-pretrain', action='store_true',
-                        help='ignore the cached tiny CLIP checkpoint')
+                        help='ignore the cached tiny CLIP checkpoint (v1)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (1 is fastest on a machine '
-                        'busy with other jobs)')
+                        'busy with other jobs; make demo / make evidence '
+                        'pass 1)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    run_world_demo(work_dir=args.work_dir, data_root=args.data_root,
-                   configs_dir=args.configs_dir, num_train=args.num_train,
-                   num_test=args.num_test, seed=args.seed,
-                   pretrain_iters=args.pretrain_iters,
-                   granzsl_epochs=args.granzsl_epochs,
-                   ablations=not args.no_ablations,
-                   image_methods=not args.no_image_methods,
-                   image_epochs=args.image_epochs,
-                   force_pretrain=args.force_pretrain,
-                   num_threads=args.threads)
+    if args.world == 'v1':
+        if args.seeds != 1:
+            raise SystemExit('--world v1 is the single-seed first demo; '
+                             'use --world v2 for --seeds N')
+        run_world_demo(work_dir=args.work_dir, data_root=args.data_root,
+                       configs_dir=args.configs_dir,
+                       num_train=args.num_train or 4000,
+                       num_test=args.num_test or 600, seed=args.seed,
+                       pretrain_iters=args.pretrain_iters,
+                       granzsl_epochs=args.granzsl_epochs,
+                       ablations=not args.no_ablations,
+                       image_methods=not args.no_image_methods,
+                       image_epochs=args.image_epochs,
+                       force_pretrain=args.force_pretrain,
+                       num_threads=args.threads)
+        return
+    if args.seeds < 1:
+        raise SystemExit(f'--seeds must be >= 1, got {args.seeds}')
+    run_evidence(work_dir=args.work_dir, data_root=args.data_root,
+                 seeds=args.seeds, first_seed=args.seed,
+                 configs_dir=args.configs_dir,
+                 ablations=not args.no_ablations,
+                 image_methods=not args.no_image_methods,
+                 num_threads=args.threads, world=args.world,
+                 num_train=args.num_train, num_test=args.num_test,
+                 num_val=args.num_val, pretrain_iters=args.pretrain_iters,
+                 granzsl_epochs=args.granzsl_epochs,
+                 image_epochs=args.image_epochs, mkt_lrs=args.mkt_lrs,
+                 sigrl_lrs=args.sigrl_lrs)
 
 
 if __name__ == '__main__':

@@ -1,12 +1,13 @@
 """Test (and evaluate) a checkpoint (MMPretrain's ``tools/test.py`` flags)."""
 import argparse
 import os
+import sys
 
 from mmengine.config import Config, DictAction
 
 from granzsl_mm import register_all_modules
-from granzsl_mm.engine import build_runner, prepare_test_cfg
-from granzsl_mm.utils import set_checkpoint_trust
+from granzsl_mm.engine import RunnerSetupError, build_runner, prepare_test_cfg
+from granzsl_mm.utils import install_safe_loading, set_checkpoint_trust
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,15 +41,22 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     register_all_modules()
+    # This process is ours: mmengine's local loader goes through the safe
+    # codec (clear refusals, NumPy arrays, --trust-checkpoint).
+    install_safe_loading()
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    prepare_test_cfg(cfg, args.config, args.checkpoint,
-                     work_dir=args.work_dir, out=args.out,
-                     out_item=args.out_item, show_dir=args.show_dir,
-                     tta=args.tta, launcher=args.launcher)
+    try:
+        prepare_test_cfg(cfg, args.config, args.checkpoint,
+                         work_dir=args.work_dir, out=args.out,
+                         out_item=args.out_item, show_dir=args.show_dir,
+                         tta=args.tta, launcher=args.launcher)
+    except RunnerSetupError as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out is not None and args.out_item == 'metrics':

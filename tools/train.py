@@ -1,12 +1,13 @@
 """Train a model from a config (MMPretrain's ``tools/train.py`` flags)."""
 import argparse
 import os
+import sys
 
 from mmengine.config import Config, DictAction
 
 from granzsl_mm import register_all_modules
-from granzsl_mm.engine import build_runner, prepare_train_cfg
-from granzsl_mm.utils import set_checkpoint_trust
+from granzsl_mm.engine import RunnerSetupError, build_runner, prepare_train_cfg
+from granzsl_mm.utils import install_safe_loading, set_checkpoint_trust
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +55,9 @@ def _set_loader_flags(cfg: Config, key: str, value: bool) -> None:
 def main() -> None:
     args = parse_args()
     register_all_modules()
+    # This process is ours: mmengine's local loader goes through the safe
+    # codec (clear refusals, NumPy arrays, --trust-checkpoint).
+    install_safe_loading()
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
     cfg = Config.fromfile(args.config)
@@ -63,11 +67,15 @@ def main() -> None:
         _set_loader_flags(cfg, 'pin_memory', False)
     if args.no_persistent_workers:
         _set_loader_flags(cfg, 'persistent_workers', False)
-    prepare_train_cfg(cfg, args.config, work_dir=args.work_dir,
-                      resume=args.resume, amp=args.amp,
-                      no_validate=args.no_validate,
-                      auto_scale_lr=args.auto_scale_lr,
-                      launcher=args.launcher)
+    try:
+        prepare_train_cfg(cfg, args.config, work_dir=args.work_dir,
+                          resume=args.resume, amp=args.amp,
+                          no_validate=args.no_validate,
+                          auto_scale_lr=args.auto_scale_lr,
+                          launcher=args.launcher)
+    except RunnerSetupError as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
     runner = build_runner(cfg)
     runner.train()
 

@@ -5,12 +5,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # mmengine's CheckpointHook, its last_checkpoint pointer and checkpoint
+    # files written atomically (the granzsl_atomic file backend).
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3,
+                    backend_args=dict(backend='granzsl_atomic')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )
-# Saves/restores Python, NumPy and torch RNG states with each checkpoint.
-custom_hooks = [dict(type='RNGStateHook')]
+# RNGStateHook saves/restores Python, NumPy and torch RNG states with each
+# checkpoint; SafeFormHook keeps checkpoints loadable with weights_only=True.
+custom_hooks = [dict(type='RNGStateHook'), dict(type='SafeFormHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,28 +1,30 @@
 # SPML with a CLIP image tower and a linear classifier, dataset-agnostic
 # part: CLIP ViT-B/16 fine-tuned end to end (VLPL's CLIP-vision baseline, on
 # SigRL's backbone), trained with entropy maximisation on the unknown labels
-# plus VLPL's CLIP pseudo-labels (mode 'em_apl'). The model is MMPretrain's
+# plus VLPL's CLIP pseudo-labels (mode 'em_pl'). The model is MMPretrain's
 # ImageClassifier with our OpenCLIPBackbone and SPMLLinearClsHead (which
 # passes the pseudo-labels, `soft_targets`, to the loss). The leaves
 # (spml_{coco,voc}_clip_linear.py) set num_classes, alpha and the
 # pseudo-label file.
-_base_ = ['schedules/spml_adam_10e.py']
+_base_ = [
+    'schedules/spml_adam_10e.py', 'constants/clip_normalization.py',
+    'constants/imagenet_normalization.py'
+]
 
 image_size = 224
-clip_mean = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-clip_std = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 model = dict(
     type='ImageClassifier',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
-                           std=clip_std, to_rgb=True),
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}, to_rgb=True),
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', frozen=False, out_type='global'),
     head=dict(
         type='SPMLLinearClsHead', in_channels=512,
         # a pseudo-positive costs beta * (s log p + (1 - s) log(1 - p)) with
         # s = 0.9, beta = 0.7 (VLPL's EM_PL: beta_pos 0.7, 0.9 / 0.1 targets).
-        loss=dict(type='SPMLLoss', mode='em_apl', beta=0.7)))
+        loss=dict(type='SPMLLoss', mode='em_pl', beta=0.7)))
 
 # VLPL's pseudo-labeller: frozen CLIP ViT-L/14 @ 336 px, bare class names as
 # prompts, softmax(cos / T) with T = 0.01, positive above 0.3, and the rho * C
@@ -31,12 +33,18 @@ model = dict(
 pseudo_label_cfg = dict(
     clip=dict(type='OpenCLIPBackbone', arch='ViT-L-14-336',
               pretrained='openai', frozen=True, out_type='global'),
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=clip_mean,
-                           std=clip_std, to_rgb=True),
+    # VLPL's CLIP input: its ResNet-50's 448 px ImageNet-normalised tensor
+    # (PIL bilinear resize), resized on the tensor to 336 (bilinear,
+    # antialiased, torchvision's tensor Resize). CLIP's own input instead:
+    # clip_pseudo_label_input below. See docs/spml.md.
+    data_preprocessor=dict(type='ResizedClsDataPreprocessor', size=(336, 336),
+                           mode='bilinear', antialias=True,
+                           mean={{_base_.imagenet_mean}},
+                           std={{_base_.imagenet_std}}, to_rgb=True),
     pipeline=[
         dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(336, 336), backend='pillow',
-             interpolation='bicubic'),
+        dict(type='Resize', scale=(448, 448), backend='pillow',
+             interpolation='bilinear'),
         dict(type='PackInputs'),
     ],
     templates=['{}'],
@@ -47,6 +55,19 @@ pseudo_label_cfg = dict(
     negative_target=0.0,
     batch_size=32,
     num_workers=4)
+# CLIP's own preprocessing for the pseudo-labeller (one bicubic resize to
+# 336, CLIP mean / std), not VLPL's: in a leaf,
+# pseudo_label_cfg = dict(**clip_pseudo_label_input).
+clip_pseudo_label_input = dict(
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean={{_base_.clip_mean}},
+                           std={{_base_.clip_std}}, to_rgb=True),
+    pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(336, 336), backend='pillow',
+             interpolation='bicubic'),
+        dict(type='PackInputs'),
+    ])
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

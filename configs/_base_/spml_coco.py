@@ -5,27 +5,14 @@
 # spml_protocol.py; the pipelines are set by the model configs.
 # Layout: data/coco/annotations/instances_{train,val}2014.json,
 #         data/coco/{train,val}2014/*.jpg
-_base_ = ['spml_protocol.py']
+_base_ = ['spml_protocol.py', 'class_lists/coco80.py']
 
 data_root = 'data/coco'
 num_classes = 80
 # Label order of COCOMultiLabelDataset (category-id order); the models that
-# embed class names with CLIP (SigRL) read them from here.
-class_names = [
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
-    'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
-    'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella',
-    'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard',
-    'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard',
-    'surfboard', 'tennis racket', 'bottle', 'wine glass', 'cup', 'fork',
-    'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-    'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
-    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop',
-    'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven',
-    'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
-    'teddy bear', 'hair drier', 'toothbrush'
-]
+# embed class names with CLIP (SigRL) read them from here
+# (class_lists/coco80.py).
+class_names = {{_base_.coco80_classes}}
 coco_train = dict(type='COCOMultiLabelDataset', data_root=data_root,
                   ann_file='annotations/instances_train2014.json',
                   data_prefix=dict(img_path='train2014'))

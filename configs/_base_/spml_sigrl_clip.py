@@ -4,25 +4,25 @@
 # and scored as in the zero-shot branch (GMC over the label embeddings,
 # semantic decoupling, SVFR local score + global score, each L2-normalised
 # across the classes, averaged); the loss is entropy maximisation on the
-# unknown labels plus VLPL's CLIP pseudo-labels (SPMLLoss mode 'em_apl') on
+# unknown labels plus VLPL's CLIP pseudo-labels (SPMLLoss mode 'em_pl') on
 # sigmoid(s * score) with s = 1, fixed, as the reference (see docs/spml.md).
 # No ranking or distillation loss (the reference trains SPML with the SPML
 # loss only). Pseudo-labeller and optimiser: spml_clip_linear.py (VLPL's
 # recipe: Adam 1e-5, batch 8, 10 epochs, best epoch by validation mAP). The
 # leaves (spml_{coco,voc}_sigrl_clip.py) set the classes, alpha and the
 # pseudo-label file.
+# (ImageNet mean / std come with spml_clip_linear.py, VLPL's CLIP input)
 _base_ = ['spml_clip_linear.py']
-
-# The reference's SPML data normalises with ImageNet's mean / std and resizes
-# bilinearly (to 448, then the batch to 224 for CLIP; here once to 224).
-imagenet_mean = [123.675, 116.28, 103.53]
-imagenet_std = [58.395, 57.12, 57.375]
 
 model = dict(
     _delete_=True,
     type='SigRL',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean=imagenet_mean,
-                           std=imagenet_std, to_rgb=True),
+    # the reference's SPML data normalises with ImageNet's mean / std and
+    # resizes bilinearly (to 448, then the batch to 224 for CLIP; here once
+    # to 224)
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean={{_base_.imagenet_mean}},
+                           std={{_base_.imagenet_std}}, to_rgb=True),
     # frozen=False: the whole image tower trains (the text tower stays
     # frozen: MKT / SigRL always keep the label embeddings fixed)
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
@@ -41,7 +41,7 @@ model = dict(
     distill_loss=None,
     # a pseudo-positive costs beta * (s log p + (1 - s) log(1 - p)) with
     # s = 0.9, beta = 0.7 (VLPL's EM_PL: beta_pos 0.7, 0.9 / 0.1 targets).
-    spml_loss=dict(type='SPMLLoss', mode='em_apl', beta=0.7),
+    spml_loss=dict(type='SPMLLoss', mode='em_pl', beta=0.7),
     # logits = score_scale * score; 1 and fixed as the reference's
     # sigmoid(score) (learnable_score_scale=True learns it, CLIP-style)
     score_scale=1.0,

@@ -5,18 +5,14 @@
 # seeds, one positive per image, loaders, metric): spml_protocol.py; the
 # pipelines are set by the model configs.
 # Layout: data/VOCdevkit/VOC2012/{JPEGImages,ImageSets/Main}
-_base_ = ['spml_protocol.py']
+_base_ = ['spml_protocol.py', 'class_lists/voc.py']
 
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
 # Label order of VOCMultiLabelDataset, as words for CLIP prompts (the
 # dataset's 'diningtable', 'motorbike', 'pottedplant', 'tvmonitor' spelt
 # out); read by the models that embed class names (SigRL).
-class_names = [
-    'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
-    'chair', 'cow', 'dining table', 'dog', 'horse', 'motor bike', 'person',
-    'potted plant', 'sheep', 'sofa', 'train', 'tv monitor'
-]
+class_names = {{_base_.voc_class_words}}  # class_lists/voc.py
 voc_train = dict(type='VOCMultiLabelDataset', data_root=data_root,
                  split='train', difficult_as='negative')
 voc_val = dict(type='VOCMultiLabelDataset', data_root=data_root,

@@ -8,13 +8,13 @@
  'sources': ['prompt', ...]}
 
 Any ``ZeroShotMultiLabelClassifier`` is used as it is; a GranZSL model is
-wrapped into one that shares its CLIP and uses its learned class names
-(``sources`` says ``'learned'``) for its own classes and prompt templates for
-every other word (``'prompt'``).
+wrapped into one (``ZeroShotMultiLabelClassifier.from_granzsl``) that shares
+its CLIP and uses its learned class names (``sources`` says ``'learned'``) for
+its own classes and prompt templates for every other word (``'prompt'``).
 """
-import glob
 import os.path as osp
 import sys
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -23,110 +23,44 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
+from granzsl_mm.structures.class_names import NAMED_SUBSETS
+
+from .image_inputs import IMAGE_EXTENSIONS, ImageInput, list_images, load_image
 from .label_drawing import draw_labels
 from .vocabularies import read_vocabulary
 
 __all__ = ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
            'IMAGE_EXTENSIONS']
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff',
-                    '.gif')
-ImageInput = Union[str, np.ndarray, Any]
-_MODEL_SETS = ('all', 'seen', 'unseen', 'zsl', 'gzsl')
-
-
-def list_images(images: Union[ImageInput, Sequence[ImageInput]]) -> list:
-    """Expand files, folders (sorted) and glob patterns; keep arrays / PIL.
-
-    Raises:
-        FileNotFoundError: A path that matches nothing.
-    """
-    if isinstance(images, (str, np.ndarray)) or not isinstance(
-            images, (list, tuple)):
-        images = [images]
-    out = []
-    for item in images:
-        if not isinstance(item, str):
-            out.append(item)
-        elif osp.isdir(item):
-            found = sorted(p for p in glob.glob(osp.join(item, '*'))
-                           if p.lower().endswith(IMAGE_EXTENSIONS))
-            if not found:
-                raise FileNotFoundError(f'no images in folder {item}')
-            out += found
-        elif osp.isfile(item):
-            out.append(item)
-        elif glob.has_magic(item) and glob.glob(item):
-            out += sorted(glob.glob(item))
-        else:
-            raise FileNotFoundError(f'image not found: {item}')
-    return out
-
-
-def _load_image(item: ImageInput) -> dict:
-    """A pipeline input dict (BGR ``img``) from a path, array or PIL image."""
-    path = item if isinstance(item, str) else None
-    if path is not None:
-        import mmcv
-        img = mmcv.imread(path)
-        if img is None:
-            raise ValueError(f'cannot read image {path}')
-    elif isinstance(item, np.ndarray):
-        img = item  # mmcv convention: HWC, BGR
-        if img.ndim == 2:
-            img = np.stack([img] * 3, axis=-1)
-    elif hasattr(item, 'convert'):  # PIL image (RGB)
-        img = np.ascontiguousarray(np.asarray(item.convert('RGB'))[..., ::-1])
-    else:
-        raise TypeError(f'unsupported image input {type(item).__name__}')
-    return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                img_path=path)
+_MODEL_SETS = NAMED_SUBSETS  # the model's own classes: 'all', 'seen', ...
 
 
 def as_zero_shot(model: nn.Module, class_names: Optional[Sequence[str]] = None
                  ) -> nn.Module:
-    """A ``ZeroShotMultiLabelClassifier`` view of a model (shared weights).
+    """Deprecated: use ``ZeroShotMultiLabelClassifier.from_granzsl``.
 
     Args:
         model: A ``ZeroShotMultiLabelClassifier`` (returned as is) or a
-            GranZSL-like model (``backbone``, ``text_encoder``,
-            ``class_name_embeddings()``, ``logit_scale``, ``score_mode``).
-        class_names: Names of the GranZSL classes (default
-            ``model.class_names``, else ``class_<i>``).
+            GranZSL-like model.
+        class_names: Names of the GranZSL classes.
 
     Returns:
-        nn.Module: The classifier; for GranZSL its scores over its own
-        classes equal GranZSL's ``predict``.
+        nn.Module: The classifier (see
+        :meth:`ZeroShotMultiLabelClassifier.from_granzsl`).
     """
+    warnings.warn('granzsl_mm.apis.as_zero_shot is deprecated; use '
+                  'ZeroShotMultiLabelClassifier.from_granzsl', DeprecationWarning,
+                  stacklevel=2)
+    return _zero_shot_view(model, class_names)
+
+
+def _zero_shot_view(model: nn.Module,
+                    class_names: Optional[Sequence[str]] = None) -> nn.Module:
+    """The model itself if it is a zero-shot classifier, else its view."""
     from granzsl_mm.models.classifiers import ZeroShotMultiLabelClassifier
     if isinstance(model, ZeroShotMultiLabelClassifier):
         return model
-    needed = ('backbone', 'text_encoder', 'class_name_embeddings',
-              'logit_scale', 'score_mode')
-    if not all(hasattr(model, n) for n in needed):
-        raise TypeError(f'{type(model).__name__} is neither a '
-                        'ZeroShotMultiLabelClassifier nor GranZSL-like (needs '
-                        f'{needed})')
-    model.eval()
-    with torch.no_grad():
-        names_emb = model.class_name_embeddings().detach().float().cpu()
-    names = list(class_names or getattr(model, 'class_names', None) or [
-        f'class_{i}' for i in range(len(names_emb))])
-    if len(names) != len(names_emb):
-        raise ValueError(f'{len(names)} class names for {len(names_emb)} '
-                         'learned class embeddings')
-    learner = getattr(model, 'name_learner', None)
-    template = getattr(learner, 'template', 'a photo of a {}.')
-    wrapper = ZeroShotMultiLabelClassifier(
-        backbone=model.backbone, text_encoder=model.text_encoder,
-        class_names=names, num_seen_classes=getattr(model, 'num_seen_classes',
-                                                    None),
-        templates=[template], score_mode=model.score_mode,
-        local_pooling='softmax', logit_scale=float(model.logit_scale),
-        score_act='none', data_preprocessor=model.data_preprocessor)
-    wrapper.set_learned_embeddings(names, names_emb, type(model).__name__)
-    wrapper.set_vocabulary('all')
-    return wrapper.eval()
+    return ZeroShotMultiLabelClassifier.from_granzsl(model, class_names)
 
 
 class MultiLabelInferencer:
@@ -166,7 +100,7 @@ class MultiLabelInferencer:
         names = None
         if not getattr(net, 'class_names', None):
             names = meta_classes or _config_class_names(self.cfg)
-        self.model = as_zero_shot(net, names).to(device).eval()
+        self.model = _zero_shot_view(net, names).to(device).eval()
         self.device = device
         self.tta = tta
         tta_cfg = (self.cfg.get('tta_model') if self.cfg else None) or {}
@@ -221,7 +155,12 @@ class MultiLabelInferencer:
             return self.model.set_vocabulary(vocabulary)
         if isinstance(vocabulary, str) and vocabulary.endswith(
                 ('.pt', '.pth')) and osp.isfile(vocabulary):
-            self.model.load_vocabulary(vocabulary)
+            # Read once: its names come with its embeddings.
+            words = list(dict.fromkeys(
+                w for w in self.model.load_vocabulary(vocabulary) if w))
+            if not words:
+                raise ValueError(f'empty vocabulary: {vocabulary!r}')
+            return self.model.set_vocabulary(words)
         return self.model.set_vocabulary(read_vocabulary(vocabulary))
 
     @property
@@ -238,7 +177,7 @@ class MultiLabelInferencer:
     def _batches(self, items: list, batch_size: int):
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
-            data = pseudo_collate([self.pipeline(_load_image(x))
+            data = pseudo_collate([self.pipeline(load_image(x))
                                    for x in chunk])
             yield chunk, self.model.data_preprocessor(data, False)['inputs']
 
@@ -297,7 +236,7 @@ class MultiLabelInferencer:
             if show_dir:
                 name = (osp.splitext(osp.basename(item))[0]
                         if isinstance(item, str) else f'image_{index:05d}')
-                draw_labels(_load_image(item)['img'][..., ::-1],
+                draw_labels(load_image(item)['img'][..., ::-1],
                             results[-1], osp.join(show_dir, name + '.png'))
         return results
 

@@ -8,8 +8,9 @@
   ``'nuswide81'``;
 * a text file (one word per line, or comma-separated; ``#`` comments);
 * a JSON file: a list of words, a description file (``classes`` mapping), an
-  MMPretrain annotation file (``metainfo.classes``) or a split file
-  (``seen`` / ``unseen`` lists);
+  MMPretrain annotation file (``metainfo.classes``), COCO categories or a
+  split file (``seen`` / ``unseen`` lists), read by the one class-name
+  reader, :func:`granzsl_mm.structures.read_class_names`;
 * a vocabulary file of learned embeddings (``*.pt``, its names);
 * a string with commas or newlines (``'cat, dog, red car'``).
 """
@@ -17,11 +18,18 @@ import json
 import os.path as osp
 from typing import List, Sequence, Union
 
-# The papers' COCO ZSL split (label order: seen then unseen), from the reader.
-from granzsl_mm.datasets.zsl.coco_instances import COCO_SEEN_48, COCO_UNSEEN_17
+# The class lists (COCO ZSL label order: seen then unseen) and the one
+# class-name reader: their home is granzsl_mm.structures.
+from granzsl_mm.structures.class_lists import (
+    COCO80_CLASSES,
+    COCO_SEEN_48,
+    COCO_UNSEEN_17,
+)
+from granzsl_mm.structures.class_names import read_class_names
 
 __all__ = ['COCO_SEEN_48', 'COCO_UNSEEN_17', 'named_vocabularies',
            'read_vocabulary', 'split_words']
+
 
 def _shipped_classes(name: str) -> List[str]:
     from granzsl_mm.datasets.descriptions import shipped_description_file
@@ -43,9 +51,10 @@ def _named(name: str) -> List[str]:
         return list(COCO_SEEN_48)
     if key in ('coco17', 'coco_unseen'):
         return list(COCO_UNSEEN_17)
-    if key in ('coco80', 'coco', 'nuswide81', 'nuswide'):
-        return _shipped_classes('coco80' if key.startswith('coco')
-                                else 'nuswide81')
+    if key in ('coco80', 'coco'):
+        return list(COCO80_CLASSES)
+    if key in ('nuswide81', 'nuswide'):
+        return _shipped_classes('nuswide81')
     return []
 
 
@@ -65,28 +74,6 @@ def split_words(text: str) -> List[str]:
     return list(dict.fromkeys(w for w in words if w))
 
 
-def _from_json(path: str) -> List[str]:
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path} is not valid JSON: {e}') from e
-    if isinstance(data, list):
-        return [str(w) for w in data]
-    if isinstance(data, dict):
-        if isinstance(data.get('classes'), (dict, list)):
-            return [str(w) for w in data['classes']]
-        if isinstance(data.get('metainfo'), dict) and 'classes' in data[
-                'metainfo']:
-            return [str(w) for w in data['metainfo']['classes']]
-        if 'seen' in data or 'unseen' in data:
-            return [str(w) for w in list(data.get('seen', [])) + list(
-                data.get('unseen', []))]
-    raise ValueError(f'{path}: expected a list of words, a description file, '
-                     'an annotation file with metainfo.classes or a split '
-                     'file with seen/unseen')
-
-
 def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
     """Resolve a vocabulary (see the module docstring) to a list of words.
 
@@ -104,7 +91,7 @@ def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
         words = _named(vocabulary)
     elif osp.isfile(vocabulary):
         if vocabulary.endswith('.json'):
-            words = _from_json(vocabulary)
+            words = read_class_names(vocabulary).names
         elif vocabulary.endswith(('.pt', '.pth')):
             from granzsl_mm.models.text.vocabulary_file import load_vocabulary_file
             words = load_vocabulary_file(vocabulary)['names']

@@ -16,6 +16,7 @@ from .descriptions import (
 )
 from .image_caption_dataset import ImageCaptionDataset
 from .image_checks import BadImageError, find_bad_images
+from .image_loading import LoadImageFromFile
 from .label_conventions import binary_to_ours, ours_to_signed, signed_to_ours
 from .pack_text_inputs import PackTextInputs
 from .spml import (
@@ -55,5 +56,6 @@ __all__ = [
     'NUSWideZSLDataset', 'COCOMultiLabelDataset', 'load_pseudo_labels',
     'pseudo_label_key', 'save_pseudo_labels', 'SPMLDataset',
     'observe_single_positives', 'train_val_split', 'VOC_CLASSES',
-    'VOCMultiLabelDataset', 'read_voc_image_sets', 'ImageCaptionDataset'
+    'VOCMultiLabelDataset', 'read_voc_image_sets', 'ImageCaptionDataset',
+    'LoadImageFromFile'
 ]

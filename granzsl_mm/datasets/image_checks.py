@@ -28,8 +28,11 @@ def find_bad_images(paths: Sequence[str],
     """Indices of images that are missing (or, with ``'verify'``, corrupt).
 
     Existence is checked with one directory listing per folder (fast for
-    100k-image sets on network file systems); ``'verify'`` also opens every
-    image with PIL (``Image.verify``: header and structure, no full decode).
+    100k-image sets on network file systems); ``'verify'`` also decodes
+    every image in full with the project's reader
+    (:func:`granzsl_mm.utils.image_io.verify_image`: truncated files, files
+    above the pixel limit and empty files are bad; Pillow's ``verify`` alone
+    does not decode and passes truncated JPEGs).
 
     Args:
         paths (Sequence[str]): Image paths.
@@ -50,15 +53,14 @@ def find_bad_images(paths: Sequence[str],
         if name not in _listing(directory, cache) and not osp.isfile(path):
             bad.append((i, 'missing'))
     if check == 'verify':
-        from PIL import Image
+        from granzsl_mm.utils.image_io import verify_image
         missing = {i for i, _ in bad}
         for i, path in enumerate(paths):
             if i in missing:
                 continue
             try:
-                with Image.open(path) as img:
-                    img.verify()
-            except Exception as e:  # PIL raises many types for bad files
+                verify_image(path)
+            except Exception as e:  # decoders raise many types for bad files
                 bad.append((i, f'unreadable: {type(e).__name__}: {e}'))
         bad.sort()
     return bad

@@ -97,12 +97,14 @@ def label_batches(labels: Sequence[str],
 
 
 def _readable_by_pipeline(path: str) -> bool:
-    """Whether ``LoadImageFromFile`` (mmcv, cv2 backend) decodes the file."""
-    import mmcv
+    """Whether the project's reader (``LoadImageFromFile``) decodes the file
+    (the pixel limit is checked first; see :func:`read_images`)."""
+    from granzsl_mm.utils.image_io import ImageTooLargeError, read_image
     try:
-        with open(path, 'rb') as f:
-            return mmcv.imfrombytes(f.read()) is not None
-    except Exception:  # cv2 raises on some truncated files
+        return read_image(path) is not None
+    except ImageTooLargeError:
+        raise
+    except Exception:  # undecodable: maybe Pillow can convert it
         return False
 
 
@@ -111,7 +113,11 @@ def read_images(paths: Sequence[str],
     """Check uploaded files and name them for display.
 
     Files the inference pipeline cannot decode but Pillow can (GIF, some
-    TIFF/WebP variants) are converted to PNG in ``work_dir``.
+    TIFF/WebP variants) are converted to PNG in ``work_dir``. Only images
+    pass (an upload of any other file is refused here too, whatever the
+    browser sent), and images above the project's pixel limit
+    (:func:`granzsl_mm.utils.image_io.max_image_pixels`) are refused before
+    they are decoded.
 
     Args:
         paths (Sequence[str]): Uploaded file paths.
@@ -126,6 +132,8 @@ def read_images(paths: Sequence[str],
         DemoInputError: No image, or a file that is no readable image.
     """
     from PIL import Image, UnidentifiedImageError
+
+    from granzsl_mm.utils.image_io import ImageTooLargeError, image_size
     if not paths:
         raise DemoInputError('No image: upload one or more pictures first.')
     images, seen = [], set()
@@ -139,9 +147,14 @@ def read_images(paths: Sequence[str],
         if not osp.isfile(path):
             raise DemoInputError(f'Cannot read {base!r}: the file is gone; '
                                  'upload it again.')
-        if _readable_by_pipeline(path):
-            images.append((name, path))
-            continue
+        try:
+            if _readable_by_pipeline(path):
+                images.append((name, path))
+                continue
+            with open(path, 'rb') as f:
+                image_size(f.read(), base)
+        except ImageTooLargeError as e:
+            raise DemoInputError(str(e).replace(path, base)) from e
         try:
             with Image.open(path) as img:
                 img.load()
@@ -198,26 +211,30 @@ def parse_cfg_options(text: Optional[str]) -> Dict[str, object]:
 
 def discover_models(configs_dir: str = 'configs',
                     work_dirs: str = 'work_dirs',
-                    demo_root: str = 'data/demo'
+                    demo_root: str = 'data/demo',
+                    clip_weights: Optional[str] = None
                     ) -> Dict[str, Tuple[str, str, str]]:
     """Ready-to-try models: the ``*_demo.py`` configs (tiny CLIP, CPU).
 
     The checkpoint is the newest one of the config's work dir
     (``tools/train.py``) or of its ``tools/run_demo.py`` run
-    (``work_dirs/demo/granzsl`` ...). Without a checkpoint, the world's
-    pre-trained tiny CLIP (``<demo_root>/tiny_clip.pt``) is passed as
-    ``model.backbone.pretrained`` when it exists.
+    (``work_dirs/demo/granzsl`` ...). The CLIP weights are no field of the
+    page: the session applies the operator's ``--clip-weights`` file (the
+    world's pre-trained tiny CLIP by default) to every model, so entries
+    carry no path in their options.
 
     Args:
         configs_dir (str): Folder of configs.
         work_dirs (str): Folder of the training work dirs.
-        demo_root (str): Folder of the proving-ground world.
+        demo_root (str): Folder of the proving-ground world (kept for
+            callers; the tiny CLIP is now ``clip_weights``).
+        clip_weights (str, optional): The CLIP weights the session applies
+            (labels entries without checkpoint ``world CLIP``).
 
     Returns:
         dict[str, tuple[str, str, str]]: Shown name -> ``(config,
-        checkpoint or '', config options or '')``.
+        checkpoint or '', '')``.
     """
-    tiny_clip = osp.join(demo_root, 'tiny_clip.pt')
     models = {}
     for config in sorted(glob.glob(osp.join(configs_dir, '*_demo.py'))):
         stem = osp.splitext(osp.basename(config))[0]
@@ -226,13 +243,11 @@ def discover_models(configs_dir: str = 'configs',
         run = osp.join(work_dirs, 'demo', stem.split('_')[0])
         checkpoint = (latest_checkpoint(osp.join(work_dirs, stem))
                       or latest_checkpoint(run) or '')
-        options = ''
         if checkpoint:
             state = 'trained'
-        elif osp.isfile(tiny_clip):
-            state, options = 'world CLIP', f'model.backbone.pretrained=' \
-                f'{tiny_clip}'
+        elif clip_weights:
+            state = 'world CLIP'
         else:
             state = 'random weights'
-        models[f'{stem} ({state})'] = (config, checkpoint, options)
+        models[f'{stem} ({state})'] = (config, checkpoint, '')
     return models

@@ -21,7 +21,6 @@ from .inputs import (
     LABEL_BATCH_SIZE,
     DemoInputError,
     label_batches,
-    parse_cfg_options,
     parse_vocabulary,
     read_images,
 )
@@ -110,16 +109,37 @@ def check_checkpoint(model: torch.nn.Module, checkpoint: str,
 class DemoSession:
     """Models and actions of the web demo.
 
+    Configs, checkpoints and config options named by a request go through
+    ``access`` (:class:`granzsl_mm.demo.access.DemoAccess`): only files under
+    the operator's folders, only allow-listed overrides. ``cfg_options`` and
+    ``clip_weights`` are the operator's (command line) and apply to every
+    model loaded.
+
     Args:
         device (str): Torch device of the models.
         demo_root (str): Folder of the proving-ground world.
         label_batch_size (int): Labels scored per pass (progress steps).
         max_models (int): Loaded models kept in memory.
+        access (DemoAccess, optional): What requests may reach (default:
+            ``configs/`` and ``work_dirs/`` of the current directory).
+        cfg_options (dict, optional): The operator's config overrides.
+        clip_weights (str, optional): A local CLIP weights file, set as
+            ``model.backbone.pretrained`` of every model (its folder joins
+            the allowed ones).
     """
 
     def __init__(self, device: str = 'cpu', demo_root: str = 'data/demo',
                  label_batch_size: int = LABEL_BATCH_SIZE,
-                 max_models: int = 2) -> None:
+                 max_models: int = 2, access=None,
+                 cfg_options: Optional[Dict[str, object]] = None,
+                 clip_weights: Optional[str] = None) -> None:
+        from .access import DemoAccess
+        self.access = access if access is not None else DemoAccess()
+        self.cfg_options = dict(cfg_options or {})
+        self.clip_weights = clip_weights
+        if clip_weights:
+            self.cfg_options['model.backbone.pretrained'] = clip_weights
+            self.access.allow(osp.dirname(osp.abspath(clip_weights)))
         self.device = device
         self.demo_root = demo_root
         self.label_batch_size = label_batch_size
@@ -144,26 +164,30 @@ class DemoSession:
             MultiLabelInferencer: The model, ready to score.
 
         Raises:
-            DemoInputError: Missing config / checkpoint, a config that does
-                not build, or a checkpoint that does not fit it.
+            DemoInputError: A config / checkpoint outside the allowed
+                folders or missing, an override not on the allow-list, a
+                config that does not build, or a checkpoint that does not
+                fit it.
         """
         config, checkpoint = (config or '').strip(), (checkpoint or '').strip()
-        key = (config, checkpoint, ' '.join((options or '').split()))
+        if not config:
+            raise DemoInputError('No config: give the config file of a model.')
+        shown = config
+        config = self.access.config(config)  # refuses before any parsing
+        checkpoint = self.access.checkpoint(checkpoint) if checkpoint else ''
+        page_options = self.access.options(options)
+        key = (config, checkpoint, repr(sorted(page_options.items())))
         if key in self._models:
             self._models.move_to_end(key)
             return self._models[key]
-        if not config:
-            raise DemoInputError('No config: give the config file of a model.')
-        if not osp.isfile(config):
-            raise DemoInputError(f'Config not found: {config}')
-        cfg_options = parse_cfg_options(options)
+        cfg_options = dict(self.cfg_options, **page_options)
         from granzsl_mm.apis import MultiLabelInferencer, get_model
         try:
             model = get_model(config, **cfg_options)
         except Exception as e:
             logger.exception('building %s failed', config)
             raise DemoInputError(
-                f'Cannot build the model of {config}: {type(e).__name__}: '
+                f'Cannot build the model of {shown}: {type(e).__name__}: '
                 f'{_first_line(e)}') from e
         if checkpoint:
             check_checkpoint(model, checkpoint, osp.basename(config))

@@ -1,11 +1,18 @@
-"""Engine: hooks and runner set-up shared by the tools and the Python API."""
+"""Engine: hooks, the atomic file backend and the runner set-up shared by
+the tools and the Python API (where granzsl_mm extends mmengine)."""
 from . import hooks  # noqa: F401
+from .atomic_backend import ATOMIC_BACKEND, ATOMIC_BACKEND_ARGS, AtomicLocalBackend
+from .hooks import AtomicCheckpointHook, SafeFormHook
 from .runner_setup import (
-                           build_runner,
-                           ensure_rng_hook,
-                           prepare_test_cfg,
-                           prepare_train_cfg,
+    RunnerSetupError,
+    build_runner,
+    ensure_rng_hook,
+    ensure_safe_checkpoint,
+    prepare_test_cfg,
+    prepare_train_cfg,
 )
 
-__all__ = ['hooks', 'build_runner', 'ensure_rng_hook', 'prepare_test_cfg',
-           'prepare_train_cfg']
+__all__ = ['hooks', 'build_runner', 'ensure_rng_hook',
+           'ensure_safe_checkpoint', 'prepare_test_cfg', 'prepare_train_cfg',
+           'RunnerSetupError', 'AtomicLocalBackend', 'ATOMIC_BACKEND',
+           'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'SafeFormHook']

@@ -14,16 +14,65 @@ from mmengine.runner import Runner
 
 from granzsl_mm.utils.dist_env import init_dist_env, patch_ddp_for_cpu
 
+from .atomic_backend import ATOMIC_BACKEND_ARGS
+
 __all__ = ['prepare_train_cfg', 'prepare_test_cfg', 'build_runner',
-           'ensure_rng_hook']
+           'ensure_rng_hook', 'ensure_safe_checkpoint', 'RunnerSetupError']
+
+# mmengine's own CheckpointHook, as configs name it.
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
+
+
+class RunnerSetupError(ValueError):
+    """The command-line choices do not fit the config or the machine.
+
+    ``tools/train.py`` and ``tools/test.py`` print the message and exit with
+    status 2; Python callers get the exception.
+    """
+
+
+def _has_hook(hooks: list, name: str) -> bool:
+    return any(str(h.get('type', '')).split('.')[-1] == name for h in hooks)
 
 
 def ensure_rng_hook(cfg: Config) -> None:
     """Add :class:`RNGStateHook` to ``custom_hooks`` unless present."""
     hooks = list(cfg.get('custom_hooks') or [])
-    if not any(str(h.get('type', '')).endswith('RNGStateHook') for h in hooks):
+    if not _has_hook(hooks, 'RNGStateHook'):
         hooks.append(dict(type='granzsl_mm.RNGStateHook'))
     cfg.custom_hooks = hooks
+
+
+def ensure_safe_checkpoint(cfg: Config) -> None:
+    """Make the run save safe, atomic checkpoints (in place).
+
+    Adds :class:`~granzsl_mm.engine.SafeFormHook` to ``custom_hooks`` unless
+    present; turns a checkpoint hook of type mmengine ``CheckpointHook``
+    into :class:`~granzsl_mm.engine.AtomicCheckpointHook` (same arguments,
+    the pointer written atomically) and gives it the atomic file backend
+    unless it names a backend of its own (``backend_args`` or
+    ``file_client_args``) or saves to a remote ``out_dir``. Other checkpoint
+    hook types are left as they are.
+
+    Args:
+        cfg (Config): Loaded config.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not _has_hook(hooks, 'SafeFormHook'):
+        hooks.append(dict(type='granzsl_mm.SafeFormHook'))
+    cfg.custom_hooks = hooks
+    default_hooks = cfg.get('default_hooks')
+    if not default_hooks or not default_hooks.get('checkpoint'):
+        return
+    ckpt = default_hooks['checkpoint']
+    if ckpt.get('type', 'CheckpointHook') in _PLAIN_CHECKPOINT_HOOKS:
+        ckpt['type'] = 'granzsl_mm.AtomicCheckpointHook'
+    if str(ckpt.get('type', '')).split('.')[-1] != 'AtomicCheckpointHook':
+        return
+    if ckpt.get('backend_args') is None and ckpt.get(
+            'file_client_args') is None and '://' not in str(
+                ckpt.get('out_dir') or ''):
+        ckpt['backend_args'] = dict(ATOMIC_BACKEND_ARGS)
 
 
 def _work_dir(cfg: Config, config_path: str, work_dir: Optional[str]) -> None:
@@ -54,12 +103,15 @@ def prepare_train_cfg(cfg: Config, config_path: str,
 
     Returns:
         Config: The same config, ready for :func:`build_runner`.
+
+    Raises:
+        RunnerSetupError: If ``amp`` is asked for without a CUDA device.
     """
     _work_dir(cfg, config_path, work_dir)
     cfg.launcher = launcher
     if amp:
         if not torch.cuda.is_available():
-            raise SystemExit(
+            raise RunnerSetupError(
                 '--amp needs a CUDA device: mmengine 0.10.7\'s AmpOptimWrapper '
                 'asserts CUDA, and no CUDA device is visible. Drop --amp to '
                 'train in fp32 on CPU.')
@@ -81,6 +133,7 @@ def prepare_train_cfg(cfg: Config, config_path: str,
         cfg.resume = True
         cfg.load_from = resume
     ensure_rng_hook(cfg)
+    ensure_safe_checkpoint(cfg)
     return cfg
 
 
@@ -107,16 +160,21 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
 
     Returns:
         Config: The same config.
+
+    Raises:
+        RunnerSetupError: If ``tta`` is asked for and the config lacks
+            ``tta_model`` or ``tta_pipeline``.
     """
     _work_dir(cfg, config_path, work_dir)
     cfg.launcher = launcher
     # 'none': evaluate the config's own weights (zero-shot CLIP configs).
     cfg.load_from = None if checkpoint in (None, 'none', 'None') else checkpoint
     cfg.resume = False
+    ensure_safe_checkpoint(cfg)
     if tta:
         missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
         if missing:
-            raise SystemExit(
+            raise RunnerSetupError(
                 f'--tta needs {" and ".join(missing)} in the config '
                 f'{config_path}; this plugin never falls back to a default '
                 'flip augmentation.')

@@ -1,7 +1,17 @@
-"""Evaluation: functional metrics, mmengine metric wrappers and reports."""
-from . import functional, metrics, reports  # noqa: F401
+"""Evaluation: functional metrics, mmengine metric wrappers and reports.
+
+``functional`` (NumPy/torch only) loads eagerly; ``metrics`` (mmengine) and
+``reports`` load on first use. Registered types are imported by
+:mod:`granzsl_mm.evaluation.registered` (the registries' location).
+"""
+from granzsl_mm.utils.lazy import attach
+
+from . import functional  # noqa: F401
 from .functional import multilabel_zsl_metrics, per_class_ap
-from .metrics import ZSLMultiLabelMetric
 
 __all__ = ['functional', 'metrics', 'reports', 'multilabel_zsl_metrics',
            'per_class_ap', 'ZSLMultiLabelMetric']
+
+__getattr__, __dir__ = attach(
+    __name__, submodules=('metrics', 'reports', 'registered'),
+    attributes={'ZSLMultiLabelMetric': '.metrics'})

@@ -1,16 +1,24 @@
-"""Models: CLIP backbones and text towers, heads, classifiers, losses, TTA."""
-from . import backbones, classifiers, heads, layers, losses, text, tta  # noqa: F401
+"""Models: CLIP backbones and text towers, heads, classifiers, losses, TTA.
 
-__all__ = ['backbones', 'classifiers', 'heads', 'layers', 'losses', 'text', 'tta']
+Sub-packages load on first use, so the functional cores
+(:mod:`granzsl_mm.models.losses.functional`,
+:mod:`granzsl_mm.models.tta.snippets`) import without mmengine. Registered
+types are imported by :mod:`granzsl_mm.models.registered` (the registries'
+location).
+"""
+from granzsl_mm.utils.lazy import attach
 
-from .data_preprocessors import TextImageDataPreprocessor  # noqa: E402
+__all__ = ['backbones', 'classifiers', 'converters', 'heads', 'layers',
+           'losses', 'pretrain', 'text', 'tta', 'TextImageDataPreprocessor',
+           'ResizedClsDataPreprocessor', 'clip_class_similarity',
+           'clip_pseudo_labels']
 
-__all__ += ['TextImageDataPreprocessor']
-
-from . import pretrain  # noqa: E402,F401
-
-__all__ += ['pretrain']
-
-from .pseudo_labels import clip_class_similarity, clip_pseudo_labels  # noqa: E402
-
-__all__ += ['clip_class_similarity', 'clip_pseudo_labels']
+__getattr__, __dir__ = attach(
+    __name__,
+    submodules=('backbones', 'classifiers', 'converters', 'data_preprocessors',
+                'heads', 'layers', 'losses', 'pretrain', 'pseudo_labels',
+                'registered', 'resized_data_preprocessor', 'text', 'tta'),
+    attributes={'TextImageDataPreprocessor': '.data_preprocessors',
+                'ResizedClsDataPreprocessor': '.resized_data_preprocessor',
+                'clip_class_similarity': '.pseudo_labels',
+                'clip_pseudo_labels': '.pseudo_labels'})

@@ -61,7 +61,8 @@ def _configs_dir(configs_dir: Optional[str]) -> str:
 
 def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
                        max_iters: Optional[int] = None,
-                       force: bool = False) -> str:
+                       force: bool = False,
+                       seed: Optional[int] = None) -> str:
     """Pre-train the tiny CLIP (or reuse the cached checkpoint).
 
     The checkpoint ``<data_root>/tiny_clip.pt`` is reused when its sidecar
@@ -73,6 +74,8 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
         work_dir (str): Runner work dir (logs, mmengine checkpoint).
         max_iters (int, optional): Override the config's iterations.
         force (bool): Train even when the cache matches.
+        seed (int, optional): Training seed (``randomness.seed``; default:
+            the config's).
 
     Returns:
         str: Path of the open_clip checkpoint.
@@ -86,6 +89,8 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
                                 'first (tools/make_demo_data.py)')
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
     if max_iters is not None:
         if max_iters < 4:
             raise ValueError(f'max_iters must be >= 4, got {max_iters}')

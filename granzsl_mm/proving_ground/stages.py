@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 __all__ = ['DEMO_TEMPLATES', 'demo_config', 'load_test_targets',
            'clip_zero_shot', 'train_and_test_granzsl', 'image_model_config',
-           'train_and_test_image_model', 'quiet_stage']
+           'train_and_test_image_model', 'quiet_stage', 'test_stage']
 
 # Prompts in the words of the world's captions (the tiny CLIP knows no
 # "photo"); the GranZSL demo config uses the same ones.
@@ -73,13 +73,33 @@ def load_test_targets(cfg: Config) -> np.ndarray:
                      for i in range(len(dataset))])
 
 
-def _test_stage(cfg: Config, work_dir: str, name: str) -> Dict[str, float]:
+def test_stage(cfg: Config, work_dir: str, name: str,
+               reports: bool = True) -> Dict[str, float]:
+    """Run a prepared test config quietly; return its metrics.
+
+    Args:
+        cfg (Config): A test-ready config.
+        work_dir (str): Runner work dir.
+        name (str): Stage name (logger, progress bar).
+        reports (bool): Write the per-class AP reports to
+            ``<work_dir>/reports``.
+
+    Returns:
+        dict: Metric name -> float.
+    """
     from granzsl_mm.engine import build_runner
     quiet_stage(cfg, work_dir, name)
-    cfg.test_evaluator = dict(cfg.test_evaluator,
-                              out_dir=osp.join(work_dir, 'reports'))
+    evaluator = dict(cfg.test_evaluator)
+    if reports:
+        evaluator['out_dir'] = osp.join(work_dir, 'reports')
+    else:
+        evaluator.pop('out_dir', None)
+    cfg.test_evaluator = evaluator
     metrics = build_runner(cfg).test()
     return {k: float(v) for k, v in metrics.items()}
+
+
+_test_stage = test_stage
 
 
 def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,

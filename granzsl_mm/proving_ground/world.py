@@ -21,6 +21,15 @@ never together: pre-training images never contain an unseen combination, so
 their captions never name an unseen class as a whole. That is what makes
 zero-shot transfer possible and measurable.
 
+The levels are configurable (:attr:`WorldSpec.levels`). The first world
+(``'v1'``, :data:`DEFAULT_WORLD`) has the three above and 5 unseen fine
+classes. The evidence world (``'v2'``, :data:`WORLD_V2`) adds two
+compositional levels, *colour + shape group* (``red round shape``) and *size
++ colour + shape* (``big red circle``), and holds unseen classes out on each
+of the three compositional levels (at least 3 per level): a class whose
+objects all belong to an unseen class is unseen too (``red circle`` under an
+unseen ``red round shape``).
+
 This module holds the world's rules (classes, sampling, captions,
 descriptions); :mod:`.render` draws images and
 :mod:`.world_io` writes the COCO-ZSL files.
@@ -33,10 +42,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 __all__ = [
-    'WorldSpec', 'WorldObject', 'DEFAULT_WORLD', 'world_classes',
-    'sample_objects', 'object_labels', 'caption_for', 'world_descriptions',
+    'WorldSpec', 'WorldObject', 'DEFAULT_WORLD', 'WORLD_V2', 'WORLDS',
+    'LEVEL_KINDS', 'get_world', 'world_classes', 'sample_objects',
+    'object_labels', 'object_classes', 'caption_for', 'world_descriptions',
     'contains_phrase'
 ]
+
+# What a class of each kind of level names: its factors, coarse to fine.
+LEVEL_KINDS = ('group', 'shape', 'colour group', 'colour shape',
+               'size colour shape')
+_V1_LEVELS = ('group', 'shape', 'colour shape')
 
 Colour = Tuple[int, int, int]
 
@@ -60,6 +75,11 @@ class WorldSpec:
         train_count_weights: Relative odds of ``1 .. max_objects`` objects in
             a pre-training / training image (few-object images teach which
             colour goes with which shape).
+        levels: The granularity levels, coarse to fine, each one of
+            :data:`LEVEL_KINDS`; ``'group'``, ``'shape'`` and
+            ``'colour shape'`` are always there. A field added after the
+            first world: left out of :meth:`to_dict` (and the fingerprint)
+            at its default, so the first world's artefacts keep their names.
     """
 
     colours: Tuple[Tuple[str, Colour], ...] = (
@@ -84,14 +104,26 @@ class WorldSpec:
     image_size: int = 64
     max_objects: int = 4
     train_count_weights: Tuple[float, ...] = (4, 3, 2, 1)
+    levels: Tuple[str, ...] = _V1_LEVELS
 
     def __post_init__(self) -> None:
-        fine = set(self.fine_classes)
-        bad = [c for c in self.unseen if c not in fine]
+        bad = [k for k in self.levels if k not in LEVEL_KINDS]
+        if bad or len(set(self.levels)) != len(self.levels) or not set(
+                _V1_LEVELS) <= set(self.levels):
+            raise ValueError(f'levels must be distinct kinds of {LEVEL_KINDS} '
+                             f'including {_V1_LEVELS}, got {self.levels}')
+        compositional = set(self.classes_of_kind('colour shape'))
+        for kind in ('colour group', 'size colour shape'):
+            if kind in self.levels:
+                compositional |= set(self.classes_of_kind(kind))
+        bad = [c for c in self.unseen if c not in compositional]
         if bad:
+            kinds = [k for k in self.levels if 'colour' in k]
             raise ValueError(f'unseen classes {bad} are not colour + shape '
-                             f'combinations of this world')
-        seen_fine = [c for c in self.fine_classes if c not in self.unseen]
+                             'combinations (or classes of the other '
+                             f'compositional levels of {kinds}) of this world')
+        unseen = set(self.unseen_closure)
+        seen_fine = [c for c in self.fine_classes if c not in unseen]
         for colour in self.colour_names:
             if not any(c.split(' ', 1)[0] == colour for c in seen_fine):
                 raise ValueError(f'colour {colour!r} appears in no seen class: '
@@ -106,6 +138,12 @@ class WorldSpec:
                     self.train_count_weights) > 0:
             raise ValueError('train_count_weights needs max_objects '
                              'non-negative weights, not all zero')
+        if 'size colour shape' in self.levels:
+            for size in self.size_names:
+                if all(t in unseen for t in self.classes_of_kind(
+                        'size colour shape') if t.split(' ', 1)[0] == size):
+                    raise ValueError(f'size {size!r} appears in no seen '
+                                     'class')
 
     @property
     def colour_names(self) -> List[str]:
@@ -120,12 +158,67 @@ class WorldSpec:
         return list(dict.fromkeys(g for _, g in self.shapes))
 
     @property
+    def size_names(self) -> List[str]:
+        return [z for z, _ in self.sizes]
+
+    @property
     def fine_classes(self) -> List[str]:
+        """The colour + shape classes (the finest level of the first
+        world)."""
         return [f'{c} {s}' for s in self.shape_names for c in self.colour_names]
 
+    def classes_of_kind(self, kind: str) -> List[str]:
+        """Class names of one level kind, in class order."""
+        if kind == 'group':
+            return self.groups
+        if kind == 'shape':
+            return self.shape_names
+        if kind == 'colour group':
+            return [f'{c} {g}' for g in self.groups for c in self.colour_names]
+        if kind == 'colour shape':
+            return self.fine_classes
+        if kind == 'size colour shape':
+            return [f'{z} {c} {s}' for s in self.shape_names
+                    for c in self.colour_names for z in self.size_names]
+        raise ValueError(f'unknown level kind {kind!r}')
+
+    def names_of(self, size: str, colour: str, shape: str) -> Dict[str, str]:
+        """Level kind -> the class an object of these factors belongs to."""
+        group = dict(self.shapes)[shape]
+        names = {'group': group, 'shape': shape,
+                 'colour group': f'{colour} {group}',
+                 'colour shape': f'{colour} {shape}',
+                 'size colour shape': f'{size} {colour} {shape}'}
+        return {k: names[k] for k in self.levels}
+
+    @property
+    def unseen_closure(self) -> List[str]:
+        """Every unseen class, in class order: the listed ones and every
+        class all of whose objects belong to one of them."""
+        listed = set(self.unseen)
+        if set(self.levels) == set(_V1_LEVELS):
+            return [c for c in self.fine_classes if c in listed]
+        out = set(listed)
+        kinds = [k for k in self.levels if 'colour' in k]
+        for size in self.size_names:
+            for colour in self.colour_names:
+                for shape in self.shape_names:
+                    names = self.names_of(size, colour, shape)
+                    chain = [names[k] for k in kinds]  # coarse to fine
+                    for i, name in enumerate(chain):
+                        if name in listed:
+                            out.update(chain[i:])
+        # a coarser compositional class is unseen only when listed
+        ordered = [c for k in self.levels for c in self.classes_of_kind(k)]
+        return [c for c in ordered if c in out]
+
     def to_dict(self) -> dict:
-        """JSON-able form (lists instead of tuples)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """JSON-able form (lists instead of tuples); ``levels`` only when it
+        is not the first world's."""
+        out = json.loads(json.dumps(dataclasses.asdict(self)))
+        if tuple(self.levels) == _V1_LEVELS:
+            out.pop('levels')
+        return out
 
     def fingerprint(self) -> str:
         """Short content hash of the spec (names cached artefacts)."""
@@ -134,6 +227,27 @@ class WorldSpec:
 
 
 DEFAULT_WORLD = WorldSpec()
+
+# The evidence world: five levels, unseen classes on the three
+# compositional ones. Held out: 3 colour + group classes (with their 6
+# colour + shape and 12 size + colour + shape descendants), 2 more colour +
+# shape classes (4 descendants) and 3 size + colour + shape classes whose
+# colour + shape is seen in the other size. 46 seen, 30 unseen classes.
+WORLD_V2 = WorldSpec(
+    levels=LEVEL_KINDS,
+    unseen=('red round shape', 'blue angular shape', 'purple angular shape',
+            'green triangle', 'yellow circle',
+            'big green square', 'small purple ring', 'big yellow triangle'))
+
+WORLDS = {'v1': DEFAULT_WORLD, 'v2': WORLD_V2}
+
+
+def get_world(name: str) -> WorldSpec:
+    """A named world spec (``'v1'``: the first demo world, ``'v2'``: the
+    evidence world)."""
+    if name not in WORLDS:
+        raise KeyError(f'unknown world {name!r}; known: {sorted(WORLDS)}')
+    return WORLDS[name]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,20 +274,33 @@ def world_classes(spec: WorldSpec = DEFAULT_WORLD) -> Dict[str, object]:
 
     Returns:
         dict: ``classes`` (seen then unseen), ``seen_classes``,
-        ``unseen_classes``, ``class_levels`` (0 coarse, 1 shape, 2 fine),
-        ``class_parents`` (direct parent class name or None).
+        ``unseen_classes``, ``class_levels`` (index into ``spec.levels``:
+        0 coarse ... fine), ``class_parents`` (direct parent class name or
+        None; a colour + shape class's is its colour + group class when the
+        world has that level).
     """
     group_of = dict(spec.shapes)
     levels, parents = {}, {}
-    for g in spec.groups:
-        levels[g], parents[g] = 0, None
-    for s in spec.shape_names:
-        levels[s], parents[s] = 1, group_of[s]
-    for f in spec.fine_classes:
-        levels[f], parents[f] = 2, f.split(' ', 1)[1]
-    ordered = spec.groups + spec.shape_names + spec.fine_classes
-    seen = [c for c in ordered if c not in spec.unseen]
-    unseen = [c for c in spec.fine_classes if c in spec.unseen]
+    has = set(spec.levels)
+    for lvl, kind in enumerate(spec.levels):
+        for name in spec.classes_of_kind(kind):
+            levels[name] = lvl
+            words = name.split(' ')
+            if kind == 'group':
+                parents[name] = None
+            elif kind == 'shape':
+                parents[name] = group_of[name]
+            elif kind == 'colour group':
+                parents[name] = name.split(' ', 1)[1]
+            elif kind == 'colour shape':
+                parents[name] = (f'{words[0]} {group_of[words[1]]}'
+                                 if 'colour group' in has else words[1])
+            else:  # size colour shape
+                parents[name] = ' '.join(words[1:])
+    ordered = [c for k in spec.levels for c in spec.classes_of_kind(k)]
+    closure = set(spec.unseen_closure)
+    seen = [c for c in ordered if c not in closure]
+    unseen = [c for c in ordered if c in closure]
     classes = seen + unseen
     return dict(classes=classes, seen_classes=seen, unseen_classes=unseen,
                 class_levels=[levels[c] for c in classes],
@@ -214,6 +341,8 @@ def sample_objects(rng: np.random.Generator,
     Returns:
         list[WorldObject]: 1 to ``spec.max_objects`` non-overlapping objects.
     """
+    if 'size colour shape' in spec.levels:
+        return _sample_sized(rng, spec, include_unseen)
     allowed = [c for c in spec.fine_classes
                if include_unseen or c not in spec.unseen]
     if include_unseen:
@@ -234,14 +363,45 @@ def sample_objects(rng: np.random.Generator,
     return objects
 
 
+def _sample_sized(rng: np.random.Generator, spec: WorldSpec,
+                  include_unseen: bool) -> List[WorldObject]:
+    """:func:`sample_objects` for worlds with a size level: an object is a
+    (size, colour, shape) triple drawn uniformly among the allowed ones."""
+    unseen = set(spec.unseen_closure)
+    allowed = [(z, c, s) for s in spec.shape_names for c in spec.colour_names
+               for z in spec.size_names
+               if include_unseen or f'{z} {c} {s}' not in unseen]
+    if include_unseen:
+        count = int(rng.integers(1, spec.max_objects + 1))
+    else:
+        weights = np.asarray(spec.train_count_weights, dtype=np.float64)
+        count = 1 + int(rng.choice(spec.max_objects, p=weights / weights.sum()))
+    picks = [allowed[i] for i in rng.integers(0, len(allowed), size=count)]
+    size_ranges = dict(spec.sizes)
+    radii = [float(rng.uniform(*size_ranges[z])) * spec.image_size
+             for z, _, _ in picks]
+    objects = []
+    for k, cx, cy in _place(rng, radii, spec.image_size):
+        size, colour, shape = picks[k]
+        objects.append(WorldObject(colour, shape, size, cx, cy, radii[k]))
+    return objects
+
+
+def object_classes(obj: WorldObject,
+                   spec: WorldSpec = DEFAULT_WORLD) -> List[str]:
+    """The classes one object belongs to, finest level first (first world:
+    fine class, shape, group)."""
+    names = spec.names_of(obj.size, obj.colour, obj.shape)
+    return [names[k] for k in reversed(spec.levels)]
+
+
 def object_labels(objects: Sequence[WorldObject],
                   spec: WorldSpec = DEFAULT_WORLD) -> List[str]:
-    """Every class the objects belong to (fine, shape, group), sorted in
-    class order."""
-    group_of = dict(spec.shapes)
+    """Every class the objects belong to (every level), sorted in class
+    order."""
     names = set()
     for obj in objects:
-        names.update((obj.fine_class, obj.shape, group_of[obj.shape]))
+        names.update(object_classes(obj, spec))
     order = world_classes(spec)['classes']
     return [c for c in order if c in names]
 
@@ -308,26 +468,47 @@ def world_descriptions(spec: WorldSpec = DEFAULT_WORLD,
         dict[str, dict]: Class name -> entry, in class order.
     """
     attrs = dict(spec.shape_attributes)
+    group_attrs = dict(spec.group_attributes)
     group_of = dict(spec.shapes)
     info = world_classes(spec)
+    has = set(spec.levels)
     default_co = ['shapes of other colours', 'a light background']
     out = {}
     for name in info['classes']:
         level = info['class_levels'][info['classes'].index(name)]
-        if level == 0:
+        kind = spec.levels[level]
+        if kind == 'group':
             members = [s for s in spec.shape_names if group_of[s] == name]
-            entry = dict(attributes=list(dict(spec.group_attributes)[name]),
+            entry = dict(attributes=list(group_attrs[name]),
                          parents=['shape'], children=members)
-        elif level == 1:
+        elif kind == 'shape':
             entry = dict(
                 attributes=list(attrs[name]),
                 parents=[group_of[name], 'shape'],
                 children=[f'{c} {name}' for c in spec.colour_names])
-        else:
-            colour, shape = name.split(' ', 1)
+        elif kind == 'colour group':
+            colour, group = name.split(' ', 1)
             entry = dict(
-                attributes=[f'is {colour}'] + list(attrs[shape]),
-                parents=[shape, group_of[shape], 'shape'])
+                attributes=[f'is {colour}'] + list(group_attrs[group]),
+                parents=[group, 'shape'],
+                children=[f'{colour} {s}' for s in spec.shape_names
+                          if group_of[s] == group])
+        elif kind == 'colour shape':
+            colour, shape = name.split(' ', 1)
+            parents = [shape, group_of[shape], 'shape']
+            if 'colour group' in has:
+                parents.insert(1, f'{colour} {group_of[shape]}')
+            entry = dict(attributes=[f'is {colour}'] + list(attrs[shape]),
+                         parents=parents)
+            if 'size colour shape' in has:
+                entry['children'] = [f'{z} {name}' for z in spec.size_names]
+        else:  # size colour shape
+            size, colour, shape = name.split(' ', 2)
+            entry = dict(
+                attributes=[f'is {size}', f'is {colour}'] + list(attrs[shape]),
+                parents=[f'{colour} {shape}', shape,
+                         f'{colour} {group_of[shape]}', group_of[shape],
+                         'shape'])
         entry['cooccurrence'] = list((cooccurrence or {}).get(name,
                                                               default_co))
         entry['source'] = 'derived'

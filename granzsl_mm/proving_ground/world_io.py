@@ -4,8 +4,10 @@ Layout of ``out_dir`` (what the demo configs and COCO readers expect)::
 
     images/train_00000.png ...        pre-training / training images
     images/test_00000.png ...         test images (own random streams)
+    images/val_00000.png ...          validation images (``num_val > 0``)
     annotations/instances_train.json  COCO instances, seen labels only
     annotations/instances_test.json   COCO instances, all labels
+    annotations/instances_val.json    COCO instances, all labels (``num_val``)
     annotations/captions_pretrain.json  COCO captions of the train images
     split.json                        {"seen": [...], "unseen": [...]}
     descriptions.json                 granzsl_mm.descriptions/v1
@@ -14,9 +16,12 @@ Layout of ``out_dir`` (what the demo configs and COCO readers expect)::
 Every image ``i`` of a split is drawn from its own generator
 ``default_rng([seed, split_id, i])`` (split ids: train 1, test 2), so images
 do not depend on how many are made and the two splits never share a stream.
-Training images never hold an unseen colour-shape combination; an object of
-the world is labelled with its fine class, its shape and its shape group (one
-COCO annotation each, same box).
+The validation split (drawn like the test split, for every choice a method
+makes: learning rates, epochs, checkpoints) has its own seed:
+``default_rng([val_seed, 3, i])``. Training images never hold an object of
+an unseen class; an object of the world is labelled with its class on every
+level (first world: fine class, shape, shape group; one COCO annotation
+each, same box).
 """
 import json
 import os
@@ -33,6 +38,7 @@ from .world import (
     DEFAULT_WORLD,
     WorldSpec,
     caption_for,
+    object_classes,
     object_labels,
     sample_objects,
     world_classes,
@@ -42,7 +48,7 @@ from .world import (
 __all__ = ['build_synthetic_world', 'SPLIT_IDS', 'WORLD_FORMAT']
 
 WORLD_FORMAT = 'granzsl_mm.synthetic_world/v1'
-SPLIT_IDS = {'train': 1, 'test': 2}
+SPLIT_IDS = {'train': 1, 'test': 2, 'val': 3}
 
 
 def _categories(info: dict) -> list:
@@ -76,11 +82,10 @@ def _make_split(out_dir: str, split: str, count: int, seed: int,
         image_id = i + 1
         images.append(dict(id=image_id, file_name=name,
                            width=spec.image_size, height=spec.image_size))
-        group_of = dict(spec.shapes)
         for obj in objects:
             box = [obj.cx - obj.radius, obj.cy - obj.radius,
                    2 * obj.radius, 2 * obj.radius]
-            for cls in (obj.fine_class, obj.shape, group_of[obj.shape]):
+            for cls in object_classes(obj, spec):
                 if train and cls in unseen:  # cannot happen; kept explicit
                     continue
                 anns.append(dict(id=len(anns) + 1, image_id=image_id,
@@ -108,6 +113,8 @@ def build_synthetic_world(out_dir: str,
                           num_test: int = 600,
                           seed: int = 0,
                           captions_per_image: int = 2,
+                          num_val: int = 0,
+                          val_seed: Optional[int] = None,
                           overwrite: bool = False,
                           progress: bool = False) -> Dict:
     """Draw a world and write it in the COCO-ZSL formats (see module doc).
@@ -122,6 +129,10 @@ def build_synthetic_world(out_dir: str,
         num_test (int): Test images.
         seed (int): Base seed of every random stream.
         captions_per_image (int): Captions written per training image.
+        num_val (int): Validation images (0: no validation split, the first
+            demo world's layout).
+        val_seed (int, optional): Seed of the validation images' streams
+            (default: ``seed``; their split id keeps them apart anyway).
         overwrite (bool): Rebuild even when the settings match.
         progress (bool): Show progress bars.
 
@@ -129,11 +140,15 @@ def build_synthetic_world(out_dir: str,
         dict: The ``world.json`` content (build settings, class lists,
         ``class_levels``, ``class_parents``, counts).
     """
-    if num_train < 1 or num_test < 1:
-        raise ValueError('num_train and num_test must be positive')
+    if num_train < 1 or num_test < 1 or num_val < 0:
+        raise ValueError('num_train and num_test must be positive, num_val '
+                         'not negative')
     build = dict(format=WORLD_FORMAT, spec=spec.fingerprint(), seed=seed,
                  num_train=num_train, num_test=num_test,
                  captions_per_image=captions_per_image)
+    val_seed = seed if val_seed is None else int(val_seed)
+    if num_val:  # absent otherwise: the first world's build record
+        build.update(num_val=num_val, val_seed=val_seed)
     meta_path = osp.join(out_dir, 'world.json')
     if not overwrite and osp.isfile(meta_path):
         with open(meta_path, encoding='utf-8') as f:
@@ -144,8 +159,11 @@ def build_synthetic_world(out_dir: str,
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     info = world_classes(spec)
     counts = {}
-    for split, count in (('train', num_train), ('test', num_test)):
-        made = _make_split(out_dir, split, count, seed, spec, info,
+    splits = [('train', num_train, seed), ('test', num_test, seed)]
+    if num_val:
+        splits.append(('val', num_val, val_seed))
+    for split, count, split_seed in splits:
+        made = _make_split(out_dir, split, count, split_seed, spec, info,
                            captions_per_image, progress)
         ann_dir = osp.join(out_dir, 'annotations')
         atomic_write_json(made['instances'],

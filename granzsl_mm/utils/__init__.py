@@ -1,14 +1,31 @@
-"""Safe checkpoints, distributed set-up and log tools."""
-from .dist_env import init_dist_env, patch_ddp_for_cpu
-from .safe_checkpoint import (
-                              UnsafeCheckpointError,
-                              install_safe_checkpoint,
-                              safe_torch_load,
-                              set_checkpoint_trust,
-)
+"""Ground-floor helpers: the safe checkpoint codec and its opt-in loader,
+atomic writes, distributed set-up, log tools, deprecation shims.
+
+Imports no higher wing of granzsl_mm; names load on first use.
+"""
+from .lazy import attach
 
 __all__ = [
-    'install_safe_checkpoint', 'safe_torch_load',
+    'install_safe_loading', 'uninstall_safe_loading', 'safe_torch_load',
     'set_checkpoint_trust', 'UnsafeCheckpointError', 'init_dist_env',
-    'patch_ddp_for_cpu'
+    'patch_ddp_for_cpu', 'atomic_write_bytes', 'atomic_write_text',
+    'install_safe_checkpoint'
 ]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    submodules=('atomic_io', 'browse', 'deprecation', 'dist_env', 'lazy',
+                'log_analysis', 'safe_checkpoint', 'safe_loading',
+                'safe_pickle'),
+    attributes={
+        'install_safe_loading': '.safe_loading',
+        'uninstall_safe_loading': '.safe_loading',
+        'install_safe_checkpoint': '.safe_loading',
+        'safe_torch_load': '.safe_checkpoint',
+        'set_checkpoint_trust': '.safe_checkpoint',
+        'UnsafeCheckpointError': '.safe_checkpoint',
+        'init_dist_env': '.dist_env',
+        'patch_ddp_for_cpu': '.dist_env',
+        'atomic_write_bytes': '.atomic_io',
+        'atomic_write_text': '.atomic_io',
+    })

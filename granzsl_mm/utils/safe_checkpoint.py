@@ -1,44 +1,49 @@
-"""Safe, atomic checkpoints for mmengine under torch >= 2.6.
+"""The safe checkpoint codec: a tensor-only form of mmengine checkpoints and
+a weights-only loader (no framework integration here).
 
 mmengine 0.10.7 pickles its ``message_hub`` (``HistoryBuffer`` objects holding
 NumPy arrays) into every checkpoint and loads with a bare ``torch.load``, which
 torch >= 2.6 runs with ``weights_only=True`` and so refuses its own files.
 Allow-listing what those pickles reference is not an option: they reach
-``getattr``, and a chained ``getattr`` reaches anything.
+``getattr``, and a chained ``getattr`` reaches anything. Instead:
 
-Instead, :func:`install_safe_checkpoint` makes mmengine
+* :func:`to_safe_form` turns every ``HistoryBuffer`` and NumPy object into a
+  tagged dict of tensors and plain numbers, which a bare
+  ``torch.load(weights_only=True)`` accepts; :func:`from_safe_form` undoes it.
+  :func:`atomic_torch_save` writes the safe form atomically.
+* :func:`safe_torch_load` loads with ``weights_only=True`` and rebuilds the
+  objects. NumPy arrays written by other tools load through a scoped
+  :func:`torch.serialization.safe_globals` context (never the process-wide
+  list). Any other pickled global is refused with an error naming it;
+  :func:`set_checkpoint_trust` (``--trust-checkpoint`` in our tools) opts in
+  to full unpickling for files the user trusts.
 
-* **save** checkpoints in a *safe form*: every ``HistoryBuffer`` and NumPy
-  object becomes a tagged dict of tensors and plain numbers, and the file is
-  written to a temporary name, flushed and renamed (a kill while saving never
-  leaves a truncated checkpoint; the ``last_checkpoint`` pointer likewise);
-* **load** local checkpoints with ``weights_only=True`` and turn the safe form
-  back into the objects mmengine expects. NumPy arrays written by other tools
-  load through a scoped :func:`torch.serialization.safe_globals` context (never
-  the process-wide list). Any other pickled global is refused with an error
-  naming it; :func:`set_checkpoint_trust` (``--trust-checkpoint`` in our
-  tools) opts in to full unpickling for files the user trusts.
+Where this meets mmengine: :class:`granzsl_mm.engine.SafeFormHook` converts
+checkpoints on save and load, :class:`granzsl_mm.engine.AtomicCheckpointHook`
+and the ``granzsl_atomic`` file backend write them atomically, and
+:func:`granzsl_mm.utils.install_safe_loading` (opt-in) routes mmengine's
+local loader through :func:`safe_torch_load`.
 """
 import io
 import os
 import os.path as osp
-import tempfile
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import torch
 
+from .atomic_io import atomic_write_bytes
+
 __all__ = [
-    'install_safe_checkpoint', 'set_checkpoint_trust', 'to_safe_form',
-    'from_safe_form', 'safe_torch_load', 'atomic_torch_save',
-    'UnsafeCheckpointError'
+    'set_checkpoint_trust', 'to_safe_form', 'from_safe_form',
+    'safe_torch_load', 'load_local_checkpoint', 'atomic_torch_save',
+    'UnsafeCheckpointError', 'SAFE_FORM_TAG'
 ]
 
-_TAG = '__granzsl_mm_type__'
+SAFE_FORM_TAG = _TAG = '__granzsl_mm_type__'
 _TRUST_ENV = 'GRANZSL_MM_TRUST_CHECKPOINT'
 _trust_checkpoints = False
-_installed = False
 
 
 class UnsafeCheckpointError(RuntimeError):
@@ -209,96 +214,28 @@ def atomic_torch_save(obj: Any, filename: str) -> None:
         obj (Any): What to save (usually an mmengine checkpoint dict).
         filename (str): Destination path.
     """
-    dirname = osp.dirname(osp.abspath(filename))
-    os.makedirs(dirname, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix='.pth', dir=dirname)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(to_safe_form(obj), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, filename)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    buffer = io.BytesIO()
+    torch.save(to_safe_form(obj), buffer)
+    atomic_write_bytes(buffer.getbuffer(), filename, suffix='.pth')
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    dirname = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', dir=dirname)
-    with os.fdopen(fd, 'w') as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
+    """Load a local checkpoint file with :func:`safe_torch_load`.
 
+    The signature of mmengine's local checkpoint loader, for
+    :func:`granzsl_mm.utils.install_safe_loading`.
 
-class _AtomicTextFile(io.StringIO):
-    """A text file opened for writing that appears at once on close."""
+    Args:
+        filename (str): Path (``~`` is expanded).
+        map_location (Any): As for :func:`torch.load`.
 
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self._path = path
+    Returns:
+        Any: The checkpoint, safe form undone.
 
-    def __exit__(self, *exc: Any) -> None:
-        if exc[0] is None:
-            _atomic_write_text(self._path, self.getvalue())
-        super().__exit__(*exc)
-
-
-def _hook_module_open(file: Any, mode: str = 'r', *args: Any,
-                      **kwargs: Any) -> Any:
-    """``open`` for mmengine's CheckpointHook: text writes become atomic."""
-    if mode == 'w' and isinstance(file, str):
-        return _AtomicTextFile(file)
-    return open(file, mode, *args, **kwargs)
-
-
-def _make_safe_save(original: Callable) -> Callable:
-
-    def save_checkpoint(checkpoint: dict, filename: str,
-                        file_client_args: Optional[dict] = None,
-                        backend_args: Optional[dict] = None) -> None:
-        """Save in safe form; local files atomically (temp file + rename)."""
-        name = str(filename)
-        if '://' not in name and file_client_args is None and (
-                backend_args is None or not backend_args.get('backend')):
-            atomic_torch_save(checkpoint, name)
-        else:
-            original(to_safe_form(checkpoint), filename, file_client_args,
-                     backend_args)
-
-    save_checkpoint.__wrapped__ = original  # type: ignore[attr-defined]
-    return save_checkpoint
-
-
-def _load_from_local(filename: str, map_location: Any = None) -> Any:
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
     return safe_torch_load(filename, map_location=map_location)
-
-
-def install_safe_checkpoint() -> None:
-    """Route mmengine's local checkpoint saving and loading through here.
-
-    Idempotent. Patches ``mmengine.runner.checkpoint.save_checkpoint`` (and
-    the names bound to it in the Runner and CheckpointHook modules), registers
-    the local loader for the empty prefix, and makes CheckpointHook write its
-    ``last_checkpoint`` pointer atomically.
-    """
-    global _installed
-    if _installed:
-        return
-    import mmengine.hooks.checkpoint_hook as ckpt_hook_module
-    import mmengine.runner as runner_pkg
-    import mmengine.runner.checkpoint as ckpt_module
-    import mmengine.runner.runner as runner_module
-
-    safe_save = _make_safe_save(ckpt_module.save_checkpoint)
-    for module in (ckpt_module, runner_module, runner_pkg):
-        module.save_checkpoint = safe_save
-    ckpt_module.CheckpointLoader.register_scheme(
-        prefixes='', loader=_load_from_local, force=True)
-    ckpt_hook_module.open = _hook_module_open
-    _installed = True

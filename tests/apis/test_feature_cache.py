@@ -63,17 +63,20 @@ def test_cached_scores_equal_predict_any_vocabulary(model, tmp_path):
     assert isinstance(cache.global_feats, np.memmap)
     with torch.no_grad():
         names = model.class_name_embeddings()
-    torch.testing.assert_close(cached_scores(cache, names, chunk_size=4),
+    torch.testing.assert_close(cached_scores(cache, names, model.logit_scale,
+                                             chunk_size=4),
                                _predict(model, dataset), rtol=1e-5, atol=1e-5)
     # another vocabulary: a subset in another order
     model.set_label_set(['boat', 'cat'])
     try:
         torch.testing.assert_close(
-            cached_scores(cache, names[[4, 0]]), _predict(model, dataset),
+            cached_scores(cache, names[[4, 0]], model.logit_scale),
+            _predict(model, dataset),
             rtol=1e-5, atol=1e-5)
     finally:
         model.set_label_set('gzsl')
-    glob = cached_scores(cache, names, score_mode='global')
+    glob = cached_scores(cache, names, model.logit_scale,
+                         score_mode='global')
     model.score_mode = 'global'
     try:
         torch.testing.assert_close(glob, _predict(model, dataset),
@@ -81,11 +84,12 @@ def test_cached_scores_equal_predict_any_vocabulary(model, tmp_path):
     finally:
         model.score_mode = 'both'
     with pytest.raises(ValueError, match='dim'):
-        cached_scores(cache, torch.randn(3, 7))
+        cached_scores(cache, torch.randn(3, 7), model.logit_scale)
     meta = dict(classes=NAMES, seen_classes=NAMES[:3],
                 unseen_classes=NAMES[3:])
     res = evaluate_cached(cache, names, meta, dict(
-        type='ZSLMultiLabelMetric', topk=(1, ), drop_empty_images=True))
+        type='ZSLMultiLabelMetric', topk=(1, ), drop_empty_images=True),
+        logit_scale=model.logit_scale)
     ref = multilabel_zsl_metrics(_predict(model, dataset)[:, 3:],
                                  dataset.labels[:, 3:], topk=(1, ),
                                  drop_empty_images=True)
@@ -104,7 +108,7 @@ def test_fp16_dense_and_resume_after_interruption(model, tmp_path):
     assert not partial.complete and partial.missing().tolist() == list(
         range(6, 11))
     with pytest.raises(ValueError, match='incomplete'):
-        cached_scores(partial, torch.randn(5, 32))
+        cached_scores(partial, torch.randn(5, 32), model.logit_scale)
     seen.clear()
     cache = extract_features(model, _Images(), root, dense=True,
                              batch_size=3, progress=False,
@@ -114,7 +118,8 @@ def test_fp16_dense_and_resume_after_interruption(model, tmp_path):
     with torch.no_grad():
         names = model.class_name_embeddings()
     # fp16 dense features: close to the fp32 prediction, not bit-equal
-    torch.testing.assert_close(cached_scores(cache, names),
+    torch.testing.assert_close(cached_scores(cache, names,
+                                             model.logit_scale),
                                _predict(model, _Images()), rtol=0, atol=5e-2)
     with pytest.raises(ValueError, match='layout'):
         extract_features(model, _Images(), root, dense=False,

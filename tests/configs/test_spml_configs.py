@@ -79,7 +79,7 @@ def test_recipe(name):
         assert (model.backbone.arch, model.backbone.pretrained) == (
             'ViT-B-16', 'openai')
         assert model.backbone.frozen is False  # the image tower trains
-        assert (loss.mode, loss.beta) == ('em_apl', 0.7)
+        assert (loss.mode, loss.beta) == ('em_pl', 0.7)
         if model.type == 'SigRL':
             _check_sigrl_spml_model(model, dataset)
         else:
@@ -161,6 +161,8 @@ def _tiny_config(name, data_root, tmp_path) -> str:
         pl.clip.update(arch='TinyCLIP-test', model_cfg=tiny_model_cfg(),
                        pretrained=None)
         pl.pipeline[1]['scale'] = (32, 32)
+        if 'size' in pl.data_preprocessor:  # VLPL's resize of the tensor
+            pl.data_preprocessor['size'] = (32, 32)
         pl.batch_size = 8
         pl.num_workers = 0
     path = str(tmp_path / name)

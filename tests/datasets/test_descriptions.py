@@ -130,6 +130,7 @@ def test_post_llm_reader(tmp_path):
     got = read_post_llm(path, ['teddy bear', 'hot dog', 'cat'])
     assert list(got) == ['teddy bear', 'hot dog', 'cat']
     assert got['hot dog'] == {'sentences': ['hot  dog sentence 1'],
+                              'sentence_kinds': ['other'],
                               'source': 'llm'}
     # detected by load_any_descriptions too
     assert load_any_descriptions(path, ['teddy bear', 'hot dog', 'cat']) == got

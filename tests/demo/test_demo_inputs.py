@@ -158,10 +158,11 @@ def test_discover_models(tmp_path):
     own.mkdir()
     (own / 'epoch_1.pth').write_bytes(b'')
     (own / 'last_checkpoint').write_text(str(own / 'epoch_1.pth'))
-    found = discover_models(str(configs), work, str(world))
+    found = discover_models(str(configs), work, str(world),
+                            clip_weights=str(world / 'tiny_clip.pt'))
+    # the CLIP weights are the session's (start-up flag), not a page field
     assert found['clip_zeroshot_demo (world CLIP)'] == (
-        str(configs / 'clip_zeroshot_demo.py'), '',
-        f'model.backbone.pretrained={world / "tiny_clip.pt"}')
+        str(configs / 'clip_zeroshot_demo.py'), '', '')
     assert found['sigrl_demo (trained)'][1] == str(own / 'epoch_1.pth')
 
 

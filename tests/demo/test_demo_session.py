@@ -7,7 +7,12 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 
 from granzsl_mm.apis import MultiLabelInferencer
-from granzsl_mm.demo import DemoInputError, DemoSession, check_checkpoint
+from granzsl_mm.demo import (
+    DemoAccess,
+    DemoInputError,
+    DemoSession,
+    check_checkpoint,
+)
 
 from .conftest import write_test_image, write_tiny_granzsl
 
@@ -20,9 +25,14 @@ def granzsl_predict(model, image_path, labels):
     return model.test_step(data)[0].pred_score.float()
 
 
+def allowed(tmp_path_factory) -> DemoAccess:
+    """The demo may open what the tests write under pytest's tmp root."""
+    return DemoAccess([str(tmp_path_factory.getbasetemp())])
+
+
 @pytest.fixture(scope='module')
-def session():
-    return DemoSession()
+def session(tmp_path_factory):
+    return DemoSession(access=allowed(tmp_path_factory))
 
 
 @pytest.fixture(scope='module')
@@ -50,11 +60,13 @@ def test_ranking_equals_predict(session, tiny_granzsl, image):
     assert top2.results[0]['labels'] == got['labels'][:2]
 
 
-def test_thousands_of_labels_batched_with_progress(tiny_granzsl, image):
+def test_thousands_of_labels_batched_with_progress(tiny_granzsl, image,
+                                                   tmp_path_factory):
     vocab = tiny_granzsl.class_names + [f'thing {i}' for i in range(295)]
     text = '\n'.join(vocab)
     calls = []
-    batched = DemoSession(label_batch_size=120).run_ranking(
+    batched = DemoSession(label_batch_size=120,
+                          access=allowed(tmp_path_factory)).run_ranking(
         [image, image], text, tiny_granzsl.config, tiny_granzsl.checkpoint,
         topk=None, progress=lambda f, t: calls.append((f, t)))
     assert batched.ok, batched.status
@@ -63,7 +75,8 @@ def test_thousands_of_labels_batched_with_progress(tiny_granzsl, image):
         'Scoring labels 1-120 of 300', 'Scoring labels 121-240 of 300',
         'Scoring labels 241-300 of 300', 'Scored 300 labels']
     assert 'scored in 3 batches of 120' in batched.status
-    single = DemoSession(label_batch_size=5000).run_ranking(
+    single = DemoSession(label_batch_size=5000,
+                         access=allowed(tmp_path_factory)).run_ranking(
         [image], text, tiny_granzsl.config, tiny_granzsl.checkpoint,
         topk=None)
     one, many = single.results[0], batched.results[0]
@@ -118,7 +131,9 @@ def test_user_mistakes_are_messages(session, tiny_granzsl, image, tmp_path):
         "Cannot read 'broken.png' as an image": (
             [image, str(bad_image)], 'cat', cfg, ckpt),
         'No image': ([], 'cat', cfg, ckpt),
-        'Config not found: nowhere.py': ([image], 'cat', 'nowhere.py', ''),
+        "Config 'nowhere.py' is not allowed": ([image], 'cat', 'nowhere.py',
+                                               ''),
+        'Config not found': ([image], 'cat', str(tmp_path / 'none.py'), ''),
         'Checkpoint not found': ([image], 'cat', cfg, str(tmp_path / 'x.pth')),
     }
     cases["Config options must read key=value, got 'oops'"] = (

@@ -1,13 +1,13 @@
-"""Test of tools/analysis_tools/eval_scores.py on a DumpResults-style pickle."""
+"""Test of tools/analysis_tools/eval_scores.py on a prediction dump."""
 import importlib.util
 import os.path as osp
 
-import mmengine
 import numpy as np
 import pytest
 import torch
 
 from granzsl_mm.evaluation.functional import multilabel_zsl_metrics
+from granzsl_mm.evaluation.prediction_dump import save_predictions
 
 TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysis_tools',
                 'eval_scores.py')
@@ -26,8 +26,8 @@ def test_eval_scores_dump(tmp_path, capsys):
     targets = (rng.random((40, 8)) < 0.3).astype(np.float32)
     dump = [dict(pred_score=torch.from_numpy(s), gt_score=torch.from_numpy(t),
                  sample_idx=i) for i, (s, t) in enumerate(zip(scores, targets))]
-    path = tmp_path / 'preds.pkl'
-    mmengine.dump(dump, str(path))
+    path = tmp_path / 'preds.pth'  # what tools/test.py --out writes
+    save_predictions(dump, str(path))
     tool = _load_tool()
     res = tool.main([str(path), '--num-seen', '5', '--drop-empty-images',
                      '--topk', '3', '--out-dir', str(tmp_path / 'rep')])

@@ -11,11 +11,10 @@ from mmpretrain.structures import DataSample
 from granzsl_mm import register_all_modules
 from granzsl_mm.models.tta import aggregate_snippets, cut_snippets, image_scores
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.constants import CLIP_MEAN, CLIP_STD
 
 TINY_CFG = osp.join(osp.dirname(__file__), '..', '..', 'granzsl_mm', 'models',
                     'backbones', 'model_configs', 'TinyCLIP-test.json')
-CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 NAMES = ['cat', 'dog', 'car', 'tree', 'boat']
 
 
@@ -34,6 +33,7 @@ def build_model(**kwargs):
                       dense_mode='clearclip'),
         name_learner=dict(type='ClassNameLearner', num_tokens=4),
         num_classes=5, num_seen_classes=3, class_names=NAMES,
+        logit_scale=20.0,
         pair_loss=dict(type='PairDistinctLoss', loss_weight=0.2),
         data_preprocessor=dict(type='TextImageDataPreprocessor',
                                mean=CLIP_MEAN, std=CLIP_STD, to_rgb=True))

@@ -124,7 +124,7 @@ def test_no_snippets_equals_image_scores():
     fl = torch.rand(2, 3, 4, 4)
     fg = torch.rand(2, 3)
     got = aggregate_snippets(fl, fg, torch.zeros(2, 0, 3, 4, 4),
-                             torch.zeros(2, 0, 3), ())
+                             torch.zeros(2, 0, 3), (), 20.0)
     torch.testing.assert_close(got, image_scores(fl, fg, 20.0))
     logits = 20 * fl.flatten(2)
     ref = 0.5 * (20 * fg + (logits.softmax(-1) * logits).sum(-1))
@@ -134,6 +134,8 @@ def test_no_snippets_equals_image_scores():
 def test_aggregate_shape_errors():
     with pytest.raises(ValueError, match='crop_local'):
         aggregate_snippets(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2),
-                           torch.zeros(1, 5, 2, 3, 3), torch.zeros(1, 5, 2), (2,))
+                           torch.zeros(1, 5, 2, 3, 3), torch.zeros(1, 5, 2), (2,),
+                           20.0)
     with pytest.raises(ValueError, match='mode'):
-        image_scores(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2), mode='max')
+        image_scores(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2), 20.0,
+                     mode='max')

@@ -10,8 +10,6 @@ from granzsl_mm.registry import MODELS
 
 TINY = 'TinyCLIP-test'
 NAMES = ['cat', 'dog', 'car', 'tree', 'boat']  # 3 seen, 2 unseen
-CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 
 
 def build(**kwargs):

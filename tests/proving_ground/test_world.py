@@ -168,3 +168,81 @@ def test_coco_zsl_dataset_reads_the_world(world):
     info = ds.get_data_info(0)
     assert sorted(np.flatnonzero(np.asarray(info['gt_score']) == 1)) == want
 
+
+
+def test_first_world_keeps_its_fingerprint_and_build_record(world):
+    # the first demo's cached artefacts and results.json name this spec
+    assert DEFAULT_WORLD.fingerprint() == '0efb5afd166b'
+    assert 'levels' not in DEFAULT_WORLD.to_dict()
+    _, meta = world
+    assert set(meta['build']) == {'format', 'spec', 'seed', 'num_train',
+                                  'num_test', 'captions_per_image'}
+
+
+def test_evidence_world_levels_and_unseen_closure():
+    from granzsl_mm.proving_ground.world import WORLD_V2, get_world
+    assert get_world('v2') is WORLD_V2 and get_world('v1') is DEFAULT_WORLD
+    with pytest.raises(KeyError, match='unknown world'):
+        get_world('v3')
+    info = world_classes(WORLD_V2)
+    classes, levels = info['classes'], info['class_levels']
+    assert len(classes) == 2 + 4 + 10 + 20 + 40 == len(set(classes))
+    level = dict(zip(classes, levels))
+    per_level = {}
+    for name in info['unseen_classes']:
+        per_level[level[name]] = per_level.get(level[name], 0) + 1
+    # unseen classes on the three compositional levels, >= 3 on each
+    assert sorted(per_level) == [2, 3, 4]
+    assert min(per_level.values()) >= 3
+    unseen = set(info['unseen_classes'])
+    # a class whose objects all belong to an unseen class is unseen too
+    assert {'red circle', 'red ring', 'big red circle',
+            'small red ring'} <= unseen
+    # ... a coarser one is not: big green square unseen, green square seen
+    assert 'big green square' in unseen and 'green square' not in unseen
+    parent = dict(zip(classes, info['class_parents']))
+    assert parent['big red circle'] == 'red circle'
+    assert parent['red circle'] == 'red round shape'
+    assert parent['red round shape'] == 'round shape'
+    with pytest.raises(ValueError, match='size'):
+        WorldSpec(levels=WORLD_V2.levels, unseen=tuple(
+            f'big {c} {s}' for c in WORLD_V2.colour_names
+            for s in WORLD_V2.shape_names))
+
+
+def test_evidence_world_training_and_captions_hold_no_unseen_class():
+    from granzsl_mm.proving_ground.world import WORLD_V2, object_classes
+    unseen = set(world_classes(WORLD_V2)['unseen_classes'])
+    rng = np.random.default_rng(1)
+    seen_words = set()
+    for _ in range(300):
+        objs = sample_objects(rng, WORLD_V2, include_unseen=False)
+        for o in objs:
+            names = object_classes(o, WORLD_V2)
+            assert len(names) == 5 and not set(names) & unseen
+        cap = caption_for(objs, rng, WORLD_V2)
+        seen_words |= set(cap.replace('.', ' ').replace(',', ' ').split())
+        for name in unseen:
+            assert not contains_phrase(cap, name), (cap, name)
+    for name in unseen:
+        assert set(name.split()) <= seen_words
+    test_hits = set()
+    for _ in range(300):
+        for o in sample_objects(rng, WORLD_V2, include_unseen=True):
+            test_hits |= set(object_classes(o, WORLD_V2)) & unseen
+    assert test_hits == unseen
+
+
+def test_validation_split_has_its_own_images(tmp_path):
+    from granzsl_mm.proving_ground.world import WORLD_V2
+    root = str(tmp_path / 'v2')
+    meta = build_synthetic_world(root, spec=WORLD_V2, num_train=12,
+                                 num_test=10, num_val=8, seed=2, val_seed=7)
+    assert (meta['build']['num_val'], meta['build']['val_seed']) == (8, 7)
+    val, test = _digests(root, 'val'), _digests(root, 'test')
+    assert len(val) == 8 and not set(val.values()) & set(test.values())
+    assert not set(val.values()) & set(_digests(root, 'train').values())
+    desc = _load(root, 'descriptions.json')['classes']
+    assert desc['big red circle']['parents'][:2] == ['red circle', 'circle']
+    assert 'is big' in desc['big red circle']['attributes']
+    assert desc['red round shape']['children'] == ['red circle', 'red ring']

@@ -1,4 +1,9 @@
-"""Checkpoints load with weights-only semantics; crafted pickles are refused."""
+"""Checkpoints load with weights-only semantics; crafted pickles are refused.
+
+The run's path is exercised as mmengine's Runner takes it: SafeFormHook
+before saving, mmengine's ``save_checkpoint`` through the atomic backend,
+mmengine's ``CheckpointLoader`` with the opt-in safe loader installed.
+"""
 import os
 import pickle
 from collections import OrderedDict
@@ -10,13 +15,22 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import granzsl_mm  # noqa: F401,I001  (installs the safe saver and loader)
+from granzsl_mm.engine import ATOMIC_BACKEND_ARGS, SafeFormHook
 from granzsl_mm.utils import (
     UnsafeCheckpointError,
+    install_safe_loading,
     safe_torch_load,
     set_checkpoint_trust,
+    uninstall_safe_loading,
 )
 from granzsl_mm.utils.safe_checkpoint import from_safe_form, to_safe_form
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _safe_loading():
+    install_safe_loading()
+    yield
+    uninstall_safe_loading()
 
 
 class _RunsCode:
@@ -39,7 +53,9 @@ def test_message_hub_round_trip_and_plain_weights_only(tmp_path):
                 state_dict=OrderedDict(w=torch.ones(2)),
                 message_hub=hub.state_dict())
     path = str(tmp_path / 'ckpt.pth')
-    mmengine_checkpoint.save_checkpoint(ckpt, path)  # patched by us
+    SafeFormHook().before_save_checkpoint(None, ckpt)  # as the Runner calls it
+    mmengine_checkpoint.save_checkpoint(ckpt, path,
+                                        backend_args=ATOMIC_BACKEND_ARGS)
     # The file itself is loadable by a bare weights-only torch.load.
     raw = torch.load(path, weights_only=True)
     assert raw['meta']['np_scalar'] == 0.5

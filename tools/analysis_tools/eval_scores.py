@@ -1,28 +1,35 @@
 """Evaluate a saved score dump under any ZSL/GZSL protocol option.
 
-The dump is the pickle written by ``tools/test.py --out`` (mmengine's
-``DumpResults``: a list of dicts of data-sample fields with ``pred_score``,
-``gt_score`` and optionally ``pred_score_zsl``). The class split comes from
-the config's test dataset (``--config``) or from ``--num-seen``.
+The dump is what ``tools/test.py --out preds.pth`` writes: a list of dicts
+of data-sample fields with ``pred_score``, ``gt_score`` and optionally
+``pred_score_zsl``. It is read without running code from it
+(:func:`granzsl_mm.evaluation.prediction_dump.load_predictions`: ``.pth``
+weights-only, ``.npz`` without pickles, ``.pkl`` through the restricted
+unpickler; ``--trust-dump`` reads a legacy pickle of your own in full). The
+class split comes from the config's test dataset (``--config``) or from
+``--num-seen``.
 
 Example::
 
-    python tools/analysis_tools/eval_scores.py preds.pkl --num-seen 925 \\
+    python tools/analysis_tools/eval_scores.py preds.pth --num-seen 925 \\
         --drop-empty-images --out-dir work_dirs/eval
 """
 import argparse
 from typing import List, Optional
 
-import mmengine
-
 from granzsl_mm.apis.dataset_meta import dataset_meta_from_config
 from granzsl_mm.evaluation.metrics import ZSLMultiLabelMetric
+from granzsl_mm.evaluation.prediction_dump import load_predictions
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('dump', help='pickle from tools/test.py --out')
+    parser.add_argument('dump', help='dump of tools/test.py --out (.pth, '
+                        '.npz or a plain-data .pkl)')
+    parser.add_argument('--trust-dump', action='store_true',
+                        help='read a .pkl with full unpickling (only a file '
+                        'you made yourself)')
     split = parser.add_mutually_exclusive_group(required=True)
     split.add_argument('--config', help='config whose test dataset gives '
                        'the class split (dataset_meta)')
@@ -41,7 +48,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Evaluate the dump and print a table; return the metrics."""
     args = parse_args(argv)
-    results = mmengine.load(args.dump)
+    results = load_predictions(args.dump, trust=args.trust_dump)
     if args.config:
         meta = dataset_meta_from_config(args.config)
     else:

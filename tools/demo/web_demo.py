@@ -6,6 +6,14 @@
     python tools/demo/web_demo.py --host 0.0.0.0       # reachable from others
 
 Binds 127.0.0.1 unless --host says otherwise. See docs/web_demo.md.
+
+What the page may reach is fixed here, at start: configs and checkpoints
+under the --allow-dir folders (default: the repository's configs/ and
+work_dirs/; the folders of --config, --checkpoint and --clip-weights join
+them), config overrides from the page only for the keys of
+granzsl_mm.demo.access.DEMO_OPTION_KEYS with non-path values, uploads of
+images only. --cfg-options and --clip-weights are the operator's and apply
+to every model.
 """
 import argparse
 import logging
@@ -25,8 +33,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='checkpoint (default: the newest one of the '
                         "config's work dir, if any)")
     parser.add_argument('--cfg-options', nargs='+', default=[],
-                        metavar='KEY=VALUE', help='config overrides, e.g. '
-                        'model.backbone.pretrained=data/demo/tiny_clip.pt')
+                        metavar='KEY=VALUE', help='config overrides applied '
+                        'to every model (trusted: not limited like the '
+                        "page's box)")
+    parser.add_argument('--clip-weights', default=None,
+                        help='local CLIP weights file set as '
+                        'model.backbone.pretrained of every model (default: '
+                        '<demo-root>/tiny_clip.pt when it exists and no '
+                        '--config is given)')
+    parser.add_argument('--allow-dir', action='append', default=None,
+                        metavar='FOLDER', help='folder whose configs and '
+                        'checkpoints the page may open (repeatable; default '
+                        'configs/ and work_dirs/)')
     parser.add_argument('--host', default='127.0.0.1',
                         help='address to bind (default 127.0.0.1, local only)')
     parser.add_argument('--port', type=int, default=7860)
@@ -59,20 +77,41 @@ def main(argv=None) -> int:
         return 1
     logging.basicConfig(level=logging.WARNING)
     from granzsl_mm.demo import DemoSession, build_web_demo, discover_models
-    from granzsl_mm.demo.inputs import latest_checkpoint
+    from granzsl_mm.demo.access import DemoAccess
+    from granzsl_mm.demo.inputs import latest_checkpoint, parse_cfg_options
+    from granzsl_mm.demo.uploads import ImageUploadsOnly
 
-    models = discover_models('configs', args.work_dirs, args.demo_root)
+    clip_weights = args.clip_weights
+    tiny_clip = osp.join(args.demo_root, 'tiny_clip.pt')
+    if clip_weights is None and args.config is None and osp.isfile(tiny_clip):
+        clip_weights = tiny_clip
+    if clip_weights and not osp.isfile(clip_weights):
+        print(f'--clip-weights: file not found: {clip_weights}',
+              file=sys.stderr)
+        return 1
+    access = DemoAccess(args.allow_dir or ['configs', args.work_dirs])
+    models = discover_models('configs', args.work_dirs, args.demo_root,
+                             clip_weights=clip_weights)
     config = args.config or DEFAULT_CONFIG
-    checkpoint, options = args.checkpoint, ' '.join(args.cfg_options)
+    checkpoint = args.checkpoint
     found = [m for m in models.values() if osp.abspath(m[0]) == osp.abspath(
         config)]
-    if checkpoint is None and not options and found:
-        checkpoint, options = found[0][1:]  # trained weights or world CLIP
+    if checkpoint is None and found:
+        checkpoint = found[0][1]  # trained weights, if any
     elif checkpoint is None:
         stem = osp.splitext(osp.basename(config))[0]
         checkpoint = latest_checkpoint(osp.join(args.work_dirs, stem)) or ''
+    # what the operator named at start is allowed
+    access.allow(osp.dirname(osp.abspath(config)))
+    if checkpoint:
+        access.allow(osp.dirname(osp.abspath(checkpoint)))
     session = DemoSession(device=args.device, demo_root=args.demo_root,
-                          label_batch_size=args.label_batch_size)
+                          label_batch_size=args.label_batch_size,
+                          access=access,
+                          cfg_options=parse_cfg_options(
+                              ' '.join(args.cfg_options)),
+                          clip_weights=clip_weights)
+    options = ''
     if not args.no_preload:
         try:
             session.load(config, checkpoint, options)
@@ -84,8 +123,11 @@ def main(argv=None) -> int:
                           checkpoint=checkpoint, options=options,
                           topk=args.topk,
                           threshold=args.threshold, tta=args.tta)
+    from starlette.middleware import Middleware
     demo.queue().launch(server_name=args.host, server_port=args.port,
-                        share=False, show_error=False, quiet=False)
+                        share=False, show_error=False, quiet=False,
+                        app_kwargs=dict(middleware=[
+                            Middleware(ImageUploadsOnly)]))
     return 0
 
 

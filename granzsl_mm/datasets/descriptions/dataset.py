@@ -1,12 +1,11 @@
 """Text-only dataset of (class index, description sentence) items."""
-import json
 import os.path as osp
-import pickle
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
 
 from granzsl_mm.registry import DATASETS
+from granzsl_mm.structures.class_names import read_class_names
 
 from .expansion import ALL_FIELDS, expand_descriptions
 from .io import (
@@ -27,27 +26,18 @@ def _as_list(value: Union[None, str, Sequence[str]]) -> List[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _index_names(index_classes: Union[str, Sequence[str]]) -> List[str]:
-    """Class names by index: a list, or a COCO categories / instances json
-    (names sorted by category id)."""
-    if not isinstance(index_classes, str):
-        return list(index_classes)
-    with open(index_classes, encoding='utf-8') as f:
-        data = json.load(f)
-    cats = data['categories'] if isinstance(data, dict) else data
-    return [c['name'] for c in sorted(cats, key=lambda c: c['id'])]
-
-
 def read_class_split(
         split_file: str,
         index_classes: Union[None, str, Sequence[str]] = None
 ) -> Tuple[List[str], List[str]]:
-    """Read a seen/unseen class split.
+    """Read a seen/unseen class split (a wrapper of the one reader,
+    :func:`granzsl_mm.structures.read_class_names`).
 
     Args:
         split_file (str): Our JSON ``{"seen": [...], "unseen": [...]}``, or
             the papers' ``cls_ids.pickle`` (``{'train': ids, 'test': ids}``,
-            indices into ``index_classes``; each set sorted ascending).
+            indices into ``index_classes``; each set sorted ascending; read
+            without running code).
         index_classes (None | str | Sequence[str]): Class names by index
             (list, or a COCO categories / instances json); needed for the
             pickle.
@@ -57,26 +47,11 @@ def read_class_split(
     """
     if not osp.isfile(split_file):
         raise FileNotFoundError(f'class split file not found: {split_file}')
-    if split_file.endswith(('.pickle', '.pkl')):
-        with open(split_file, 'rb') as f:
-            ids = pickle.load(f)
-        if index_classes is None:
-            raise ValueError(f'{split_file} holds class indices: pass '
-                             'index_classes (names by index)')
-        names = _index_names(index_classes)
-        try:
-            return ([names[i] for i in sorted(ids['train'])],
-                    [names[i] for i in sorted(ids['test'])])
-        except (KeyError, IndexError, TypeError) as e:
-            raise ValueError(f'{split_file}: expected {{"train": ids, '
-                             f'"test": ids}} indexing {len(names)} classes: '
-                             f'{e!r}') from e
-    with open(split_file, encoding='utf-8') as f:
-        data = json.load(f)
-    if not isinstance(data, dict) or 'seen' not in data:
+    split = read_class_names(split_file, index_classes)
+    if split.num_seen is None:
         raise ValueError(f'{split_file}: expected {{"seen": [...], '
                          '"unseen": [...]}}')
-    return list(data['seen']), list(data.get('unseen', []))
+    return split.seen, split.unseen
 
 
 @DATASETS.register_module()

@@ -19,6 +19,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Dict, List, Optional, Sequence
 
+from granzsl_mm.structures.class_names import (
+    read_class_names as _read_class_names,
+)
+
 from .format import TEXT_FIELDS, validate_entry
 from .io import save_descriptions
 from .llm_client import ChatCompletionsClient, MalformedReply, RetryableError
@@ -280,7 +284,8 @@ def generate_descriptions(classes: Sequence[str],
 def read_class_names(path: str) -> List[str]:
     """Class names from a text file (one a line), a JSON list, a split JSON
     (``seen`` then ``unseen``), a COCO categories / instances JSON (by id),
-    or a description file (its class order).
+    or a description file (its class order); a wrapper of the one reader,
+    :func:`granzsl_mm.structures.read_class_names`.
 
     Args:
         path (str): The file.
@@ -288,20 +293,5 @@ def read_class_names(path: str) -> List[str]:
     Returns:
         list[str]: Class names.
     """
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    if not path.endswith('.json'):
-        return [ln.strip() for ln in text.splitlines() if ln.strip()]
-    data = json.loads(text)
-    if isinstance(data, dict) and 'categories' in data:
-        data = data['categories']
-    if isinstance(data, dict) and 'seen' in data:
-        return list(data['seen']) + list(data.get('unseen', []))
-    if isinstance(data, dict) and isinstance(data.get('classes'), dict):
-        return list(data['classes'])
-    if isinstance(data, list) and data and isinstance(data[0], dict):
-        return [c['name'] for c in sorted(data, key=lambda c: c['id'])]
-    if isinstance(data, list):
-        return [str(c) for c in data]
-    raise ValueError(f'{path}: cannot read class names from it')
+    return _read_class_names(path).names
 

@@ -10,6 +10,7 @@ from .format import (
     DescriptionError,
     Descriptions,
     check_classes,
+    classify_released_sentence,
     normalize_class_name,
     validate_description_dict,
 )
@@ -130,7 +131,10 @@ def read_post_llm(path: str, classes: Sequence[str]) -> Descriptions:
 
     Returns:
         dict[str, dict]: Class name -> ``{"sentences": [...],
-        "source": "llm"}``.
+        "sentence_kinds": [...], "source": "llm"}``; the sentences exactly
+        as released (order, duplicates and punctuation kept; only blank
+        strings dropped), each with its kind
+        (:func:`classify_released_sentence`).
 
     Raises:
         DescriptionError: Listing every key / node name mismatch, so that no
@@ -160,12 +164,16 @@ def read_post_llm(path: str, classes: Sequence[str]) -> Descriptions:
             problems.append(f'key "{i}": node_name {node!r} != class {name!r}')
             continue
         sents = item.get('candidate_sentences')
-        if not isinstance(sents, list) or not any(
-                isinstance(s, str) and s.strip() for s in sents):
-            problems.append(f'key "{i}" ({name!r}): no candidate_sentences')
+        if not isinstance(sents, list) or not all(
+                isinstance(s, str) for s in sents) or not any(
+                    s.strip() for s in sents):
+            problems.append(f'key "{i}" ({name!r}): candidate_sentences must '
+                            'be a list of strings, not all empty')
             continue
-        out[name] = {'sentences': [s for s in sents
-                                   if isinstance(s, str) and s.strip()],
+        sents = [s for s in sents if s.strip()]  # blank lines only
+        out[name] = {'sentences': sents,
+                     'sentence_kinds': [classify_released_sentence(s)
+                                        for s in sents],
                      'source': 'llm'}
     if problems:
         raise DescriptionError(f'{path} does not match the class list:\n  ' +

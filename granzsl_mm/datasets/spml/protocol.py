@@ -160,6 +160,7 @@ class SPMLDataset(BaseDataset):
         self.val_labels = val_labels
         self.pseudo_label_file = pseudo_label_file
         self.num_without_pseudo = 0
+        self.soft_label_store = None
         super().__init__(ann_file='', metainfo=copy.deepcopy(
             dict(dataset.metainfo)), pipeline=pipeline, **kwargs)
 
@@ -226,8 +227,28 @@ class SPMLDataset(BaseDataset):
         self.source = None  # read; its items are not needed any more
         return data_list
 
+    def set_soft_label_store(self, store) -> None:
+        """Serve ``soft_targets`` from a label store (or stop: None).
+
+        Args:
+            store (APLLabelStore, optional): ``row(idx)`` gives the soft
+                targets of item ``idx`` (NaN = none), read at every access,
+                so values written between epochs reach the dataloader
+                workers (:mod:`granzsl_mm.datasets.spml.apl_label_store`).
+        """
+        if store is not None:
+            if self.pseudo_label_file is not None:
+                raise ValueError('a label store and a pseudo_label_file '
+                                 'both give soft_targets: use one')
+            shape = (len(self), len(self.metainfo['classes']))
+            if tuple(store.shape) != shape:
+                raise ValueError(f'label store {tuple(store.shape)} does not '
+                                 f'match the dataset {shape}')
+        self.soft_label_store = store
+
     def get_data_info(self, idx: int) -> dict:
-        """The item with ``gt_score`` (float32 in {1, 0, -1}) expanded."""
+        """The item with ``gt_score`` (float32 in {1, 0, -1}) expanded, and
+        ``soft_targets`` from the label store when one is set."""
         info = super().get_data_info(idx)
         num_classes = len(self.metainfo['classes'])
         if info['label_kind'] == 'single':
@@ -237,4 +258,6 @@ class SPMLDataset(BaseDataset):
             score[np.asarray(info['unknown_label'], dtype=np.int64)] = UNKNOWN
         score[np.asarray(info['gt_label'], dtype=np.int64)] = POSITIVE
         info['gt_score'] = score
+        if self.soft_label_store is not None:
+            info['soft_targets'] = self.soft_label_store.row(idx)
         return info

@@ -17,16 +17,13 @@ from collections import OrderedDict
 from typing import Dict, List, Optional
 
 from granzsl_mm.registry import DATASETS
+from granzsl_mm.structures.class_lists import VOC_CLASSES
 
 from ..zsl.zsl_multilabel_dataset import ZSLMultiLabelDataset
 
 __all__ = ['VOC_CLASSES', 'VOC_SPLITS', 'DIFFICULT_OPTIONS',
            'read_voc_image_sets', 'VOCMultiLabelDataset']
 
-VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
-               'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
-               'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train',
-               'tvmonitor')
 VOC_SPLITS = ('train', 'val', 'trainval', 'test')
 DIFFICULT_OPTIONS = ('negative', 'unknown', 'positive')
 

@@ -1,7 +1,8 @@
 """COCO instances-format annotation files: loading with clear errors.
 
-Also holds the MS-COCO 2014 category names and the 48 / 17 seen / unseen
-split of Bansal et al. (ECCV 2018) used by the zero-shot multi-label papers.
+Also re-exports the MS-COCO 2014 category names and the 48 / 17 seen /
+unseen split of Bansal et al. (ECCV 2018) used by the zero-shot multi-label
+papers (their home: :mod:`granzsl_mm.structures.class_lists`).
 """
 import contextlib
 import io
@@ -12,42 +13,16 @@ from typing import Dict, List, Sequence, Set
 
 from pycocotools.coco import COCO
 
+from granzsl_mm.structures.class_lists import (
+    COCO80_CLASSES,
+    COCO_SEEN_48,
+    COCO_UNSEEN_17,
+)
+
 __all__ = [
     'COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17', 'load_instances',
     'category_names', 'image_category_ids', 'check_split_names'
 ]
-
-# The 80 MS-COCO category names sorted by category id (the index space of
-# the papers' ``cls_ids.pickle``).
-COCO80_CLASSES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train',
-    'truck', 'boat', 'traffic light', 'fire hydrant', 'stop sign',
-    'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-    'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag',
-    'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball', 'kite',
-    'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
-    'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon',
-    'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot',
-    'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant',
-    'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote',
-    'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear',
-    'hair drier', 'toothbrush')
-
-# Bansal et al. 48 seen / 17 unseen classes, each in category-id order
-# (= ``cls_ids.pickle`` 'train' / 'test' indices into COCO80_CLASSES).
-COCO_SEEN_48 = (
-    'person', 'bicycle', 'car', 'motorcycle', 'train', 'truck', 'boat',
-    'bench', 'bird', 'horse', 'sheep', 'bear', 'zebra', 'giraffe', 'backpack',
-    'handbag', 'suitcase', 'frisbee', 'skis', 'kite', 'surfboard', 'bottle',
-    'fork', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange',
-    'broccoli', 'carrot', 'pizza', 'donut', 'chair', 'bed', 'toilet', 'tv',
-    'laptop', 'mouse', 'remote', 'microwave', 'oven', 'toaster',
-    'refrigerator', 'book', 'clock', 'vase', 'toothbrush')
-COCO_UNSEEN_17 = (
-    'airplane', 'bus', 'cat', 'dog', 'cow', 'elephant', 'umbrella', 'tie',
-    'snowboard', 'skateboard', 'cup', 'knife', 'cake', 'couch', 'keyboard',
-    'sink', 'scissors')
 
 
 def load_instances(ann_file: str) -> COCO:

@@ -106,5 +106,6 @@ class COCOZSLDataset(ZSLMultiLabelDataset):
             labels = sorted(label_of[c] for c in cats_per_image[img['id']]
                             if c in label_of)
             items.append(dict(img_path=osp.join(img_dir, img['file_name']),
-                              positives=labels, unknowns=[]))
+                              positives=labels, unknowns=[],
+                              img_id=img['id']))
         return items

@@ -23,7 +23,6 @@ an image path to a signed vector (+1 / -1, 0 unknown): 1000 ``TagList1k``
 slots (the 75 concept slots hold 0) and 81 concept slots.
 """
 import os.path as osp
-import pickle
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -253,13 +252,12 @@ def read_label_pickle(path: str, num_slots: int,
         tuple[list[str], np.ndarray]: Keys normalised by :func:`image_key`
         (the pickle's order) and an int8 matrix in {1, 0, -1}.
     """
+    from granzsl_mm.utils.safe_pickle import safe_pickle_load
     if not osp.isfile(path):
         raise FileNotFoundError(f'label pickle not found: {path}')
-    try:
-        with open(path, 'rb') as f:
-            data = pickle.load(f)
-    except Exception as e:
-        raise ValueError(f'{path} is not a readable pickle: {e!r}') from e
+    # untrusted download: a restricted unpickler (no code runs; a file
+    # asking for any other global is refused, naming it)
+    data = safe_pickle_load(path)
     if not isinstance(data, dict):
         raise ValueError(f'{path}: expected a dict image path -> label '
                          f'vector, got {type(data).__name__}')
@@ -281,4 +279,15 @@ def read_label_pickle(path: str, num_slots: int,
         mat = np.stack(vecs) if vecs else np.zeros((0, num_slots), np.int8)
     if keep is not None:
         mat = mat[:, np.asarray(keep, dtype=np.int64)]
-    return keys, signed_to_ours(mat)
+    if mat.dtype.kind not in 'biuf':
+        raise ValueError(f'{path}: label vectors must be numbers in '
+                         f'{{+1, -1, 0}}, got dtype {mat.dtype}; re-download '
+                         'the file or rebuild it with '
+                         'tools/dataset_converters/nuswide_zsl.py')
+    try:
+        return keys, signed_to_ours(mat)
+    except ValueError as e:
+        raise ValueError(f'{path}: {e}; the papers\' label pickles hold '
+                         'signed vectors (+1 positive, -1 negative, 0 '
+                         'unknown): re-download the file or rebuild it '
+                         'with tools/dataset_converters/nuswide_zsl.py') from e

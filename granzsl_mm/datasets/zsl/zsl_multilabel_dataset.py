@@ -28,11 +28,12 @@ from ..image_checks import (
 from ..label_conventions import dense_labels
 
 __all__ = ['ZSLMultiLabelDataset', 'LABEL_SETS', 'EMPTY_IMAGE_OPTIONS',
-           'BAD_IMAGE_OPTIONS']
+           'BAD_IMAGE_OPTIONS', 'DUPLICATE_IMAGE_OPTIONS']
 
 LABEL_SETS = ('seen', 'unseen', 'all')
 EMPTY_IMAGE_OPTIONS = ('keep', 'drop')
 BAD_IMAGE_OPTIONS = ('error', 'skip')
+DUPLICATE_IMAGE_OPTIONS = ('error', 'dedupe')
 
 
 class ZSLMultiLabelDataset(BaseDataset):
@@ -50,7 +51,14 @@ class ZSLMultiLabelDataset(BaseDataset):
             ``'none'``.
         bad_images (str): ``'error'`` (default: one error with the count and
             examples) or ``'skip'`` (drop them, count them in
-            ``self.skipped_images`` and log a warning).
+            ``self.skipped_images`` and log a warning). With ``'skip'``, an
+            image that fails to load later, during the run, is skipped too
+            and counted by the metric (see :meth:`prepare_data`).
+        duplicate_images (str): ``'error'`` (default: an annotation listing
+            the same image file twice, under one id or two, is refused,
+            naming the ids: it would be scored twice) or ``'dedupe'`` (keep
+            the first listing with the union of the labels, count the
+            others in ``self.num_duplicate_images`` and log it).
         **kwargs: ``mmpretrain`` ``BaseDataset`` arguments (``ann_file``,
             ``data_root``, ``data_prefix``, ``pipeline``, ``indices``, ...).
     """
@@ -62,13 +70,16 @@ class ZSLMultiLabelDataset(BaseDataset):
                  empty_images: str = 'keep',
                  check_images: str = 'exists',
                  bad_images: str = 'error',
+                 duplicate_images: str = 'error',
                  metainfo: Optional[dict] = None,
                  **kwargs) -> None:
         for name, value, allowed in (
                 ('label_set', label_set, LABEL_SETS),
                 ('empty_images', empty_images, EMPTY_IMAGE_OPTIONS),
                 ('check_images', check_images, IMAGE_CHECKS),
-                ('bad_images', bad_images, BAD_IMAGE_OPTIONS)):
+                ('bad_images', bad_images, BAD_IMAGE_OPTIONS),
+                ('duplicate_images', duplicate_images,
+                 DUPLICATE_IMAGE_OPTIONS)):
             if value not in allowed:
                 raise ValueError(f'{name} must be one of {allowed}, got '
                                  f'{value!r}')
@@ -81,6 +92,8 @@ class ZSLMultiLabelDataset(BaseDataset):
         self.empty_images = empty_images
         self.check_images = check_images
         self.bad_images = bad_images
+        self.duplicate_images = duplicate_images
+        self.num_duplicate_images = 0
         self.skipped_images: List[str] = []
         self.num_dropped_empty = 0
         meta = dict(
@@ -135,7 +148,7 @@ class ZSLMultiLabelDataset(BaseDataset):
     def _load_data_list(self) -> List[dict]:
         self.num_dropped_empty, self.skipped_images = 0, []
         data_list = []
-        for raw in self.load_raw_items():
+        for raw in self._dedupe(self.load_raw_items()):
             positives = self._to_label_set(raw['positives'])
             if not positives and self.empty_images == 'drop':
                 self.num_dropped_empty += 1
@@ -156,6 +169,51 @@ class ZSLMultiLabelDataset(BaseDataset):
                 f'positive {self.label_set} label, {len(self.skipped_images)} '
                 'skipped as missing/unreadable)')
         return data_list
+
+    def _dedupe(self, raw_items: List[dict]) -> List[dict]:
+        """Refuse (or merge) raw items listing the same image file."""
+        first, groups = {}, {}
+        for i, raw in enumerate(raw_items):
+            path = raw['img_path']
+            if path in first:
+                groups.setdefault(path, [first[path]]).append(i)
+            else:
+                first[path] = i
+        self.num_duplicate_images = sum(len(g) - 1 for g in groups.values())
+        if not groups:
+            return raw_items
+        source = self.ann_file or self.data_root
+
+        def ids(group):
+            return ', '.join(str(raw_items[i].get('img_id', f'item {i}'))
+                             for i in group)
+        shown = '; '.join(f'{path} (ids {ids(g)})'
+                          for path, g in list(groups.items())[:5])
+        if self.duplicate_images == 'error':
+            raise ValueError(
+                f'{type(self).__name__} ({source}): {len(groups)} image(s) '
+                f'listed more than once ({self.num_duplicate_images} extra '
+                f'listings), so they would be scored twice: {shown}. Fix the '
+                "annotation, or pass duplicate_images='dedupe' to keep one "
+                'listing per image (labels merged; the count is logged).')
+        merged = []
+        for i, raw in enumerate(raw_items):
+            group = groups.get(raw['img_path'])
+            if group is None:
+                merged.append(raw)
+            elif group[0] == i:
+                positives = sorted({p for j in group
+                                    for p in raw_items[j]['positives']})
+                unknowns = sorted({u for j in group
+                                   for u in raw_items[j].get('unknowns', ())}
+                                  - set(positives))
+                merged.append(dict(raw, positives=positives,
+                                   unknowns=unknowns))
+        print_log(f'{type(self).__name__} ({source}): merged '
+                  f'{self.num_duplicate_images} duplicate listing(s) of '
+                  f'{len(groups)} image(s): {shown}', logger='current',
+                  level=30)
+        return merged
 
     def _drop_bad_images(self, data_list: List[dict]) -> List[dict]:
         paths = [item['img_path'] for item in data_list]
@@ -183,11 +241,42 @@ class ZSLMultiLabelDataset(BaseDataset):
         return info
 
     def prepare_data(self, idx: int):
-        """Run the pipeline; errors name the image that caused them."""
+        """Run the pipeline; errors name the image that caused them.
+
+        With ``bad_images='skip'`` an image that fails to load during the
+        run (after the checks at build time passed) is not fatal: the item
+        becomes a placeholder (black picture, every label unknown) whose
+        data sample carries ``image_skipped=True`` in its metainfo;
+        ``ZSLMultiLabelMetric`` leaves such samples out and counts them in
+        its logged summary.
+        """
         info = self.get_data_info(idx)
         try:
             return self.pipeline(info)
         except Exception as e:
-            raise BadImageError(f'failed to load or transform image '
-                                f'{info["img_path"]}: {type(e).__name__}: '
-                                f'{e}') from e
+            reason = f'{type(e).__name__}: {e}'
+            if self.bad_images != 'skip':
+                raise BadImageError(f'failed to load or transform image '
+                                    f'{info["img_path"]}: {reason}') from e
+        print_log(f'{type(self).__name__}: skipped image {info["img_path"]} '
+                  f"during the run (bad_images='skip'): {reason}",
+                  logger='current', level=30)
+        return self._placeholder(info)
+
+    def _placeholder(self, info: dict):
+        """The pipeline after its image loader, on a black picture."""
+        import numpy as np
+        transforms = list(getattr(self.pipeline, 'transforms', []))
+        start = next((i + 1 for i, t in enumerate(transforms)
+                      if 'Load' in type(t).__name__), 0)
+        info = dict(info)
+        img = np.zeros((32, 32, 3), np.uint8)
+        info.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+        info['gt_score'] = np.full_like(info['gt_score'], -1)
+        info['gt_label'] = []
+        for transform in transforms[start:]:
+            info = transform(info)
+        sample = info.get('data_samples') if isinstance(info, dict) else None
+        if sample is not None:
+            sample.set_metainfo(dict(image_skipped=True))
+        return info

@@ -1,12 +1,11 @@
 """Hooks of granzsl_mm."""
+from .asymmetric_pseudo_label_hook import AsymmetricPseudoLabelHook
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .export_open_clip_hook import ExportOpenCLIPHook
+from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook, get_rng_state, set_rng_state
+from .safe_form_hook import SafeFormHook
 
-__all__ = ['RNGStateHook', 'get_rng_state', 'set_rng_state']
-
-from .export_open_clip_hook import ExportOpenCLIPHook  # noqa: E402
-
-__all__ += ['ExportOpenCLIPHook']
-
-from .progress_bar_hook import ProgressBarHook  # noqa: E402
-
-__all__ += ['ProgressBarHook']
+__all__ = ['RNGStateHook', 'get_rng_state', 'set_rng_state',
+           'ExportOpenCLIPHook', 'ProgressBarHook', 'SafeFormHook',
+           'AtomicCheckpointHook', 'AsymmetricPseudoLabelHook']

@@ -11,12 +11,22 @@ Protocol (the one of the reference ZSL code bases):
 * per-image (SPML protocol): ``img_P@K = mean_i TP_i / K`` over all images,
   ``img_R@K = mean_i TP_i / #pos_i`` over images with at least one positive.
 
-Tie rules (deterministic, independent of the input order):
+Tie rules (``ties``), both deterministic:
 
-* AP: ties are ranked pessimistically - a positive's precision counts every
+* ``'pessimistic'`` (default; sklearn's ``average_precision_score`` rule,
+  independent of the input order): a positive's precision counts every
   valid entry whose score is greater than **or equal to** its own as ranked
   above it (so a positive tied with a negative gets the lower precision).
-* top-K: among equal scores at the K-th place, lower class indices win.
+* ``'stable'``: entries are ranked by a stable descending sort, ties in
+  input (image) order - what the references' ``prediction.sort(
+  descending=True)`` gives in practice on CPU (RCNn's ``compute_AP`` on
+  scores ``[.5, .5, .5, .2]``, labels ``[1, -1, 1, -1]``: 0.8333 = stable;
+  pessimistic gives 0.6667). The references score fp16 outputs (autocast),
+  where ties are frequent.
+* top-K (both rules): among equal scores at the K-th place, lower class
+  indices win (= input order). ``torch.topk`` on CPU does not promise this:
+  on ``[.5, .9, .5, .5, .9, .1, .5]`` it returns ``[1, 4, 0]`` for K=3 (the
+  same) but ``[1, 4, 6, 0, 3]`` for K=5 (ours: ``[1, 4, 0, 2, 3]``).
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +36,9 @@ import numpy as np
 import torch
 
 __all__ = ['per_class_ap', 'topk_hits', 'multilabel_zsl_metrics',
-           'validate_scores_targets']
+           'validate_scores_targets', 'TIE_RULES']
+
+TIE_RULES = ('pessimistic', 'stable')
 
 ArrayLike = Union[np.ndarray, 'torch.Tensor']  # noqa: F821
 
@@ -81,6 +93,23 @@ def validate_scores_targets(scores: ArrayLike,
     return scores, targets.astype(np.int8, copy=False)
 
 
+def _chunk_ap_stable(scores: np.ndarray, targets: np.ndarray, start: int,
+                     stop: int) -> np.ndarray:
+    """AP of the classes ``start:stop``, ties ranked in input order."""
+    ap = np.full(stop - start, np.nan, dtype=np.float64)
+    for j in range(start, stop):
+        tgt = targets[:, j]
+        valid = tgt >= 0
+        hits = tgt[valid] == 1
+        if not hits.any():
+            continue
+        order = np.argsort(-scores[valid, j], kind='stable')
+        hits = hits[order]
+        precision = np.cumsum(hits) / np.arange(1, hits.size + 1)
+        ap[j - start] = float(precision[hits].sum()) / int(hits.sum())
+    return ap
+
+
 def _chunk_ap(scores: np.ndarray, targets: np.ndarray, start: int,
               stop: int) -> np.ndarray:
     """AP of the classes ``start:stop`` (NaN where no valid positive)."""
@@ -110,8 +139,9 @@ def per_class_ap(scores: ArrayLike,
                  targets: ArrayLike,
                  chunk_size: int = 32,
                  validate: bool = True,
-                 num_threads: Optional[int] = None) -> np.ndarray:
-    """Per-class non-interpolated average precision, ties pessimistic.
+                 num_threads: Optional[int] = None,
+                 ties: str = 'pessimistic') -> np.ndarray:
+    """Per-class non-interpolated average precision.
 
     For a positive with score ``s`` the precision is ``#{valid positives >=
     s} / #{valid >= s}``: one value sort per class (no argsort, no gather,
@@ -127,11 +157,15 @@ def per_class_ap(scores: ArrayLike,
         validate: Check the inputs (disable only for already-checked data).
         num_threads: Worker threads; defaults to ``min(4, os.cpu_count())``.
             The result does not depend on it.
+        ties: ``'pessimistic'`` (above) or ``'stable'`` (a stable
+            descending sort per class: ties in input order).
 
     Returns:
         np.ndarray: ``[C]`` float64 AP in [0, 1]; NaN for a class without
         valid positives.
     """
+    if ties not in TIE_RULES:
+        raise ValueError(f'ties must be one of {TIE_RULES}, got {ties!r}')
     if validate:
         scores, targets = validate_scores_targets(scores, targets)
     num_classes = scores.shape[1]
@@ -140,11 +174,12 @@ def per_class_ap(scores: ArrayLike,
         num_threads = min(4, os.cpu_count() or 1)
     args = [(scores, targets, a, min(a + chunk_size, num_classes))
             for a in starts]
+    chunk_fn = _chunk_ap if ties == 'pessimistic' else _chunk_ap_stable
     if num_threads > 1 and len(starts) > 1:
         with ThreadPoolExecutor(max_workers=num_threads) as pool:
-            parts = list(pool.map(lambda a: _chunk_ap(*a), args))
+            parts = list(pool.map(lambda a: chunk_fn(*a), args))
     else:
-        parts = [_chunk_ap(*a) for a in args]
+        parts = [chunk_fn(*a) for a in args]
     if not parts:
         return np.full(0, np.nan, dtype=np.float64)
     return np.concatenate(parts)
@@ -214,7 +249,8 @@ def multilabel_zsl_metrics(scores: ArrayLike,
                            topk: Sequence[int] = (3, 5),
                            empty_class: str = 'zero',
                            drop_empty_images: bool = False,
-                           return_per_class: bool = False) -> Dict:
+                           return_per_class: bool = False,
+                           ties: str = 'pessimistic') -> Dict:
     """mAP and top-K precision / recall / F1 (micro and per image), in %.
 
     Args:
@@ -227,6 +263,8 @@ def multilabel_zsl_metrics(scores: ArrayLike,
             set before computing anything (GranZSL protocol).
         return_per_class: Also return ``'per_class_AP'`` (``[C]`` in %, NaN
             for empty classes).
+        ties: AP tie rule, ``'pessimistic'`` or ``'stable'`` (module
+            docstring); top-K is the same under both.
 
     Returns:
         dict: ``mAP``, ``P@K``, ``R@K``, ``F1@K``, ``img_P@K``, ``img_R@K``,
@@ -241,7 +279,7 @@ def multilabel_zsl_metrics(scores: ArrayLike,
         keep = positives.any(axis=1)
         scores, targets, positives = scores[keep], targets[keep], \
             positives[keep]
-    ap = per_class_ap(scores, targets, validate=False)
+    ap = per_class_ap(scores, targets, validate=False, ties=ties)
     empty = np.isnan(ap)
     if empty_class == 'zero':
         mean_ap = float(np.nan_to_num(ap, nan=0.0).mean()) if ap.size else 0.0

@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from granzsl_mm.registry import METRICS
 
 from ..functional import multilabel_zsl_metrics
+from ..functional.multilabel_ap import TIE_RULES
 
 __all__ = ['ZSLMultiLabelMetric']
 
@@ -23,6 +24,22 @@ def _to_numpy(x) -> np.ndarray:
             x = x.float()
         x = x.numpy()
     return np.asarray(x)
+
+
+def _refuse_signed_labels(targets: np.ndarray) -> None:
+    """Refuse targets in the papers' signed convention (+1 / -1, no 0).
+
+    Our convention reads -1 as unknown, so a signed matrix would score every
+    valid entry as positive (mAP 100). Unknowns without a single negative
+    anywhere is that case.
+    """
+    if targets.size and (targets < 0).any() and not (targets == 0).any():
+        raise ValueError(
+            'gt_score holds unknowns (-1) but no negative (0) at all: these '
+            'look like labels in the signed convention (+1 positive, -1 '
+            'negative), which this metric would read as "every valid label '
+            'is positive". Convert them with granzsl_mm.datasets.'
+            'signed_to_ours (label_conventions) first.')
 
 
 @METRICS.register_module()
@@ -49,6 +66,10 @@ class ZSLMultiLabelMetric(BaseMetric):
             ``'skip'`` for classes without positives.
         drop_empty_images: Drop images with no positive in the scored label
             set (GranZSL protocol) instead of scoring all (BiAM/MKT/SigRL).
+        ties: AP tie rule: ``'pessimistic'`` (default, sklearn's: a tie
+            counts as ranked above) or ``'stable'`` (ties in input order, as
+            the references' ``sort`` gives on CPU); see
+            :mod:`granzsl_mm.evaluation.functional.multilabel_ap`.
         out_dir: If given, per-class AP JSON/CSV and PNG plots are written
             there (see :mod:`granzsl_mm.evaluation.reports`).
         collect_device: ``'cpu'`` or ``'gpu'`` for gathering results.
@@ -62,6 +83,7 @@ class ZSLMultiLabelMetric(BaseMetric):
                  label_sets: Sequence[str] = ('zsl', 'gzsl'),
                  empty_class: str = 'zero',
                  drop_empty_images: bool = False,
+                 ties: str = 'pessimistic',
                  out_dir: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -77,7 +99,10 @@ class ZSLMultiLabelMetric(BaseMetric):
         self.topk = tuple(int(k) for k in topk)
         self.label_sets = tuple(label_sets)
         self.empty_class = empty_class
+        if ties not in TIE_RULES:
+            raise ValueError(f'ties must be one of {TIE_RULES}, got {ties!r}')
         self.drop_empty_images = drop_empty_images
+        self.ties = ties
         self.out_dir = out_dir
 
     @property
@@ -86,13 +111,18 @@ class ZSLMultiLabelMetric(BaseMetric):
         images = ('images without positives dropped'
                   if self.drop_empty_images else 'all images')
         return (f'empty_class={self.empty_class}, {images}, '
-                f'topk={self.topk}, label_sets={self.label_sets}')
+                f'ties={self.ties}, topk={self.topk}, '
+                f'label_sets={self.label_sets}')
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Store the scores and labels of a batch (as NumPy arrays)."""
         for sample in data_samples:
             get = sample.get if isinstance(sample, dict) else \
                 (lambda k, s=sample: getattr(s, k, None))
+            if get('image_skipped'):  # unreadable mid-run, bad_images='skip'
+                self.results.append(dict(skipped_image=str(
+                    get('img_path') or '?')))
+                continue
             pred, gt = get('pred_score'), get('gt_score')
             if pred is None or gt is None:
                 raise ValueError('ZSLMultiLabelMetric needs `pred_score` and '
@@ -122,8 +152,15 @@ class ZSLMultiLabelMetric(BaseMetric):
         Returns:
             dict: label set name -> ``(scores, targets, class_indices)``.
         """
+        results = [r for r in results if 'skipped_image' not in r]
+        if not results:
+            raise ValueError(
+                'ZSLMultiLabelMetric has no result to score: no data sample '
+                'was processed (an empty test set, or evaluate() called '
+                'before process()); check the dataset and the dataloader.')
         scores = np.stack([r['pred_score'] for r in results])
         targets = np.stack([r['gt_score'] for r in results])
+        _refuse_signed_labels(targets)
         num_classes = targets.shape[1]
         num_seen = self._num_seen(num_classes)
         out = {}
@@ -154,6 +191,14 @@ class ZSLMultiLabelMetric(BaseMetric):
         logger = MMLogger.get_current_instance()
         logger.info(f'ZSLMultiLabelMetric protocol: {self.protocol}')
         metrics, per_class = {}, {}
+        skipped = [r['skipped_image'] for r in results
+                   if 'skipped_image' in r]
+        if skipped:
+            logger.warning(
+                f'{len(skipped)} image(s) could not be read during the run '
+                "and were skipped (bad_images='skip'), not scored: "
+                + ', '.join(skipped[:5]) + (' ...' if len(skipped) > 5
+                                            else ''))
         arrays = self.label_set_arrays(results)
         for name in self.label_sets:
             if name not in arrays:
@@ -164,7 +209,7 @@ class ZSLMultiLabelMetric(BaseMetric):
                 set_scores, set_targets, topk=self.topk,
                 empty_class=self.empty_class,
                 drop_empty_images=self.drop_empty_images,
-                return_per_class=True)
+                return_per_class=True, ties=self.ties)
             per_class[name] = (idx, res['per_class_AP'])
             dropped = len(set_scores) - res['num_images']
             logger.info(

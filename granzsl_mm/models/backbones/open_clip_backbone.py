@@ -6,7 +6,7 @@ embedding; open_clip's ``encode_image`` rejects them) and (2) dense patch
 features can be taken ('plain' or ClearCLIP-style q-q attention).
 """
 import math
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -166,6 +166,37 @@ class OpenCLIPBackbone(BaseModule):
             tuple: ``(global [B, D], dense [B, h*w, D] or None)``
             un-normalised, or ``(global,)`` when ``out_type='global'``.
         """
+        last_block = self.clip.visual.transformer.resblocks[-1]
+        last_in = self.forward_tokens(images, stop=self.num_layers - 1)
+        x = last_block(last_in)
+        global_feat = self.project_tokens(x[:, 0])
+        dense = None
+        if self.dense_mode == 'plain':
+            dense = self.project_tokens(x[:, 1:])
+        elif self.dense_mode == 'clearclip':
+            y = clearclip_attention(last_block, last_in)
+            dense = self.project_tokens(y[:, 1:])
+        if self.out_type == 'global':
+            return (global_feat, )
+        return global_feat, dense
+
+    # ------------------------------------------------------- token level
+    def forward_tokens(self, images: Tensor,
+                       stop: Optional[int] = None) -> Tensor:
+        """Token sequence of the image tower, before ``ln_post``.
+
+        The stem (patch embedding, CLS token, positional embedding
+        interpolated to the patch grid, ``ln_pre``) followed by the residual
+        blocks ``[0, stop)``.
+
+        Args:
+            images: ``[B, 3, H, W]``, H and W multiples of the patch size.
+            stop: Number of blocks to run (None: all, 0: the stem only).
+
+        Returns:
+            Tensor: ``[B, 1 + h*w, W]`` tokens (CLS first), in the tower's
+            dtype.
+        """
         visual = self.clip.visual
         x = visual.conv1(images.to(self.dtype))
         grid = x.shape[-2:]
@@ -175,21 +206,51 @@ class OpenCLIPBackbone(BaseModule):
         x = x + interpolate_pos_embed(visual.positional_embedding,
                                       grid).to(x.dtype)
         x = visual.ln_pre(x)
-        blocks = visual.transformer.resblocks
-        for block in blocks[:-1]:
-            x = block(x)
-        last_in = x
-        x = blocks[-1](x)
-        global_feat = visual.ln_post(x[:, 0]) @ visual.proj
-        dense = None
-        if self.dense_mode == 'plain':
-            dense = visual.ln_post(x[:, 1:]) @ visual.proj
-        elif self.dense_mode == 'clearclip':
-            y = clearclip_attention(blocks[-1], last_in)
-            dense = visual.ln_post(y[:, 1:]) @ visual.proj
-        if self.out_type == 'global':
-            return (global_feat, )
-        return global_feat, dense
+        return self.forward_blocks(x, 0, stop)
+
+    def forward_blocks(self, tokens: Tensor, start: int,
+                       stop: Optional[int] = None) -> Tensor:
+        """Run the residual blocks ``[start, stop)`` on a token sequence.
+
+        Args:
+            tokens: ``[B, N, W]`` tokens (output of block ``start - 1``).
+            start: First block.
+            stop: End (exclusive; None: through the last block).
+
+        Returns:
+            Tensor: ``[B, N, W]``.
+        """
+        for block in self.clip.visual.transformer.resblocks[start:stop]:
+            tokens = block(tokens)
+        return tokens
+
+    def project_tokens(self, tokens: Tensor) -> Tensor:
+        """``ln_post(tokens) @ proj``: tokens into the joint embedding space.
+
+        Args:
+            tokens: ``[..., W]`` tokens of the last block.
+
+        Returns:
+            Tensor: ``[..., D]``, un-normalised.
+        """
+        visual = self.clip.visual
+        return visual.ln_post(tokens) @ visual.proj
+
+    def trunk_parameters(self, stop: int) -> List[torch.nn.Parameter]:
+        """Parameters of the stem and of the blocks ``[0, stop)``.
+
+        Args:
+            stop: Number of blocks in the trunk.
+
+        Returns:
+            list[nn.Parameter]: E.g. to check that the trunk is frozen.
+        """
+        visual = self.clip.visual
+        blocks = visual.transformer.resblocks[:stop]
+        return (list(visual.conv1.parameters())
+                + list(visual.ln_pre.parameters())
+                + [visual.class_embedding, visual.positional_embedding]
+                + [p for b in blocks for p in b.parameters()])
 
     def get_layer_depth(self, param_name: str,
                         prefix: str = '') -> Tuple[int, int]:

@@ -4,6 +4,10 @@ Importing this module never touches the network. A pretrained *tag* (e.g.
 ``'openai'``) that is not in the local cache is only downloaded when the
 machine is online; offline it fails fast with a message naming the tag and
 how to pass a local checkpoint instead.
+
+The activation (QuickGELU or GELU) is resolved here for every path, because
+open_clip 3.x builds ``nn.GELU`` for e.g. ``ViT-B-16`` + ``'openai'`` and only
+warns that OpenAI trained with QuickGELU (see :func:`resolve_quick_gelu`).
 """
 import hashlib
 import json
@@ -12,13 +16,16 @@ import os.path as osp
 import socket
 import tempfile
 import threading
+import warnings
+import zipfile
 from typing import Any, Optional, Tuple
 
 import open_clip
 import torch
 from torch import nn
 
-__all__ = ['build_open_clip', 'register_model_cfg', 'PRECISIONS']
+__all__ = ['build_open_clip', 'register_model_cfg', 'resolve_quick_gelu',
+           'ActivationMismatchError', 'PRECISIONS']
 
 PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16,
               'fp16': torch.float16}
@@ -110,6 +117,124 @@ def _tag_is_cached(cfg: dict) -> bool:
     return False
 
 
+class ActivationMismatchError(ValueError):
+    """The requested activation contradicts how the weights were trained."""
+
+
+def _arch_quick_gelu(arch: str, model_cfg: Optional[dict]) -> bool:
+    """The activation the architecture config itself asks for."""
+    if model_cfg is not None:
+        return bool(model_cfg.get('quick_gelu', False))
+    cfg = open_clip.get_model_config(arch) or {}
+    return bool(cfg.get('quick_gelu', False))
+
+
+def _is_torchscript(path: str) -> bool:
+    """OpenAI's released ``.pt`` files are TorchScript archives (a zip with
+    ``constants.pkl`` / ``code/``); ``torch.save`` files have neither."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any(n.endswith('/constants.pkl') or '/code/' in n
+                   for n in z.namelist())
+
+
+def _tag_of_file(arch: str, path: str) -> Optional[str]:
+    """The open_clip tag a local file was downloaded for, when recognisable:
+    a file in the Hugging Face cache of a tag's ``hf_hub`` repository, or a
+    file named as a tag's download URL (OpenAI's ``ViT-B-16.pt``)."""
+    real = osp.realpath(path).replace(os.sep, '/')
+    name = osp.basename(path)
+    for tag in open_clip.list_pretrained_tags_by_model(arch):
+        cfg = open_clip.get_pretrained_cfg(arch, tag)
+        hub = cfg.get('hf_hub', '').strip('/')
+        if hub:
+            repo = 'models--' + '--'.join(hub.split('/')[:2])
+            if f'/{repo}/' in real:
+                return tag
+        url = cfg.get('url', '')
+        if url and osp.basename(url) == name and url.startswith(
+                'https://openaipublic'):
+            return tag
+    return None
+
+
+def _hf_hub_quick_gelu(arch: str) -> Optional[bool]:
+    """``quick_gelu`` of a cached ``hf-hub:`` repository's open_clip config
+    (None when the config is not cached)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    hit = try_to_load_from_cache(arch[len('hf-hub:'):].strip('/'),
+                                 'open_clip_config.json')
+    if not isinstance(hit, str) or not osp.isfile(hit):
+        return None
+    with open(hit, encoding='utf-8') as f:
+        cfg = json.load(f)
+    return bool(cfg.get('model_cfg', cfg).get('quick_gelu', False))
+
+
+def resolve_quick_gelu(arch: str,
+                       pretrained: Optional[str] = None,
+                       model_cfg: Optional[dict] = None,
+                       quick_gelu: Optional[bool] = None) -> bool:
+    """Decide the activation the model must be built with.
+
+    * a pretrained **tag**: the tag's pretrained config
+      (``open_clip.get_pretrained_cfg(arch, tag)['quick_gelu']``; ``True``
+      for ``'openai'``);
+    * a local **file**: an OpenAI TorchScript archive, or a file recognisable
+      as a tag's download (Hugging Face cache path, OpenAI file name), is
+      QuickGELU / the tag's setting; any other file follows the config
+      (``quick_gelu``, else the architecture, e.g. ``ViT-B-16-quickgelu``);
+    * ``hf-hub:`` names: the cached repository config, else the config;
+    * no weights: the config.
+
+    Args:
+        arch: open_clip architecture name (or ``hf-hub:`` / ``local-dir:``).
+        pretrained: Tag, file or None.
+        model_cfg: Custom open_clip config dict (its ``quick_gelu`` key).
+        quick_gelu: What the user's config asks for; None = no preference.
+
+    Returns:
+        bool: True for QuickGELU.
+
+    Raises:
+        ActivationMismatchError: ``quick_gelu`` contradicts what the weights
+            are known to have been trained with.
+    """
+    known, source = None, None
+    if arch.startswith('hf-hub:'):
+        known, source = _hf_hub_quick_gelu(arch), f'the cached {arch} config'
+    elif pretrained and osp.isfile(pretrained):
+        if _is_torchscript(pretrained):
+            known, source = True, f'{pretrained} (an OpenAI TorchScript file)'
+        elif model_cfg is None and arch in open_clip.list_models():
+            tag = _tag_of_file(arch, pretrained)
+            if tag is not None:
+                known = bool(open_clip.get_pretrained_cfg(arch, tag).get(
+                    'quick_gelu', False))
+                source = f'{pretrained} (the {arch!r}/{tag!r} download)'
+    elif pretrained and model_cfg is None:
+        cfg = open_clip.get_pretrained_cfg(arch, pretrained)
+        if cfg:
+            known = bool(cfg.get('quick_gelu', False))
+            source = f"open_clip's pretrained config of {arch!r}/{pretrained!r}"
+    if known is None:
+        if quick_gelu is not None:
+            return bool(quick_gelu)
+        if arch.startswith(('hf-hub:', 'local-dir:')):
+            return False  # open_clip reads the repository's own config
+        return _arch_quick_gelu(arch, model_cfg)
+    if quick_gelu is not None and bool(quick_gelu) != known:
+        raise ActivationMismatchError(
+            f'quick_gelu={quick_gelu} contradicts {source}, which says the '
+            f'weights were trained with {"QuickGELU" if known else "GELU"}; '
+            'drop the quick_gelu setting or use matching weights.')
+    return known
+
+
 def _check_pretrained(arch: str, pretrained: str) -> None:
     if osp.isfile(pretrained):
         return
@@ -131,7 +256,9 @@ def _check_pretrained(arch: str, pretrained: str) -> None:
 def build_open_clip(arch: str,
                     pretrained: Optional[str] = None,
                     model_cfg: Optional[dict] = None,
-                    precision: str = 'fp32') -> Tuple[nn.Module, Any]:
+                    precision: str = 'fp32',
+                    quick_gelu: Optional[bool] = None
+                    ) -> Tuple[nn.Module, Any]:
     """Create an open_clip model and its tokenizer.
 
     Args:
@@ -142,6 +269,8 @@ def build_open_clip(arch: str,
             path, or None for random weights.
         model_cfg: An open_clip config dict for custom / tiny architectures.
         precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
+        quick_gelu: Activation wanted (None: as the weights were trained,
+            see :func:`resolve_quick_gelu`; a contradiction is refused).
 
     Returns:
         tuple: ``(model, tokenizer)``; the model is in eval mode.
@@ -156,10 +285,19 @@ def build_open_clip(arch: str,
             ('hf-hub:', 'local-dir:')):
         raise ValueError(f'Unknown open_clip architecture {arch!r}; pass '
                          'model_cfg=dict(...) for a custom one.')
+    hub = arch.startswith(('hf-hub:', 'local-dir:'))
+    use_quick = resolve_quick_gelu(arch, pretrained, model_cfg, quick_gelu)
     if pretrained:
         _check_pretrained(arch, pretrained)
-    model = open_clip.create_model(arch, pretrained=pretrained or None,
-                                   precision='fp32')
+    kwargs = {}
+    if not hub:  # hub / local-dir configs carry their own activation
+        kwargs = (dict(force_quick_gelu=True) if use_quick else
+                  dict(quick_gelu=False))
+    with warnings.catch_warnings():
+        # open_clip's "QuickGELU mismatch" warning: resolved above.
+        warnings.filterwarnings('ignore', message='QuickGELU mismatch')
+        model = open_clip.create_model(arch, pretrained=pretrained or None,
+                                       precision='fp32', **kwargs)
     model = model.to(PRECISIONS[precision]).eval()
     tokenizer = open_clip.get_tokenizer(arch)
     return model, tokenizer

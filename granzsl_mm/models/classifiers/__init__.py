@@ -2,6 +2,10 @@
 
 __all__: list = []
 
+from .base import MultiLabelClassifierBase  # noqa: E402
+
+__all__ += ['MultiLabelClassifierBase']
+
 from .granzsl import GranZSL  # noqa: E402
 
 __all__ += ['GranZSL']

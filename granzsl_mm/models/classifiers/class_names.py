@@ -1,27 +1,13 @@
 """Class names in label order for models that embed them with CLIP (MKT,
-SigRL): a list, a text / JSON file, or a seen / unseen pair of them."""
-import json
-import os.path as osp
+SigRL): a list, a text / JSON file, or a seen / unseen pair of them. A thin
+wrapper of the one reader, :func:`granzsl_mm.structures.read_class_names`."""
 from typing import Dict, List, Sequence, Union
+
+from granzsl_mm.structures.class_names import read_class_names
 
 __all__ = ['ClassNames', 'resolve_class_names']
 
 ClassNames = Union[str, Sequence[str], Dict[str, Union[str, Sequence[str]]]]
-
-
-def _read_names(spec: Union[str, Sequence[str]]) -> List[str]:
-    if not isinstance(spec, str):
-        return [str(n) for n in spec]
-    if not osp.isfile(spec):
-        raise FileNotFoundError(f'class name file not found: {spec}')
-    if spec.endswith('.json'):
-        with open(spec, encoding='utf-8') as f:
-            data = json.load(f)
-        if isinstance(data, dict):
-            return resolve_class_names(data)
-        return [str(n) for n in data]
-    with open(spec, encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
 
 
 def resolve_class_names(spec: ClassNames) -> List[str]:
@@ -37,11 +23,4 @@ def resolve_class_names(spec: ClassNames) -> List[str]:
     Returns:
         list[str]: The names.
     """
-    if isinstance(spec, dict):
-        if 'seen' not in spec:
-            raise ValueError('a class-name dict needs "seen" (and "unseen")')
-        unseen = _read_names(spec.get('unseen', []))
-        drop = set(unseen)
-        seen = [n for n in _read_names(spec['seen']) if n not in drop]
-        return seen + unseen
-    return _read_names(spec)
+    return read_class_names(spec).names

@@ -15,12 +15,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MMLogger
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
 
 from ..tta.snippets import SCORE_MODES, image_scores
+from .base import MultiLabelClassifierBase
 
 __all__ = ['GranZSL', 'TEST_SELECTION_MARK']
 
@@ -29,7 +29,7 @@ _CLIP_PREFIXES = ('backbone.', 'text_encoder.')
 
 
 @MODELS.register_module()
-class GranZSL(BaseModel):
+class GranZSL(MultiLabelClassifierBase):
     """GranZSL classifier (text-only training, image scoring).
 
     Args:
@@ -39,6 +39,7 @@ class GranZSL(BaseModel):
             ``width`` are filled in when absent.
         num_classes (int): All classes, seen then unseen.
         num_seen_classes (int): How many of them are seen.
+        logit_scale (float): ``s`` of the scores (the paper's configs: 20).
         text_encoder (dict | nn.Module, optional): ``CLIPTextEncoder``
             config or module. ``None`` shares the backbone's CLIP model
             (``CLIPTextEncoder.from_clip``).
@@ -49,7 +50,6 @@ class GranZSL(BaseModel):
             the pair term.
         class_names (Sequence[str], optional): Names of all classes, needed
             only by :meth:`set_label_set` with a list of names.
-        logit_scale (float): ``s`` of the scores (20).
         score_mode (str): ``'both'`` (paper), ``'global'`` or ``'local'``.
         label_set (str | Sequence[str]): Initial label set, see
             :meth:`set_label_set`.
@@ -69,11 +69,11 @@ class GranZSL(BaseModel):
                  name_learner: dict,
                  num_classes: int,
                  num_seen_classes: int,
+                 logit_scale: float,
                  text_encoder: Union[dict, nn.Module, None] = None,
                  alignment_loss: Optional[dict] = None,
                  pair_loss: Optional[dict] = None,
                  class_names: Optional[Sequence[str]] = None,
-                 logit_scale: float = 20.0,
                  score_mode: str = 'both',
                  label_set: Union[str, Sequence[str]] = 'gzsl',
                  save_frozen_clip: bool = False,
@@ -101,14 +101,8 @@ class GranZSL(BaseModel):
 
         self.backbone = backbone if isinstance(backbone, nn.Module) \
             else MODELS.build(backbone)
-        if isinstance(text_encoder, nn.Module):
-            self.text_encoder = text_encoder
-        elif text_encoder is None:
-            text_cls = MODELS.get('CLIPTextEncoder')
-            self.text_encoder = text_cls.from_clip(self.backbone.clip,
-                                                   self.backbone.tokenizer)
-        else:
-            self.text_encoder = MODELS.build(text_encoder)
+        self.text_encoder = self.build_text_encoder(text_encoder,
+                                                    self.backbone)
         for param in list(self.backbone.parameters()) + list(
                 self.text_encoder.parameters()):
             param.requires_grad_(False)
@@ -129,7 +123,7 @@ class GranZSL(BaseModel):
         self._name_cache: Optional[torch.Tensor] = None
         self.set_label_set(label_set)
         if not save_frozen_clip:
-            self._register_state_dict_hook(_drop_frozen_clip)
+            self.exclude_from_state_dict(_CLIP_PREFIXES)
         if select_on_test:
             MMLogger.get_current_instance().warning(
                 f'{TEST_SELECTION_MARK} model selection on the test set is '
@@ -216,20 +210,13 @@ class GranZSL(BaseModel):
         return local, global_cos
 
     # ----------------------------------------------------------------- modes
-    def forward(self, inputs: Union[torch.Tensor, List[str]],
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        """MMEngine's entry point (``'loss'``, ``'predict'``, ``'tensor'``)."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            if isinstance(inputs, torch.Tensor):
-                local, glob = self.view_cosines(inputs)
-                return self._scores(local, glob)
-            return self.text_encoder.encode(list(inputs))
-        raise RuntimeError(f'Invalid mode "{mode}".')
+    def forward_tensor(self, inputs: Union[torch.Tensor, List[str]]
+                       ) -> torch.Tensor:
+        """Scores of images, or sentence embeddings of a list of strings."""
+        if isinstance(inputs, torch.Tensor):
+            local, glob = self.view_cosines(inputs)
+            return self._scores(local, glob)
+        return self.text_encoder.encode(list(inputs))
 
     def loss(self, inputs: List[str],
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
@@ -285,22 +272,8 @@ class GranZSL(BaseModel):
         Returns:
             list[DataSample]: The filled samples.
         """
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(scores.shape[0])]
-        for sample, score in zip(data_samples, scores.detach()):
-            sample.set_pred_score(score)
-            if self.label_set == 'gzsl':
-                sample.set_field(score[self.num_seen_classes:],
-                                 'pred_score_zsl', dtype=torch.Tensor)
-            if self.select_on_test:
-                sample.set_metainfo(dict(model_selection=TEST_SELECTION_MARK))
-        return data_samples
-
-
-def _drop_frozen_clip(module: GranZSL, state_dict: dict, prefix: str,
-                      local_metadata: dict) -> dict:
-    """State-dict hook: keep only the learned part (not the frozen CLIP)."""
-    for key in list(state_dict):
-        if key.startswith(tuple(prefix + p for p in _CLIP_PREFIXES)):
-            del state_dict[key]
-    return state_dict
+        zsl = scores[:, self.num_seen_classes:] \
+            if self.label_set == 'gzsl' else None
+        meta = dict(model_selection=TEST_SELECTION_MARK) \
+            if self.select_on_test else None
+        return self.pack_scores(scores, data_samples, zsl, meta)

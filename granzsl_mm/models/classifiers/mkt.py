@@ -8,98 +8,51 @@ global embedding, the patch tokens the local ones. Label side: frozen CLIP
 text embeddings of "There is a {} in the scene." (L2-normalised; computed once
 and cached by ``CLIPTextEncoder``).
 
-Scores of a label set with embeddings ``L [C, D]``::
-
-    local  = mean of the top-k (k = 16) over patches of (patches @ Lᵀ)
-    global = cls @ Lᵀ
-    score  = (local / ||local|| + global / ||global||) / 2
-
-with both norms taken across the classes of the scored set, so the scores of
-the GZSL set (all classes) and of the ZSL set (unseen only) differ: at test
-time the model emits both, ``pred_score`` (all classes) and
-``pred_score_zsl`` (unseen only), as the reference computes them.
+Scores of a label set (:mod:`granzsl_mm.models.classifiers.mkt_scores`) are
+normalised across the classes of the scored set, so the scores of the GZSL
+set (all classes) and of the ZSL set (unseen only) differ: at test time the
+model emits both, ``pred_score`` (all classes) and ``pred_score_zsl`` (unseen
+only), as the reference computes them.
 
 Training (seen classes only): BiAM's ranking loss on the seen scores plus an
 L1 distillation between the CLS embedding and the frozen CLIP image embedding
-of the same image (weight 1, as ``loss = dist_loss + rank_loss`` in the
-reference). Images without a seen positive are left out by the dataset
-(``empty_images='drop'``), never by shrinking a batch.
+of the same image (weight 1, :class:`FrozenTailTeacher`). Images without a
+seen positive are left out by the dataset (``empty_images='drop'``), never by
+shrinking a batch. Single-positive (SPML) mode (``spml_loss``): see
+:mod:`granzsl_mm.models.classifiers.mkt_spml`.
 
 Documented choices where the reference is silent or ambiguous:
 
-* The frozen teacher shares the student's frozen trunk: blocks below the
-  first trainable one are identical in both (frozen, no dropout in CLIP), so
-  the teacher only re-runs its own frozen copies of the trainable tail on the
-  trunk output; the result equals a full frozen-CLIP forward.
+* The frozen teacher shares the student's frozen trunk (see
+  :mod:`granzsl_mm.models.classifiers.mkt_teacher`).
 * The label embeddings are L2-normalised CLIP text features (the reference
   loads a precomputed ``label_emb.pt``).
-* ``score / ||score||`` uses ``F.normalize`` (eps 1e-12): equal except for an
-  all-zero score row, where the reference divides by zero.
 * The CLIP text tower is always frozen (the label embeddings are fixed CLIP
   features, as the reference's precomputed ones), whatever the backbone's
   ``frozen`` flag says about the image tower.
-
-Single-positive (SPML) mode (``spml_loss`` set; SigRL's SPML branch): every
-class is "seen" (``num_seen_classes == num_classes``), ``gt_score`` holds
-1 / 0 / -1 (observed positive / known negative / unknown) and the samples may
-carry ``soft_targets`` (pseudo-labels, NaN where none), which are passed to
-the loss. The loss (e.g. ``SPMLLoss``) receives the logits
-``s * score`` with ``s`` the score scale; it applies the sigmoid. Test-time
-``pred_score`` is ``sigmoid(s * score)`` over all classes (no
-``pred_score_zsl`` without unseen classes). The reference's SPML code feeds
-``sigmoid(score)`` straight to the loss (``s = 1``, fixed), which keeps the
-probabilities near 0.5 (each score lies in [-1, 1], its row L2-normalised);
-``score_scale`` / ``learnable_score_scale`` make ``s`` configurable
-(learnable as ``exp(log s)``, CLIP-style). The ranking loss is off in this
-mode unless ``rank_loss`` is given.
 """
-import copy
-import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
 
-from ..backbones.open_clip_backbone import interpolate_pos_embed
+from .base import MultiLabelClassifierBase
 from .class_names import ClassNames, resolve_class_names
+from .mkt_scores import mkt_local_scores, normalized_average_scores
+from .mkt_spml import log_score_scale, seen_columns, stack_gt_scores, stack_soft_targets
+from .mkt_teacher import FrozenTailTeacher
 
 __all__ = ['MKT', 'mkt_local_scores', 'normalized_average_scores']
 
 _TEXT_PREFIX = 'backbone.clip.'
 _VISUAL_PREFIX = 'backbone.clip.visual.'
-
-
-def mkt_local_scores(patches: torch.Tensor, labels: torch.Tensor,
-                      k: int) -> torch.Tensor:
-    """Mean of the top-``k`` patch scores per class.
-
-    Args:
-        patches (torch.Tensor): ``[B, P, D]`` patch embeddings.
-        labels (torch.Tensor): ``[C, D]`` label embeddings.
-        k (int): Patches averaged per class (``k <= P``).
-
-    Returns:
-        torch.Tensor: ``[B, C]``.
-    """
-    if k > patches.shape[1]:
-        raise ValueError(f'topk={k} exceeds the {patches.shape[1]} patch '
-                         'tokens of the image')
-    return (patches @ labels.t()).topk(k, dim=1).values.mean(dim=1)
-
-
-def normalized_average_scores(local: torch.Tensor,
-                              global_: torch.Tensor) -> torch.Tensor:
-    """``(local/||local|| + global/||global||) / 2``, norms over classes."""
-    return (F.normalize(local, dim=-1) + F.normalize(global_, dim=-1)) / 2
+_TEACHER_PREFIX = 'teacher.'
 
 
 @MODELS.register_module()
-class MKT(BaseModel):
+class MKT(MultiLabelClassifierBase):
     """MKT stage 1 (and the base of SigRL).
 
     Args:
@@ -185,9 +138,7 @@ class MKT(BaseModel):
         for name, param in self.backbone.clip.named_parameters():
             if not name.startswith('visual.'):  # frozen label embeddings
                 param.requires_grad_(False)
-        text_cls = MODELS.get('CLIPTextEncoder')
-        self.text_encoder = text_cls.from_clip(self.backbone.clip,
-                                               self.backbone.tokenizer)
+        self.text_encoder = self.build_text_encoder(None, self.backbone)
         self.local_head = MODELS.build(local_head) if local_head else None
         self.spml_loss = MODELS.build(spml_loss) if spml_loss else None
         if self.spml_loss is None:
@@ -197,9 +148,9 @@ class MKT(BaseModel):
             if not getattr(self.spml_loss, 'use_sigmoid', True):
                 raise ValueError('spml_loss receives logits: keep its '
                                  'use_sigmoid=True')
-            log_scale = torch.tensor(math.log(score_scale))
+            log_scale = log_score_scale(score_scale, learnable_score_scale)
             if learnable_score_scale:
-                self.log_score_scale = nn.Parameter(log_scale)
+                self.log_score_scale = log_scale
             else:
                 self.register_buffer('log_score_scale', log_scale)
         self.distill_loss = MODELS.build(distill_loss) if distill_loss \
@@ -210,15 +161,10 @@ class MKT(BaseModel):
                 raise ValueError('the distillation teacher reuses the frozen '
                                  'trunk: freeze the blocks below '
                                  '`trainable_blocks_from`')
-            # Frozen copies of the trainable tail (see the module docstring).
-            blocks = visual.transformer.resblocks[self.split_block:]
-            self.teacher = nn.Module()
-            self.teacher.blocks = copy.deepcopy(blocks)
-            self.teacher.ln_post = copy.deepcopy(visual.ln_post)
-            self.teacher.proj = nn.Parameter(visual.proj.detach().clone())
-            self.teacher.requires_grad_(False)
-        if not save_frozen_weights:
-            self._register_state_dict_hook(_drop_frozen_weights)
+            self.teacher = FrozenTailTeacher(visual, self.split_block)
+        if not save_frozen_weights:  # the frozen text tower and teacher
+            self.exclude_from_state_dict((_TEACHER_PREFIX, _TEXT_PREFIX),
+                                         keep=(_VISUAL_PREFIX, ))
 
     # ------------------------------------------------------------ labels
     def label_embeddings(self) -> torch.Tensor:
@@ -249,36 +195,18 @@ class MKT(BaseModel):
             tuple: ``cls [B, D]``, ``patches [B, P, D]`` and the teacher's
             ``[B, D]`` (None unless asked).
         """
-        visual = self.backbone.clip.visual
-        blocks = visual.transformer.resblocks
-        trunk_frozen = not any(p.requires_grad for p in (
-            list(visual.conv1.parameters()) + list(visual.ln_pre.parameters())
-            + [visual.class_embedding, visual.positional_embedding]
-            + [p for b in blocks[:self.split_block] for p in b.parameters()]))
+        backbone = self.backbone
+        trunk_frozen = not any(
+            p.requires_grad for p in backbone.trunk_parameters(
+                self.split_block))
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not trunk_frozen):
-            x = visual.conv1(images.to(self.backbone.dtype))
-            grid = x.shape[-2:]
-            x = x.flatten(2).transpose(1, 2)
-            cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
-            x = torch.cat([cls, x], dim=1)
-            x = x + interpolate_pos_embed(visual.positional_embedding,
-                                          grid).to(x.dtype)
-            x = visual.ln_pre(x)
-            for block in blocks[:self.split_block]:
-                x = block(x)
-        trunk = x
-        for block in blocks[self.split_block:]:
-            x = block(x)
-        tokens = (visual.ln_post(x) @ visual.proj).float()
+            trunk = backbone.forward_tokens(images, stop=self.split_block)
+        x = backbone.forward_blocks(trunk, self.split_block)
+        tokens = backbone.project_tokens(x).float()
         teacher = None
         if with_teacher and self.teacher is not None:
-            with torch.no_grad():
-                y = trunk.detach()
-                for block in self.teacher.blocks:
-                    y = block(y)
-                teacher = (self.teacher.ln_post(y[:, 0])
-                           @ self.teacher.proj).float()
+            teacher = self.teacher(trunk)
         return tokens[:, 0], tokens[:, 1:], teacher
 
     def head_scores(self, cls: torch.Tensor, patches: torch.Tensor,
@@ -291,51 +219,27 @@ class MKT(BaseModel):
         return normalized_average_scores(local, cls @ labels.t())
 
     # ------------------------------------------------------------ modes
-    def forward(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        """MMEngine's entry point (``'loss'``, ``'predict'``, ``'tensor'``)."""
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            cls, patches, _ = self.extract_feat(inputs)
-            return self.head_scores(cls, patches, self.label_embeddings())
-        raise RuntimeError(f'Invalid mode "{mode}".')
-
-    def _seen_columns(self, matrix: torch.Tensor,
-                      field: str) -> torch.Tensor:
-        width = matrix.shape[1]
-        if width == self.num_classes:
-            return matrix[:, :self.num_seen_classes]
-        if width != self.num_seen_classes:
-            raise ValueError(f'{field} has {width} classes; expected the '
-                             f'{self.num_seen_classes} seen classes (or all '
-                             f'{self.num_classes})')
-        return matrix
+    def forward_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``[B, C]`` scores over all classes (normalised across them)."""
+        cls, patches, _ = self.extract_feat(inputs)
+        return self.head_scores(cls, patches, self.label_embeddings())
 
     def seen_targets(self, data_samples: List[DataSample],
                      device: torch.device) -> torch.Tensor:
         """``[B, num_seen]`` targets in {1, 0, -1} from ``gt_score``."""
-        targets = torch.stack([torch.as_tensor(s.gt_score).reshape(-1)
-                               for s in data_samples]).to(device)
-        return self._seen_columns(targets, 'gt_score')
+        return seen_columns(stack_gt_scores(data_samples, device),
+                            self.num_seen_classes, self.num_classes,
+                            'gt_score')
 
     def seen_soft_targets(self, data_samples: List[DataSample],
                           device: torch.device) -> Optional[torch.Tensor]:
         """``[B, num_seen]`` float ``soft_targets`` (NaN where none; a sample
         without the field is all NaN), or None when no sample has any."""
-        rows = [s.get('soft_targets') for s in data_samples]
-        if all(r is None for r in rows):
+        soft = stack_soft_targets(data_samples, device)
+        if soft is None:
             return None
-        width = next(torch.as_tensor(r).numel() for r in rows
-                     if r is not None)
-        soft = torch.stack([
-            torch.full((width, ), float('nan')) if r is None else
-            torch.as_tensor(r, dtype=torch.float32).reshape(-1)
-            for r in rows]).to(device)
-        return self._seen_columns(soft, 'soft_targets')
+        return seen_columns(soft, self.num_seen_classes, self.num_classes,
+                            'soft_targets')
 
     @property
     def score_scale(self) -> Optional[torch.Tensor]:
@@ -394,17 +298,9 @@ class MKT(BaseModel):
             unseen, gzsl = ((self.score_scale * x).sigmoid()
                             if x is not None else None
                             for x in (unseen, gzsl))
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(inputs.shape[0])]
-        for i, sample in enumerate(data_samples):
-            if gzsl is None:
-                sample.set_pred_score(unseen[i])
-                continue
-            sample.set_pred_score(gzsl[i])
-            if unseen is not None:
-                sample.set_field(unseen[i], 'pred_score_zsl',
-                                 dtype=torch.Tensor)
-        return data_samples
+        if gzsl is None:
+            return self.pack_scores(unseen, data_samples)
+        return self.pack_scores(gzsl, data_samples, zsl_scores=unseen)
 
     # ------------------------------------------------------------ optim
     def get_layer_depth(self, param_name: str,
@@ -417,15 +313,3 @@ class MKT(BaseModel):
         max_layer_id = self.backbone.num_layers + 2
         return max_layer_id - 1, max_layer_id
 
-
-def _drop_frozen_weights(module: MKT, state_dict: dict, prefix: str,
-                         local_metadata: dict) -> dict:
-    """State-dict hook: drop the frozen teacher and CLIP text tower."""
-    text = prefix + _TEXT_PREFIX
-    visual = prefix + _VISUAL_PREFIX
-    teacher = prefix + 'teacher.'
-    for key in list(state_dict):
-        if key.startswith(teacher) or (key.startswith(text)
-                                       and not key.startswith(visual)):
-            del state_dict[key]
-    return state_dict

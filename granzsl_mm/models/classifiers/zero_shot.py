@@ -16,38 +16,24 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.constants import CLIP_MEAN, CLIP_STD
 
 from ..text.class_vocabulary import ClassVocabulary
 from ..tta.snippets import aggregate_snippets, cut_snippets, local_scores
+from .base import MultiLabelClassifierBase
+from .mkt_scores import topk_patch_scores
+from .zero_shot_vocabulary import VocabularyMixin
 
 __all__ = ['ZeroShotMultiLabelClassifier', 'topk_patch_scores']
 
 SCORE_MODES = ('global', 'local', 'both')
 LOCAL_POOLINGS = ('softmax', 'topk')
 SCORE_ACTS = ('none', 'sigmoid')
-CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
-CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
-
-
-def topk_patch_scores(local: torch.Tensor, k: int,
-                      logit_scale: float) -> torch.Tensor:
-    """MKT-style local scores: ``s`` times the mean of the top-k cosines.
-
-    Args:
-        local: ``[B, C, h, w]`` (or ``[B, C, P]``) cosine maps.
-        k: Patches averaged (clipped to the number of positions).
-        logit_scale: ``s``.
-
-    Returns:
-        torch.Tensor: ``[B, C]``.
-    """
-    flat = local.flatten(2)
-    k = max(1, min(int(k), flat.shape[-1]))
-    return logit_scale * flat.topk(k, dim=-1).values.mean(dim=-1)
 
 
 @MODELS.register_module()
-class ZeroShotMultiLabelClassifier(BaseClassifier):
+class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
+                                   BaseClassifier):
     """Zero-shot multi-label scores of images against a vocabulary.
 
     Args:
@@ -63,8 +49,8 @@ class ZeroShotMultiLabelClassifier(BaseClassifier):
         neck: Optional MMPretrain neck mapping the backbone output to ``D``.
         text_encoder: ``CLIPTextEncoder`` config / module. ``None`` shares the
             backbone's CLIP (``backbone.clip``).
-        templates: Prompt templates (``'single'``, ``'openai_imagenet'`` or a
-            list of strings with ``{}``).
+        templates: Prompt templates (``'single'``, ``'openai_imagenet_80'``
+            or a list of strings with ``{}``).
         score_mode: ``'global'``, ``'local'`` or ``'both'`` (the mean).
         local_pooling: ``'softmax'`` (GranZSL: ``sum_p softmax(sL) * sL``) or
             ``'topk'`` (MKT: ``s`` * mean of the top-k patch cosines).
@@ -111,16 +97,8 @@ class ZeroShotMultiLabelClassifier(BaseClassifier):
         self.backbone = backbone if isinstance(backbone, nn.Module) \
             else MODELS.build(backbone)
         self.neck = MODELS.build(neck) if isinstance(neck, dict) else neck
-        if isinstance(text_encoder, nn.Module):
-            self.text_encoder = text_encoder
-        elif text_encoder is None:
-            if not hasattr(self.backbone, 'clip'):
-                raise ValueError('a backbone without `.clip` needs an explicit '
-                                 'text_encoder=dict(type="CLIPTextEncoder")')
-            self.text_encoder = MODELS.get('CLIPTextEncoder').from_clip(
-                self.backbone.clip, self.backbone.tokenizer)
-        else:
-            self.text_encoder = MODELS.build(text_encoder)
+        self.text_encoder = self.build_text_encoder(text_encoder,
+                                                    self.backbone)
         self.templates = templates
         self.score_mode = score_mode
         self.local_pooling = local_pooling
@@ -136,108 +114,67 @@ class ZeroShotMultiLabelClassifier(BaseClassifier):
             self.load_vocabulary(vocabulary_file)
         self.set_vocabulary(vocabulary)
 
+    @classmethod
+    def from_granzsl(cls, model: nn.Module,
+                     class_names: Optional[Sequence[str]] = None
+                     ) -> 'ZeroShotMultiLabelClassifier':
+        """A zero-shot view of a GranZSL model (shared weights).
+
+        The classifier shares the model's backbone, text encoder and data
+        preprocessor, registers its learned class names as learned
+        embeddings (every other word is embedded by the prompt of its name
+        learner) and scores like it (``score_mode``, softmax pooling,
+        ``logit_scale``): its scores over the model's own classes equal the
+        model's ``predict``.
+
+        Args:
+            model (nn.Module): A GranZSL-like model (``backbone``,
+                ``text_encoder``, ``class_name_embeddings()``,
+                ``logit_scale``, ``score_mode``); set to eval mode.
+            class_names (Sequence[str], optional): Names of its classes
+                (default ``model.class_names``, else ``class_<i>``).
+
+        Returns:
+            ZeroShotMultiLabelClassifier: In eval mode, vocabulary ``'all'``.
+
+        Raises:
+            TypeError: The model is not GranZSL-like.
+            ValueError: The number of names differs from the number of
+                learned embeddings.
+        """
+        needed = ('backbone', 'text_encoder', 'class_name_embeddings',
+                  'logit_scale', 'score_mode')
+        if not all(hasattr(model, n) for n in needed):
+            raise TypeError(f'{type(model).__name__} is neither a '
+                            'ZeroShotMultiLabelClassifier nor GranZSL-like '
+                            f'(needs {needed})')
+        model.eval()
+        with torch.no_grad():
+            names_emb = model.class_name_embeddings().detach().float().cpu()
+        names = list(class_names or getattr(model, 'class_names', None) or [
+            f'class_{i}' for i in range(len(names_emb))])
+        if len(names) != len(names_emb):
+            raise ValueError(f'{len(names)} class names for {len(names_emb)} '
+                             'learned class embeddings')
+        learner = getattr(model, 'name_learner', None)
+        template = getattr(learner, 'template', 'a photo of a {}.')
+        wrapper = cls(
+            backbone=model.backbone, text_encoder=model.text_encoder,
+            class_names=names,
+            num_seen_classes=getattr(model, 'num_seen_classes', None),
+            templates=[template], score_mode=model.score_mode,
+            local_pooling='softmax', logit_scale=float(model.logit_scale),
+            score_act='none', data_preprocessor=model.data_preprocessor)
+        wrapper.set_learned_embeddings(names, names_emb, type(model).__name__)
+        wrapper.set_vocabulary('all')
+        return wrapper.eval()
+
     @property
     def logit_scale(self) -> float:
         """``s``: the configured number, or CLIP's current temperature."""
         if self._logit_scale == 'clip':
             return float(self.text_encoder.clip.logit_scale.detach().exp())
         return self._logit_scale
-
-    # ----------------------------------------------------------- vocabulary
-    @property
-    def class_names(self) -> List[str]:
-        """Classes of the dataset, seen then unseen."""
-        return self.vocab.class_names
-
-    @property
-    def num_seen_classes(self) -> Optional[int]:
-        """Number of seen classes (None when unknown)."""
-        return self.vocab.num_seen_classes
-
-    @property
-    def vocabulary(self) -> List[str]:
-        """The words :meth:`predict` scores, in order."""
-        return self.vocab.words
-
-    @property
-    def vocabulary_sources(self) -> List[str]:
-        """``'learned'`` or ``'prompt'`` per vocabulary word."""
-        return self.vocab.sources
-
-    @property
-    def learned_names(self) -> List[str]:
-        """Words that have a learned embedding."""
-        return list(self.vocab.learned)
-
-    def set_vocabulary(self, vocabulary: Union[str, Sequence[str]]) -> List[str]:
-        """Choose the words :meth:`predict` scores (no rebuilding).
-
-        Args:
-            vocabulary: ``'all'`` / ``'gzsl'`` (all classes, seen then
-                unseen), ``'seen'``, ``'unseen'`` / ``'zsl'``, or any list of
-                words (known or new).
-
-        Returns:
-            list[str]: Per word, ``'learned'`` or ``'prompt'``.
-        """
-        self._vocab_embeds = None
-        return self.vocab.select(vocabulary)
-
-    def set_learned_embeddings(self, names: Sequence[str],
-                               embeddings: torch.Tensor,
-                               source: str = 'learned') -> None:
-        """Register learned embeddings (``[N, D]``) for words.
-
-        Args:
-            names: Words, one per row.
-            embeddings: ``[N, D]`` joint-space embeddings.
-            source: Origin kept with them in exported vocabulary files
-                (e.g. ``'GranZSL'``); predictions report ``'learned'``.
-        """
-        dim = self.text_encoder.encode(['x']).shape[-1]
-        if embeddings.dim() == 2 and embeddings.shape[1] != dim:
-            raise ValueError(f'learned embeddings have dimension '
-                             f'{embeddings.shape[1]}, the model {dim}')
-        self.vocab.add_learned(names, embeddings, source)
-        self._vocab_embeds = None
-
-    def load_vocabulary(self, path: str) -> List[str]:
-        """Load learned embeddings from a vocabulary file; returns its names."""
-        data_names = self.vocab.load(path)
-        dim = self.text_encoder.encode(['x']).shape[-1]
-        width = self.vocab.learned[data_names[0]][0].shape[-1]
-        if width != dim:
-            for name in data_names:
-                self.vocab.learned.pop(name, None)
-            raise ValueError(f'{path}: embeddings of dimension {width}, the '
-                             f'model {dim}')
-        self._vocab_embeds = None
-        return data_names
-
-    def export_vocabulary(self, path: str, meta: Optional[dict] = None) -> str:
-        """Write the learned embeddings to a vocabulary file."""
-        return self.vocab.export(path, meta)
-
-    def embed_words(self, words: Sequence[str]
-                    ) -> Tuple[torch.Tensor, List[str]]:
-        """Embeddings of any words without changing the vocabulary.
-
-        Args:
-            words: Words; learned ones use their learned embedding, the
-                others the prompt-template ensemble.
-
-        Returns:
-            tuple: ``[N, D]`` normalised CPU embeddings and the per-word
-            sources (``'learned'`` or ``'prompt'``).
-        """
-        return self.vocab.embed(words, lambda new: self.text_encoder.
-                                encode_with_templates(new, self.templates))
-
-    def class_embeddings(self) -> torch.Tensor:
-        """``[V, D]`` normalised embeddings of the current vocabulary."""
-        if self._vocab_embeds is None:
-            self._vocab_embeds = self.embed_words(self.vocabulary)[0]
-        return self._vocab_embeds
 
     # -------------------------------------------------------------- scoring
     def extract_feat(self, inputs: torch.Tensor
@@ -329,17 +266,9 @@ class ZeroShotMultiLabelClassifier(BaseClassifier):
         return scores.sigmoid() if self.score_act == 'sigmoid' else scores
 
     # ----------------------------------------------------------------- modes
-    def forward(self, inputs: torch.Tensor,
-                data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
-        """``'tensor'`` -> ``[B, V]`` scores, ``'predict'`` -> samples."""
-        if mode == 'tensor':
-            return self.scores_from_cosines(*self.view_cosines(inputs))
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        raise RuntimeError(f'Invalid mode "{mode}".')
+    def forward_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``[B, V]`` scores over the vocabulary."""
+        return self.scores_from_cosines(*self.view_cosines(inputs))
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample]):
         """Nothing to train: a zero-shot classifier."""
@@ -361,17 +290,11 @@ class ZeroShotMultiLabelClassifier(BaseClassifier):
                          data_samples: Optional[List[DataSample]] = None
                          ) -> List[DataSample]:
         """Write ``pred_score`` (+ vocabulary metainfo) into samples."""
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(scores.shape[0])]
         meta = dict(vocabulary=self.vocabulary,
                     vocabulary_sources=self.vocabulary_sources)
-        for sample, score in zip(data_samples, scores.detach()):
-            sample.set_pred_score(score)
-            sample.set_metainfo(meta)
-            if self.vocab.subset == 'all' and self.num_seen_classes:
-                sample.set_field(score[self.num_seen_classes:],
-                                 'pred_score_zsl', dtype=torch.Tensor)
-        return data_samples
+        zsl = scores[:, self.num_seen_classes:] if (
+            self.vocab.subset == 'all' and self.num_seen_classes) else None
+        return self.pack_scores(scores, data_samples, zsl, meta)
 
     def train(self, mode: bool = True) -> 'ZeroShotMultiLabelClassifier':
         """Switch mode; prompt embeddings are recomputed afterwards."""

@@ -1,21 +1,34 @@
-"""losses of granzsl_mm."""
+"""Losses of granzsl_mm: functions on tensors and registered wrappers.
 
-__all__: list = []
+The loss functions live in :mod:`granzsl_mm.models.losses.functional`
+(torch only) and load eagerly; the registered ``nn.Module`` wrappers
+(mmengine registry) load on first use, or all at once through
+:mod:`granzsl_mm.models.losses.registered`.
+"""
+from granzsl_mm.utils.lazy import attach
 
-from .name_alignment import NameAlignmentLoss, name_alignment_loss  # noqa: E402
-from .pair_distinct import PairDistinctLoss, pair_distinct_loss  # noqa: E402
+from . import functional  # noqa: F401
+from .functional import (
+    masked_bce_loss,
+    name_alignment_loss,
+    pair_distinct_loss,
+    ranking_loss,
+    spml_loss,
+    spml_loss_matrix,
+)
 
-__all__ += ['name_alignment_loss', 'NameAlignmentLoss', 'pair_distinct_loss',
-            'PairDistinctLoss']
+__all__ = [
+    'functional', 'name_alignment_loss', 'NameAlignmentLoss',
+    'pair_distinct_loss', 'PairDistinctLoss', 'spml_loss', 'spml_loss_matrix',
+    'SPMLLoss', 'masked_bce_loss', 'MaskedBCELoss', 'ranking_loss',
+    'RankingLoss', 'L1DistillLoss'
+]
 
-# Single-positive multi-label (SPML) losses and the masked BCE for stock heads.
-from .masked_bce import MaskedBCELoss, masked_bce_loss  # noqa: E402
-from .spml import SPMLLoss, spml_loss, spml_loss_matrix  # noqa: E402
-
-__all__ += ['spml_loss', 'spml_loss_matrix', 'SPMLLoss', 'masked_bce_loss',
-            'MaskedBCELoss']
-
-# BiAM ranking loss and MKT's L1 distillation (MKT / SigRL).
-from .ranking import L1DistillLoss, RankingLoss, ranking_loss  # noqa: E402
-
-__all__ += ['ranking_loss', 'RankingLoss', 'L1DistillLoss']
+__getattr__, __dir__ = attach(
+    __name__,
+    submodules=('masked_bce', 'name_alignment', 'pair_distinct', 'ranking',
+                'registered', 'spml'),
+    attributes={'NameAlignmentLoss': '.name_alignment',
+                'PairDistinctLoss': '.pair_distinct',
+                'SPMLLoss': '.spml', 'MaskedBCELoss': '.masked_bce',
+                'RankingLoss': '.ranking', 'L1DistillLoss': '.ranking'})

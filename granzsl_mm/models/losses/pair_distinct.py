@@ -1,34 +1,16 @@
-"""GranZSL's pair-based distinctiveness loss between class names.
+"""Registered module of GranZSL's pair-based distinctiveness loss.
 
-``sum_{i != j} (1 + c_i . c_j)`` over all ordered pairs of distinct classes
-pushes the learned class-name embeddings apart (each term is in ``[0, 2]``
-for normalised inputs); the weight lambda is the module's ``loss_weight``.
+The loss itself is :func:`~granzsl_mm.models.losses.functional.pair_distinct_loss`;
+the weight lambda is the module's ``loss_weight``.
 """
 import torch
 import torch.nn as nn
 
 from granzsl_mm.registry import MODELS
 
+from .functional.granzsl import pair_distinct_loss
+
 __all__ = ['pair_distinct_loss', 'PairDistinctLoss']
-
-
-def pair_distinct_loss(name_emb: torch.Tensor) -> torch.Tensor:
-    """Unweighted sum over ordered pairs ``i != j`` of ``1 + c_i . c_j``.
-
-    Args:
-        name_emb (torch.Tensor): ``[C, D]`` class-name embeddings, already
-            L2-normalised.
-
-    Returns:
-        torch.Tensor: Scalar loss.
-    """
-    if name_emb.dim() != 2:
-        raise ValueError(f'name_emb must be [C, D], got {tuple(name_emb.shape)}')
-    num = name_emb.shape[0]
-    sim = name_emb @ name_emb.t()
-    # Sum of all entries minus the diagonal, plus 1 per ordered pair.
-    off_diag = sim.sum() - sim.diagonal().sum()
-    return off_diag + num * (num - 1)
 
 
 @MODELS.register_module()

@@ -1,19 +1,8 @@
-"""Single-positive multi-label (SPML) losses: assume-negative, entropy
-maximisation, and entropy maximisation with asymmetric pseudo-labels.
+"""Registered module of the single-positive multi-label (SPML) losses.
 
-Conventions (ours, see ``docs/spml.md``): ``targets`` holds 1 for an observed
-positive, 0 for a known negative and -1 for an unknown label; ``probs`` are
-sigmoid outputs. With ``neglog(x) = -log(x + 1e-5)`` each entry costs
-
-* positive: ``neglog(p)``; known negative: ``neglog(1 - p)``;
-* unknown, ``'an'`` (assume negative, Cole et al. 2021): ``neglog(1 - p)``;
-* unknown, ``'em'`` (entropy maximisation, Zhou et al. 2022):
-  ``-alpha * (p * neglog(p) + (1 - p) * neglog(1 - p))``;
-* unknown, ``'em_apl'``: as ``'em'``, except where a soft target ``s`` exists
-  (asymmetric pseudo-label): ``beta * (s * neglog(p) + (1 - s) * neglog(1 - p))``.
-
-The loss is the sum over all entries divided by ``N * C`` (as the reference
-code of Cole et al. normalises every SPML loss).
+The losses themselves (assume-negative, entropy maximisation and entropy
+maximisation with asymmetric pseudo-labels) are in
+:mod:`granzsl_mm.models.losses.functional.spml`.
 """
 from typing import Optional
 
@@ -22,105 +11,17 @@ import torch.nn as nn
 
 from granzsl_mm.registry import MODELS
 
+from .functional.spml import (
+    LOG_EPS,
+    SPML_MODES,
+    neglog,
+    resolve_spml_mode,
+    spml_loss,
+    spml_loss_matrix,
+)
+
 __all__ = ['SPML_MODES', 'LOG_EPS', 'neglog', 'spml_loss_matrix', 'spml_loss',
            'SPMLLoss']
-
-SPML_MODES = ('an', 'em', 'em_apl')
-LOG_EPS = 1e-5
-
-
-def neglog(x: torch.Tensor) -> torch.Tensor:
-    """``-log(x + 1e-5)`` (the SPML reference's guarded log)."""
-    return -torch.log(x + LOG_EPS)
-
-
-def _check(probs: torch.Tensor, targets: torch.Tensor, mode: str,
-           soft_targets: Optional[torch.Tensor]) -> None:
-    if mode not in SPML_MODES:
-        raise ValueError(f'mode must be one of {SPML_MODES}, got {mode!r}')
-    if probs.dim() != 2:
-        raise ValueError(f'probs must be [N, C], got {tuple(probs.shape)}')
-    if targets.shape != probs.shape:
-        raise ValueError(f'targets {tuple(targets.shape)} and probs '
-                         f'{tuple(probs.shape)} differ in shape')
-    if soft_targets is not None and soft_targets.shape != probs.shape:
-        raise ValueError(f'soft_targets {tuple(soft_targets.shape)} and probs '
-                         f'{tuple(probs.shape)} differ in shape')
-    bad = (targets != 1) & (targets != 0) & (targets != -1)
-    if bool(bad.any()):
-        raise ValueError('targets must hold only 1 (positive), 0 (negative) '
-                         f'and -1 (unknown); got {targets[bad][:5].tolist()}')
-    with torch.no_grad():
-        if bool(((probs < 0) | (probs > 1)).any()):
-            raise ValueError('probs must be probabilities in [0, 1] (apply a '
-                             'sigmoid to logits first)')
-
-
-def spml_loss_matrix(probs: torch.Tensor,
-                     targets: torch.Tensor,
-                     mode: str,
-                     alpha: float = 0.1,
-                     beta: float = 1.0,
-                     soft_targets: Optional[torch.Tensor] = None
-                     ) -> torch.Tensor:
-    """Per-entry SPML loss (before the ``N * C`` normalisation).
-
-    Args:
-        probs (torch.Tensor): ``[N, C]`` sigmoid outputs.
-        targets (torch.Tensor): ``[N, C]`` in {1, 0, -1}.
-        mode (str): ``'an'``, ``'em'`` or ``'em_apl'``.
-        alpha (float): Weight of the entropy term on unknowns (em modes).
-        beta (float): Weight of the pseudo-label term (``'em_apl'``).
-        soft_targets (torch.Tensor, optional): ``[N, C]`` soft targets in
-            [0, 1], NaN where an unknown has none; used by ``'em_apl'`` only.
-
-    Returns:
-        torch.Tensor: ``[N, C]`` loss of each entry.
-    """
-    _check(probs, targets, mode, soft_targets)
-    pos_cost, neg_cost = neglog(probs), neglog(1 - probs)
-    unknown = targets == -1
-    if mode == 'an':
-        unknown_cost = neg_cost
-    else:
-        unknown_cost = -alpha * (probs * pos_cost + (1 - probs) * neg_cost)
-        if mode == 'em_apl' and soft_targets is not None:
-            soft = soft_targets.to(probs.dtype)
-            has_soft = ~torch.isnan(soft)
-            soft = torch.where(has_soft, soft, torch.zeros_like(soft))
-            pseudo_cost = beta * (soft * pos_cost + (1 - soft) * neg_cost)
-            unknown_cost = torch.where(has_soft, pseudo_cost, unknown_cost)
-    known_cost = torch.where(targets == 1, pos_cost, neg_cost)
-    return torch.where(unknown, unknown_cost, known_cost)
-
-
-def spml_loss(probs: torch.Tensor,
-              targets: torch.Tensor,
-              mode: str,
-              alpha: float = 0.1,
-              beta: float = 1.0,
-              soft_targets: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """SPML loss: the sum of :func:`spml_loss_matrix` over entries / (N * C).
-
-    Args:
-        probs (torch.Tensor): ``[N, C]`` sigmoid outputs.
-        targets (torch.Tensor): ``[N, C]``: 1 observed positive, 0 known
-            negative, -1 unknown.
-        mode (str): ``'an'`` (unknowns assumed negative), ``'em'`` (entropy
-            maximisation on unknowns) or ``'em_apl'`` (``'em'`` plus
-            asymmetric pseudo-labels from ``soft_targets``).
-        alpha (float): Entropy weight (0.1 on COCO, 0.2 on VOC in the
-            reference).
-        beta (float): Pseudo-label weight (``'em_apl'``).
-        soft_targets (torch.Tensor, optional): ``[N, C]`` float, NaN where an
-            unknown has no pseudo-label.
-
-    Returns:
-        torch.Tensor: Scalar loss.
-    """
-    matrix = spml_loss_matrix(probs, targets, mode, alpha=alpha, beta=beta,
-                              soft_targets=soft_targets)
-    return matrix.sum() / matrix.numel()
 
 
 @MODELS.register_module()
@@ -150,6 +51,7 @@ class SPMLLoss(nn.Module):
                  use_sigmoid: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
+        mode = resolve_spml_mode(mode)
         if mode not in SPML_MODES:
             raise ValueError(f'mode must be one of {SPML_MODES}, got {mode!r}')
         self.mode = mode

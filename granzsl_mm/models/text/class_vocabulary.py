@@ -6,57 +6,27 @@ for some words (GranZSL names, tuned prompts, from vocabulary files). A word
 without a learned embedding is embedded by a prompt-template ensemble; each
 word's source (``'learned'`` / ``'prompt'``) is reported.
 """
-import json
-import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+# The one class-name reader and the subset names (their home: structures).
+from granzsl_mm.structures.class_names import NAMED_SUBSETS, read_class_names
+
 from .vocabulary_file import load_vocabulary_file, save_vocabulary_file
 
 __all__ = ['ClassVocabulary', 'read_class_names', 'NAMED_SUBSETS']
-
-NAMED_SUBSETS = ('all', 'seen', 'unseen', 'gzsl', 'zsl')
-
-
-def read_class_names(source: Union[str, Sequence[str]]
-                     ) -> Tuple[List[str], Optional[int]]:
-    """Class names from a list or a file, and the seen count when known.
-
-    Args:
-        source: A list of names; a JSON file holding a list, a split
-            ``{"seen": [...], "unseen": [...]}`` or a ``classes`` mapping /
-            list; or a text file with one name per line.
-
-    Returns:
-        tuple: ``(names, num_seen or None)``.
-    """
-    if not isinstance(source, str):
-        return [str(n) for n in source], None
-    if not osp.isfile(source):
-        raise FileNotFoundError(f'class-name file not found: {source}')
-    with open(source, encoding='utf-8') as f:
-        if not source.endswith('.json'):
-            return [ln.strip() for ln in f if ln.strip()], None
-        data = json.load(f)
-    if isinstance(data, dict) and ('seen' in data or 'unseen' in data):
-        seen = [str(n) for n in data.get('seen', [])]
-        return seen + [str(n) for n in data.get('unseen', [])], len(seen)
-    if isinstance(data, dict) and 'classes' in data:
-        data = data['classes']
-    if isinstance(data, (list, dict)):
-        return [str(n) for n in data], None
-    raise ValueError(f'{source}: expected a list, a split file or classes')
 
 
 class ClassVocabulary:
     """Classes, the current words and learned embeddings.
 
     Args:
-        class_names: Classes of the dataset (seen then unseen) or a file
-            (see :func:`read_class_names`).
+        class_names: Classes of the dataset (seen then unseen), a
+            ``seen`` / ``unseen`` dict or a file (see
+            :func:`~granzsl_mm.structures.read_class_names`).
         num_seen_classes: Number of seen classes (a split file sets it).
     """
 

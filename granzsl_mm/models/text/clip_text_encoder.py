@@ -246,7 +246,7 @@ class CLIPTextEncoder(BaseModule):
 
         Args:
             names: Class names.
-            templates: ``'single'``, ``'openai_imagenet'`` or a list of
+            templates: ``'single'``, ``'openai_imagenet_80'`` or a list of
                 strings with ``{}``.
 
         Returns:

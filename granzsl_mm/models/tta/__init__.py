@@ -1,5 +1,10 @@
-"""Test-time aggregation: GranZSL snippets (functional core + TTA model)."""
-from .snippet_tta import SnippetTTAModel
+"""Test-time aggregation: GranZSL snippets (functional core + TTA model).
+
+The snippet functions (torch only) load eagerly; the mmengine TTA model
+:class:`SnippetTTAModel` on first use.
+"""
+from granzsl_mm.utils.lazy import attach
+
 from .snippets import (
     SCORE_MODES,
     aggregate_snippets,
@@ -14,3 +19,7 @@ __all__ = [
     'SnippetTTAModel', 'snippet_boxes', 'num_snippets', 'cut_snippets',
     'local_scores', 'image_scores', 'aggregate_snippets', 'SCORE_MODES'
 ]
+
+__getattr__, __dir__ = attach(
+    __name__, submodules=('snippet_tta', 'snippets'),
+    attributes={'SnippetTTAModel': '.snippet_tta'})

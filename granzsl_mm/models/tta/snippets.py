@@ -5,7 +5,9 @@ snippets for each grid size ``n``; every snippet is resized back to ``S`` and
 encoded together with the full image. Cosine maps of the snippets of a grid
 are tiled back into one large map and max-pooled to the full image's map
 size; the local and global evidence of all grids and of the full image are
-averaged (see :func:`aggregate_snippets`).
+averaged (see :func:`aggregate_snippets`). The logit scale ``s`` is a
+required argument of every scoring function (the models and configs set it:
+GranZSL's configs use 20).
 
 Resizing: the reference resizes PIL images (bicubic, uint8, clipped and
 rounded per crop). :func:`cut_snippets` resizes float tensors with
@@ -104,7 +106,7 @@ def cut_snippets(images: torch.Tensor, grids: Sequence[int],
     return torch.cat(per_grid, dim=1)
 
 
-def local_scores(local: torch.Tensor, logit_scale: float = 20.0) -> torch.Tensor:
+def local_scores(local: torch.Tensor, logit_scale: float) -> torch.Tensor:
     """Softmax-weighted pooling of cosine maps over positions.
 
     Args:
@@ -130,7 +132,7 @@ def _combine(global_term: torch.Tensor, local_term: torch.Tensor,
 
 
 def image_scores(full_local: torch.Tensor, full_global: torch.Tensor,
-                 logit_scale: float = 20.0, mode: str = 'both') -> torch.Tensor:
+                 logit_scale: float, mode: str = 'both') -> torch.Tensor:
     """Scores of the full image alone (no snippets).
 
     Args:
@@ -149,7 +151,7 @@ def image_scores(full_local: torch.Tensor, full_global: torch.Tensor,
 
 def aggregate_snippets(full_local: torch.Tensor, full_global: torch.Tensor,
                        crop_local: torch.Tensor, crop_global: torch.Tensor,
-                       grids: Sequence[int], logit_scale: float = 20.0,
+                       grids: Sequence[int], logit_scale: float,
                        mode: str = 'both') -> torch.Tensor:
     """Merge the evidence of the full image and of its snippets.
 

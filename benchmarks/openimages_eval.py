@@ -1,0 +1,198 @@
+"""Open Images-scale evaluation: streaming score file vs in-memory paths.
+
+Three ways to get ZSL (400 classes) + GZSL (7,586) mAP and F1@10/20 of
+125,456 images (the OI v4 test images of BiAM's h5 files) x 7,586 classes,
+each run in its own subprocess so that its peak RSS (``ru_maxrss``) is its
+own:
+
+* ``streaming``: ``StreamingZSLMultiLabelMetric`` (score file on disk,
+  per-class AP in column chunks, top-K in row chunks);
+* ``loop``: the whole matrix in memory and one descending sort per class, as
+  the reference code computes AP (BiAM ``compute_AP`` per column), top-K with
+  ``torch.topk`` over the whole matrix;
+* ``today``: ``ZSLMultiLabelMetric`` (samples kept in memory, stacked, then
+  ``multilabel_zsl_metrics``).
+
+Labels: Open Images-like density, stated here as an assumption (OI v4 test:
+on the order of 9 human-verified labels per image among thousands of
+classes): every image gets ``--pos`` positives and ``--neg`` verified
+negatives on random classes (default 5 and 4), everything else unknown
+(-1): 99.9 % unknown. Scores: uniform float32 (ties are rare; the loop and
+our kernels agree without them), generated in batches from a seed, the same
+in every path.
+
+Usage::
+
+    python benchmarks/openimages_eval.py [--rows N --classes C]
+        [--paths streaming loop today] [--today-rows N]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+NUM_UNSEEN = 400
+
+
+def batches(n: int, c: int, pos: int, neg: int, batch: int = 512):
+    """Deterministic (scores, targets) batches of the synthetic set."""
+    for a in range(0, n, batch):
+        b = min(a + batch, n)
+        rng = np.random.default_rng([7, a])
+        scores = rng.random((b - a, c), dtype=np.float32)
+        targets = np.full((b - a, c), -1, np.int8)
+        cols = np.argsort(rng.random((b - a, c), dtype=np.float32),
+                          axis=1)[:, :pos + neg] if c <= 64 else \
+            rng.integers(0, c, size=(b - a, 4 * (pos + neg)))
+        for i in range(b - a):
+            picked = list(dict.fromkeys(cols[i].tolist()))[:pos + neg]
+            targets[i, picked[:pos]] = 1
+            targets[i, picked[pos:]] = 0
+        yield a, scores, targets
+
+
+def _meta(c: int) -> dict:
+    names = [f'c{i}' for i in range(c)]
+    return dict(classes=names, seen_classes=names[:c - NUM_UNSEEN],
+                unseen_classes=names[c - NUM_UNSEEN:])
+
+
+def run_streaming(n, c, pos, neg, topk):
+    from granzsl_mm.evaluation.metrics.streaming_zsl_metric import (
+        StreamingZSLMultiLabelMetric,
+    )
+    metric = StreamingZSLMultiLabelMetric(topk=topk, chunk_rows=2048,
+                                          chunk_cols=32, buffer_rows=512)
+    metric.dataset_meta = _meta(c)
+    for a, s, t in batches(n, c, pos, neg):
+        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
+                                   sample_idx=a + i) for i in range(len(s))])
+    return metric.evaluate(n)
+
+
+def run_today(n, c, pos, neg, topk):
+    from granzsl_mm.evaluation.metrics.zsl_multilabel_metric import ZSLMultiLabelMetric
+    metric = ZSLMultiLabelMetric(topk=topk)
+    metric.dataset_meta = _meta(c)
+    for _, s, t in batches(n, c, pos, neg):
+        metric.process(None, [dict(pred_score=s[i], gt_score=t[i])
+                              for i in range(len(s))])
+    return metric.evaluate(n)
+
+
+def _loop_set(scores, targets, topk):
+    import torch
+    aps = []
+    for j in range(scores.shape[1]):
+        valid = targets[:, j] != -1
+        s, t = scores[valid, j], targets[valid, j]
+        order = np.argsort(-s, kind='stable')
+        hits = t[order] == 1
+        if hits.sum() == 0:
+            aps.append(0.0)
+            continue
+        prec = np.cumsum(hits) / np.arange(1, hits.size + 1)
+        aps.append(float(prec[hits].sum() / hits.sum()))
+    out = {'mAP': 100 * float(np.mean(aps))}
+    n_gt = int((targets == 1).sum())
+    for k in topk:
+        top = torch.topk(torch.from_numpy(scores), k, dim=1).indices.numpy()
+        tp = int((np.take_along_axis(targets, top, axis=1) == 1).sum())
+        p, r = tp / (scores.shape[0] * k), tp / n_gt
+        out[f'F1@{k}'] = 100 * 2 * p * r / (p + r) if p + r else 0.0
+    return out
+
+
+def run_loop(n, c, pos, neg, topk):
+    scores = np.empty((n, c), np.float32)
+    targets = np.empty((n, c), np.int8)
+    for a, s, t in batches(n, c, pos, neg):
+        scores[a:a + len(s)], targets[a:a + len(s)] = s, t
+    out = {}
+    for name, sl in (('zsl', slice(c - NUM_UNSEEN, c)), ('gzsl', slice(0, c))):
+        res = _loop_set(np.ascontiguousarray(scores[:, sl]),
+                        np.ascontiguousarray(targets[:, sl]), topk)
+        out.update({f'{name}/{k}': v for k, v in res.items()})
+    return out
+
+
+PATHS = dict(streaming=run_streaming, loop=run_loop, today=run_today)
+
+
+def child(args) -> None:
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = PATHS[args.child](args.rows, args.classes, args.pos, args.neg,
+                            (10, 20))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GiB
+    keys = [k for k in sorted(res) if k.endswith(('mAP', 'F1@10', 'F1@20'))]
+    print(json.dumps(dict(wall=wall, cpu=cpu, rss_gib=rss,
+                          metrics={k: res[k] for k in keys})))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--rows', type=int, default=125456)
+    parser.add_argument('--classes', type=int, default=7586)
+    parser.add_argument('--pos', type=int, default=5)
+    parser.add_argument('--neg', type=int, default=4)
+    parser.add_argument('--paths', nargs='+', default=list(PATHS),
+                        choices=list(PATHS))
+    parser.add_argument('--today-rows', type=int, default=None,
+                        help='rows for the `today` path (default --rows)')
+    parser.add_argument('--child', choices=list(PATHS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    print(f'{args.rows} x {args.classes} ({NUM_UNSEEN} unseen); per image '
+          f'{args.pos} positives + {args.neg} negatives, rest unknown; '
+          f'cpus={os.cpu_count()}, load average {os.getloadavg()[0]:.1f}')
+    results = {}
+    for path in args.paths:
+        rows = args.today_rows if path == 'today' and args.today_rows \
+            else args.rows
+        cmd = [sys.executable, __file__, '--child', path, '--rows', str(rows),
+               '--classes', str(args.classes), '--pos', str(args.pos),
+               '--neg', str(args.neg)]
+        env = dict(os.environ, TMPDIR=os.environ.get('TMPDIR',
+                                                     tempfile.gettempdir()))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            print(f'{path}: failed ({proc.returncode}): '
+                  f'{proc.stderr[-2000:]}')
+            continue
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        res['rows'] = rows
+        results[path] = res
+        m = res['metrics']
+        print(f'{path:9s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
+              f'{res["cpu"]:8.1f} s  peak RSS {res["rss_gib"]:6.2f} GiB  '
+              + '  '.join(f'{k}={v:.4f}' for k, v in m.items()))
+    if 'streaming' in results:
+        base = results['streaming']
+        for path, res in results.items():
+            if path == 'streaming':
+                continue
+            scale = base['rows'] / res['rows']
+            note = '' if scale == 1 else \
+                f' (measured at {res["rows"]} rows; time x{scale:.2f} linear)'
+            ratio = res['wall'] * scale / base['wall']
+            print(f'{path} / streaming: wall x{ratio:.2f}, '
+                  f'peak RSS x{res["rss_gib"] / base["rss_gib"]:.2f}{note}')
+        if 'loop' in results and results['loop']['rows'] == base['rows']:
+            diffs = {k: abs(v - results['loop']['metrics'][k])
+                     for k, v in base['metrics'].items()
+                     if k in results['loop']['metrics']}
+            print(f'max |streaming - loop| over the metrics: '
+                  f'{max(diffs.values()):.2e}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,200 @@
+"""Frozen-backbone feature cache: the storage (a memory-mapped directory).
+
+GranZSL (and any method with a frozen image tower) scores images as cosines
+between fixed image features and class embeddings. Caching the image side
+turns a validation pass into a few matrix products: per-epoch validation in
+seconds instead of re-running the image tower, and any learned class names
+or vocabulary can be scored from the same cache.
+
+Layout of a cache directory (NumPy ``.npy`` files, opened memory-mapped)::
+
+    meta.json        num_images, embed_dim, dense (positions or null), dtypes
+    global.npy       [N, D]     global image embeddings (float32 or float16)
+    dense.npy        [N, P, D]  dense (ClearCLIP) features, optional
+    gt_score.npy     [N, C]     labels in {1, 0, -1} (int8), when known
+    done.npy         [N]        1 where the row is written (resume marker)
+
+Rows are flushed before their ``done`` flag: an interrupted extraction
+restarts on the missing rows only. meta.json records a fingerprint of the
+backbone weights: resuming (or re-creating) a cache with other weights is
+refused.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ['FeatureCache', 'backbone_fingerprint']
+
+_DTYPES = {'fp32': np.float32, 'fp16': np.float16}
+
+
+class FeatureCache:
+    """A memory-mapped feature cache directory (see module docstring).
+
+    Args:
+        root (str): The cache directory.
+        mode (str): ``'r'`` (read-only) or ``'r+'`` (writable).
+    """
+
+    def __init__(self, root: str, mode: str = 'r') -> None:
+        meta_path = osp.join(root, 'meta.json')
+        if not osp.exists(meta_path):
+            raise FileNotFoundError(f'no feature cache at {root!r} '
+                                    '(meta.json missing)')
+        with open(meta_path) as f:
+            self.meta = json.load(f)
+        self.root = root
+        self.global_feats = np.load(osp.join(root, 'global.npy'),
+                                    mmap_mode=mode)
+        self.done = np.load(osp.join(root, 'done.npy'), mmap_mode=mode)
+        dense = osp.join(root, 'dense.npy')
+        self.dense_feats = np.load(dense, mmap_mode=mode) \
+            if osp.exists(dense) else None
+        gt = osp.join(root, 'gt_score.npy')
+        self.gt_score = np.load(gt, mmap_mode=mode) if osp.exists(gt) \
+            else None
+
+    @classmethod
+    def create(cls, root: str, num_images: int, embed_dim: int,
+               dense_positions: Optional[int] = None,
+               num_classes: Optional[int] = None,
+               global_dtype: str = 'fp32', dense_dtype: str = 'fp16',
+               fingerprint: Optional[str] = None,
+               info: Optional[dict] = None) -> 'FeatureCache':
+        """Create (or reopen, if compatible) a writable cache.
+
+        Args:
+            root (str): Directory to create.
+            num_images (int): ``N``.
+            embed_dim (int): ``D``.
+            dense_positions (int, optional): ``P``; ``None``: no dense file.
+            num_classes (int, optional): ``C`` of ``gt_score``.
+            global_dtype (str): ``'fp32'`` or ``'fp16'``.
+            dense_dtype (str): ``'fp16'`` (default) or ``'fp32'``.
+            fingerprint (str, optional): Identifies the weights that made
+                the features (:func:`backbone_fingerprint`); resuming with
+                other weights is refused.
+            info (dict, optional): Extra provenance stored in meta.json
+                (e.g. the config and architecture).
+
+        Returns:
+            FeatureCache: Opened in ``'r+'`` mode.
+
+        Raises:
+            ValueError: If an existing cache has a different layout.
+        """
+        for name in (global_dtype, dense_dtype):
+            if name not in _DTYPES:
+                raise ValueError(f'dtype must be one of {list(_DTYPES)}, '
+                                 f'got {name!r}')
+        meta = dict(num_images=int(num_images), embed_dim=int(embed_dim),
+                    dense_positions=None if dense_positions is None else
+                    int(dense_positions),
+                    num_classes=None if num_classes is None else
+                    int(num_classes),
+                    global_dtype=global_dtype, dense_dtype=dense_dtype,
+                    backbone_fingerprint=fingerprint)
+        meta_path = osp.join(root, 'meta.json')
+        if osp.exists(meta_path):
+            with open(meta_path) as f:
+                old = json.load(f)
+            layout = {k: old.get(k) for k in meta}
+            if layout != meta:
+                raise ValueError(f'existing cache at {root!r} has layout '
+                                 f'{layout}, requested {meta} (other shapes, '
+                                 'dtypes or backbone weights); use another '
+                                 'directory')
+            return cls(root, mode='r+')
+        os.makedirs(root, exist_ok=True)
+
+        def new(name, shape, dtype):
+            np.lib.format.open_memmap(osp.join(root, name), mode='w+',
+                                      dtype=dtype, shape=shape).flush()
+
+        new('global.npy', (num_images, embed_dim), _DTYPES[global_dtype])
+        if dense_positions is not None:
+            new('dense.npy', (num_images, dense_positions, embed_dim),
+                _DTYPES[dense_dtype])
+        if num_classes is not None:
+            new('gt_score.npy', (num_images, num_classes), np.int8)
+        new('done.npy', (num_images, ), np.uint8)
+        meta.update(info or {})
+        tmp = meta_path + '.tmp'
+        with open(tmp, 'w') as f:  # written last: marks a complete layout
+            json.dump(meta, f, indent=1)
+        os.replace(tmp, meta_path)
+        return cls(root, mode='r+')
+
+    def __len__(self) -> int:
+        return int(self.meta['num_images'])
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row has been written."""
+        return bool(np.all(self.done))
+
+    def missing(self) -> np.ndarray:
+        """Indices of the rows not yet written."""
+        return np.flatnonzero(np.asarray(self.done) == 0)
+
+    def write(self, indices: Sequence[int], global_feats: torch.Tensor,
+              dense_feats: Optional[torch.Tensor] = None,
+              gt_score: Optional[torch.Tensor] = None) -> None:
+        """Write rows, flush them, then mark them done.
+
+        Args:
+            indices (Sequence[int]): Dataset indices of the rows.
+            global_feats (torch.Tensor): ``[B, D]``.
+            dense_feats (torch.Tensor, optional): ``[B, P, D]``.
+            gt_score (torch.Tensor, optional): ``[B, C]``.
+        """
+        idx = np.asarray(indices, dtype=np.int64)
+        self.global_feats[idx] = _np(global_feats)
+        self.global_feats.flush()
+        if self.dense_feats is not None:
+            if dense_feats is None:
+                raise ValueError('this cache stores dense features')
+            self.dense_feats[idx] = _np(dense_feats)
+            self.dense_feats.flush()
+        if self.gt_score is not None and gt_score is not None:
+            self.gt_score[idx] = _np(gt_score).astype(np.int8)
+            self.gt_score.flush()
+        self.done[idx] = 1
+        self.done.flush()
+
+
+def backbone_fingerprint(module: torch.nn.Module) -> str:
+    """A short hash of a module's parameter shapes and values.
+
+    Args:
+        module (nn.Module): E.g. the frozen backbone.
+
+    Returns:
+        str: 16 hex digits; equal weights give equal fingerprints.
+    """
+    digest = hashlib.sha1()
+    with torch.no_grad():
+        for name, param in module.state_dict().items():
+            if not torch.is_tensor(param) or not param.is_floating_point():
+                continue
+            p = param.detach().float()
+            digest.update(name.encode())
+            digest.update(str(tuple(p.shape)).encode())
+            digest.update(np.float64(p.sum().item()).tobytes())
+            digest.update(np.float64(p.abs().sum().item()).tobytes())
+            digest.update(p.flatten()[:64].cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        if x.dtype == torch.bfloat16:
+            x = x.float()
+        return x.numpy()
+    return np.asarray(x)

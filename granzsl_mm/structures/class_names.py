@@ -1,0 +1,154 @@
+"""The one reader of class names: names in label order and the seen count.
+
+Every class-name argument of the package (model ``class_names``, dataset
+``split_file`` / ``index_classes``, ``tools/generate_descriptions.py
+--classes``, the inferencer's JSON vocabularies) goes through
+:func:`read_class_names`. It reads:
+
+* a list of names (the seen count is unknown);
+* a split ``{"seen": ..., "unseen": ...}`` (a dict, or such a JSON file),
+  whose values are lists or class-name files; seen names that are also
+  unseen are left out of the seen ones (NUS-WIDE: the 1000 tags minus the
+  81 concepts = 925 seen);
+* the papers' split pickle ``{'train': ids, 'test': ids}`` (``.pickle`` /
+  ``.pkl``): indices into ``index_classes``, each set sorted ascending.
+  It is read by a restricted unpickler that refuses every global (only
+  containers and numbers come back), never by ``pickle.load``;
+* a JSON file: a list of names, a description file (``classes`` mapping),
+  an MMPretrain annotation file (``metainfo.classes``), COCO categories or
+  an instances file (names sorted by category id), or a split;
+* any other file: one name a line (blank lines skipped).
+
+Standard library only at import (the pickle reader of ``utils``, the
+ground floor, is imported when a pickle is read): both ``models`` and
+``datasets`` import it.
+"""
+import json
+import os.path as osp
+from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Union
+
+__all__ = ['ClassSplit', 'ClassSource', 'NAMED_SUBSETS', 'read_class_names']
+
+ClassSource = Union[str, Sequence[str], Mapping[str, Any]]
+
+# A model's own class subsets (``set_vocabulary`` and the inferencer):
+# 'gzsl' = 'all', 'zsl' = 'unseen'.
+NAMED_SUBSETS = ('all', 'seen', 'unseen', 'gzsl', 'zsl')
+
+
+class ClassSplit(NamedTuple):
+    """Class names in label order (seen then unseen) and the seen count.
+
+    Unpacks as ``names, num_seen = read_class_names(...)``.
+    """
+    names: List[str]
+    num_seen: Optional[int]  # None where the source does not say
+
+    @property
+    def seen(self) -> List[str]:
+        """The seen names (all of them when the seen count is unknown)."""
+        return list(self.names if self.num_seen is None
+                    else self.names[:self.num_seen])
+
+    @property
+    def unseen(self) -> List[str]:
+        """The unseen names (none when the seen count is unknown)."""
+        return [] if self.num_seen is None else list(
+            self.names[self.num_seen:])
+
+
+def _split(seen: ClassSource, unseen: ClassSource) -> ClassSplit:
+    unseen_names = read_class_names(unseen).names
+    drop = set(unseen_names)
+    seen_names = [n for n in read_class_names(seen).names if n not in drop]
+    return ClassSplit(seen_names + unseen_names, len(seen_names))
+
+
+def _from_pickle(path: str, index_classes: Optional[ClassSource]) -> ClassSplit:
+    # the one restricted unpickler (standard library and NumPy; imported
+    # here so that reading a list or a JSON file needs neither)
+    from granzsl_mm.utils.safe_pickle import safe_pickle_load
+    ids = safe_pickle_load(path)
+    if not isinstance(ids, dict):
+        raise ValueError(f'{path}: expected {{"train": ids, "test": ids}}, '
+                         f'got {type(ids).__name__}')
+    if index_classes is None:
+        raise ValueError(f'{path} holds class indices: pass index_classes '
+                         '(names by index)')
+    names = read_class_names(index_classes).names
+    try:
+        seen = [names[i] for i in sorted(ids['train'])]
+        unseen = [names[i] for i in sorted(ids['test'])]
+    except (KeyError, IndexError, TypeError) as e:
+        raise ValueError(f'{path}: expected {{"train": ids, "test": ids}} '
+                         f'indexing {len(names)} classes: {e!r}') from e
+    return ClassSplit(seen + unseen, len(seen))
+
+
+def _from_json_data(data: Any, path: str) -> ClassSplit:
+    if isinstance(data, dict):
+        if 'seen' in data or 'unseen' in data:
+            return _split(data.get('seen', []), data.get('unseen', []))
+        if isinstance(data.get('classes'), (dict, list)):
+            return ClassSplit([str(n) for n in data['classes']], None)
+        meta = data.get('metainfo')
+        if isinstance(meta, dict) and isinstance(meta.get('classes'),
+                                                 (dict, list)):
+            return ClassSplit([str(n) for n in meta['classes']], None)
+        if isinstance(data.get('categories'), list):
+            data = data['categories']
+    if isinstance(data, list):
+        if data and all(isinstance(c, dict) for c in data):
+            try:  # COCO categories
+                cats = sorted(data, key=lambda c: c['id'])
+                return ClassSplit([str(c['name']) for c in cats], None)
+            except (KeyError, TypeError) as e:
+                raise ValueError(f'{path}: categories need "id" and "name": '
+                                 f'{e!r}') from e
+        return ClassSplit([str(n) for n in data], None)
+    raise ValueError(f'{path}: expected a list of names, a split (seen / '
+                     'unseen), a description file (classes), an annotation '
+                     'file (metainfo.classes) or COCO categories')
+
+
+def read_class_names(source: ClassSource,
+                     index_classes: Optional[ClassSource] = None
+                     ) -> ClassSplit:
+    """Class names in label order and the seen count (see the module doc).
+
+    Args:
+        source (str | Sequence[str] | Mapping): Names, a ``seen`` /
+            ``unseen`` mapping, or a file.
+        index_classes (str | Sequence[str], optional): Names by index, for
+            a split pickle (a list, or any source this function reads, e.g.
+            a COCO categories json).
+
+    Returns:
+        ClassSplit: ``(names, num_seen)``; ``num_seen`` is None unless the
+        source is a split.
+
+    Raises:
+        FileNotFoundError: A file that does not exist.
+        ValueError: A file or mapping of an unknown layout.
+    """
+    if isinstance(source, Mapping):
+        if 'seen' not in source:
+            raise ValueError('a class-name mapping needs "seen" (and '
+                             f'"unseen"), got keys {sorted(source)}')
+        return _split(source['seen'], source.get('unseen', []))
+    if not isinstance(source, str):
+        return ClassSplit([str(n) for n in source], None)
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'class-name file not found: {source}')
+    if source.endswith(('.pickle', '.pkl')):
+        return _from_pickle(source, index_classes)
+    with open(source, encoding='utf-8') as f:
+        text = f.read()
+    if source.endswith('.json'):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{source} is not valid JSON: {e}') from e
+        return _from_json_data(data, source)
+    return ClassSplit([ln.strip() for ln in text.splitlines() if ln.strip()],
+                      None)

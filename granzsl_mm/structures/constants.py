@@ -1,0 +1,23 @@
+"""Image normalisation constants (data), on the 0-255 pixel scale that
+MMPretrain's data preprocessors use.
+
+``CLIP_MEAN`` / ``CLIP_STD`` are OpenAI CLIP's published statistics (0-1
+scale, :data:`CLIP_MEAN_UNIT` / :data:`CLIP_STD_UNIT`) times 255;
+``IMAGENET_MEAN`` / ``IMAGENET_STD`` are torchvision's / timm's ImageNet
+statistics (the SPML ResNet-50 and the MKT / SigRL reference recipes).
+Configs read them through ``configs/_base_/constants/*.py``.
+"""
+from typing import Tuple
+
+__all__ = ['CLIP_MEAN_UNIT', 'CLIP_STD_UNIT', 'CLIP_MEAN', 'CLIP_STD',
+           'IMAGENET_MEAN', 'IMAGENET_STD']
+
+CLIP_MEAN_UNIT: Tuple[float, float, float] = (0.48145466, 0.4578275,
+                                              0.40821073)
+CLIP_STD_UNIT: Tuple[float, float, float] = (0.26862954, 0.26130258,
+                                             0.27577711)
+CLIP_MEAN: Tuple[float, ...] = tuple(v * 255 for v in CLIP_MEAN_UNIT)
+CLIP_STD: Tuple[float, ...] = tuple(v * 255 for v in CLIP_STD_UNIT)
+
+IMAGENET_MEAN: Tuple[float, float, float] = (123.675, 116.28, 103.53)
+IMAGENET_STD: Tuple[float, float, float] = (58.395, 57.12, 57.375)

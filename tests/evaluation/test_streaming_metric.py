@@ -1,0 +1,115 @@
+"""The streaming (score-file) metric gives the in-memory metric's numbers."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from granzsl_mm.evaluation.functional.streaming import (
+    create_npy,
+    read_npy_rows,
+    transpose_npy,
+    write_npy_rows,
+)
+from granzsl_mm.evaluation.metrics.streaming_zsl_metric import (
+    StreamingZSLMultiLabelMetric,
+)
+from granzsl_mm.evaluation.metrics.zsl_multilabel_metric import (
+    ZSLMultiLabelMetric,
+)
+from granzsl_mm.registry import METRICS
+from tests.fixtures.run_tools import free_port, run
+
+SIZE, NUM_CLASSES = 11, 8
+META = dict(classes=[f'c{i}' for i in range(NUM_CLASSES)],
+            seen_classes=[f'c{i}' for i in range(5)],
+            unseen_classes=[f'c{i}' for i in range(5, NUM_CLASSES)])
+
+
+def make_samples():
+    """11 images x 8 classes; scores on a coarse grid (ties), one image
+    without positives, one class without positives."""
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.random((SIZE, NUM_CLASSES)) * 4) / 4
+    targets = rng.choice([1, 0, -1], size=(SIZE, NUM_CLASSES),
+                         p=[0.35, 0.45, 0.2])
+    targets[4] = np.where(targets[4] == 1, 0, targets[4])
+    targets[:, 6] = np.where(targets[:, 6] == 1, -1, targets[:, 6])
+    return [dict(pred_score=scores[i].astype(np.float32),
+                 gt_score=targets[i].astype(np.float32), sample_idx=i)
+            for i in range(SIZE)]
+
+
+def _in_memory(samples, **kw):
+    metric = ZSLMultiLabelMetric(**kw)
+    metric.dataset_meta = META
+    metric.process(None, samples)
+    return metric.evaluate(len(samples))
+
+
+@pytest.mark.parametrize('drop', [False, True])
+@pytest.mark.parametrize('empty_class', ['zero', 'skip'])
+def test_equals_in_memory_metric(tmp_path, drop, empty_class):
+    samples = make_samples()
+    kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen', 'multilabel'),
+              drop_empty_images=drop, empty_class=empty_class)
+    expected = _in_memory(samples, **kw)
+    metric = StreamingZSLMultiLabelMetric(
+        **kw, chunk_rows=3, chunk_cols=2, buffer_rows=4,
+        score_dir=str(tmp_path), keep_files=True)
+    metric.dataset_meta = META
+    perm = np.random.default_rng(0).permutation(SIZE)  # any arrival order
+    for a in range(0, SIZE, 4):
+        metric.process(None, [samples[i] for i in perm[a:a + 4]])
+    got = metric.evaluate(SIZE)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+    # the score file is indexed by sample_idx
+    scores = np.load(tmp_path / 'scores.npy', mmap_mode='r')
+    np.testing.assert_array_equal(
+        scores, np.stack([s['pred_score'] for s in samples]))
+
+
+def test_registered_and_errors(tmp_path):
+    assert METRICS.get('StreamingZSLMultiLabelMetric') is \
+        StreamingZSLMultiLabelMetric
+    metric = StreamingZSLMultiLabelMetric(score_dir=str(tmp_path))
+    metric.dataset_meta = META
+    samples = make_samples()
+    metric.process(None, samples[:5] + samples[4:5])  # index 4 twice
+    with pytest.raises(ValueError, match=r'rows \[4, 5'):
+        metric.evaluate(6)
+    with pytest.raises(ValueError, match='sample_idx'):
+        metric.process(None, [dict(pred_score=np.zeros(8),
+                                   gt_score=np.zeros(8))])
+
+
+def test_npy_helpers(tmp_path):
+    path = str(tmp_path / 'a.npy')
+    create_npy(path, (5, 3), np.float32)
+    write_npy_rows(path, np.array([4, 0, 1]),
+                   np.arange(9, dtype=np.float32).reshape(3, 3))
+    arr = np.load(path)
+    np.testing.assert_array_equal(arr[[4, 0, 1]],
+                                  np.arange(9).reshape(3, 3))
+    assert (arr[2:4] == 0).all()
+    transpose_npy(path, str(tmp_path / 't.npy'), chunk_bytes=20)
+    np.testing.assert_array_equal(np.load(tmp_path / 't.npy'), arr.T)
+    np.testing.assert_array_equal(read_npy_rows(path, 1, 3), arr[1:3])
+
+
+def test_two_gloo_processes_equal_one(tmp_path):
+    out = str(tmp_path / 'dist.json')
+    run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+         '2', '--master_port', str(free_port()),
+         os.path.join('tests', 'fixtures', 'streaming_metric_worker.py'),
+         out], timeout=120)
+    with open(out) as f:
+        dist = json.load(f)
+    expected = _in_memory(make_samples(), topk=(1, 3),
+                          label_sets=('zsl', 'gzsl', 'seen'))
+    assert dist.keys() == expected.keys()
+    for key in expected:
+        assert dist[key] == pytest.approx(expected[key], abs=1e-9), key

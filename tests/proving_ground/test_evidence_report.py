@@ -1,0 +1,78 @@
+"""Aggregation of per-seed results: intervals, paired differences, wording,
+files (no model runs)."""
+import json
+
+import pytest
+
+from granzsl_mm.proving_ground.evidence import StageCache, seed_plan
+from granzsl_mm.proving_ground.evidence_report import aggregate, write_evidence
+from granzsl_mm.proving_ground.statistics import summarize
+
+FULL = 'GranZSL, snippets'
+PROMPTS = 'CLIP zero-shot, prompts, global + local score'
+
+
+def _seed(index, full, no_pair, prompts, chance=20.0):
+    levels = dict(a=full + 1.0, b=full - 1.0)
+    plevels = dict(a=prompts, b=prompts - 3.0)
+    rows = [dict(method='chance (random scores, expected)', zsl_mAP=chance,
+                 gzsl_mAP=chance / 2),
+            dict(method=PROMPTS, zsl_mAP=prompts, gzsl_mAP=prompts / 2,
+                 levels=plevels),
+            dict(method=FULL, zsl_mAP=full, gzsl_mAP=full / 2, levels=levels,
+                 selected=dict(epoch=3, val=[])),
+            dict(method='GranZSL, no pair loss, snippets', zsl_mAP=no_pair,
+                 gzsl_mAP=no_pair / 2, levels=levels)]
+    info = dict(index=index, num_classes=10, num_seen=6, num_unseen=4,
+                num_test=50, num_val=20, world_name='v2',
+                unseen_per_level=dict(a=2, b=2),
+                level_chance=dict(a=chance, b=chance))
+    return dict(info=info, rows=rows)
+
+
+def test_aggregate_means_intervals_and_paired_differences(tmp_path):
+    results = [_seed(0, 60.0, 62.0, 50.0), _seed(1, 64.0, 63.0, 51.0),
+               _seed(2, 59.0, 61.5, 52.0)]
+    ev = aggregate(results)
+    assert ev['seeds'] == [0, 1, 2]
+    full = ev['methods'][FULL]['zsl_mAP']
+    assert full['mean'] == pytest.approx(61.0)
+    assert full['ci'] == pytest.approx(summarize([60.0, 64.0, 59.0])['ci'])
+    assert full['x_chance']['mean'] == pytest.approx(61.0 / 20.0)
+    d = ev['ablations']['GranZSL, no pair loss, snippets']['zsl_mAP']
+    assert d['values'] == pytest.approx([2.0, -1.0, 2.5])
+    assert d['every_seed'] == 'mixed' and d['num_higher'] == 2
+    c = ev['comparisons'][f'{FULL} - {PROMPTS}']['gzsl_mAP']
+    assert c['values'] == pytest.approx([5.0, 6.5, 3.5])
+    assert c['every_seed'] == 'higher'
+    lv = ev['levels']['diffs'][f'{FULL} - {PROMPTS}']
+    assert lv['b']['values'] == pytest.approx([12.0, 15.0, 9.0])
+    assert ev['selected'][FULL] == [dict(epoch=3)] * 3
+
+    out = write_evidence(str(tmp_path), results, dict(threads=1))
+    text = (tmp_path / 'evidence.md').read_text()
+    assert '| GranZSL, no pair loss, snippets | ZSL | +1.2 ± 1.9 |' in text
+    assert 'mixed: higher on 2 of 3' in text
+    assert 'higher on every seed (3/3)' in text
+    assert 'significant' not in text.replace('never as significant', '')
+    assert json.loads((tmp_path / 'evidence.json').read_text())['seeds'] == \
+        [0, 1, 2]
+    assert (tmp_path / 'evidence.png').stat().st_size > 0
+    assert out['evidence']['run'] == dict(threads=1)
+    with pytest.raises(ValueError, match='different methods'):
+        aggregate([results[0], dict(results[1],
+                                    rows=results[1]['rows'][:2])])
+
+
+def test_seed_plan_separates_the_streams_and_the_cache_resumes(tmp_path):
+    plans = [seed_plan(i) for i in range(5)]
+    values = [v for p in plans for v in p.values()]
+    assert len(values) == len(set(values))  # no stream shared
+    assert plans[2]['world'] == 2
+    cache = StageCache(str(tmp_path / 'stages.json'))
+    assert cache.get('x', 'k1') is None
+    cache.put('x', 'k1', dict(v=1), 2.5)
+    again = StageCache(str(tmp_path / 'stages.json'))
+    assert again.get('x', 'k1') == dict(v=1)
+    assert again.get('x', 'other key') is None
+    assert again.seconds() == dict(x=2.5)
