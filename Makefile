@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
-.PHONY: install test demo demo-v1 evidence lint clean
+.PHONY: install test demo evidence lint clean
 
 $(VENV)/.installed: setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,17 +27,15 @@ test: install
 DEMO_THREADS ?= 1
 EVIDENCE_SEEDS ?= 5
 
-# one world (seed 0) of the evidence world, every choice on its validation split
+# the first world (single seed, the configs' choices; data/demo is what the
+# configs, the web demo and docs/inference.md use afterwards)
 demo: install
 	$(BIN)/python tools/run_demo.py --work-dir work_dirs/demo --data-root data/demo --threads $(DEMO_THREADS)
 
-# the first demo world (single seed, no validation split), as before issue 19
-demo-v1: install
-	$(BIN)/python tools/run_demo.py --world v1 --work-dir work_dirs/demo_v1 --data-root data/demo_v1 --threads $(DEMO_THREADS)
-
-# the README's table: EVIDENCE_SEEDS independent worlds, cached per seed, resumable
+# the README's table: EVIDENCE_SEEDS independent evidence worlds, every
+# choice on validation images, cached per seed, resumable
 evidence: install
-	$(BIN)/python tools/run_demo.py --seeds $(EVIDENCE_SEEDS) --work-dir work_dirs/evidence --data-root data/evidence --threads $(DEMO_THREADS)
+	$(BIN)/python tools/run_demo.py --world v2 --seeds $(EVIDENCE_SEEDS) --work-dir work_dirs/evidence --data-root data/evidence --threads $(DEMO_THREADS)
 
 lint: install
 	$(BIN)/ruff check granzsl_mm tools tests benchmarks configs

@@ -1,6 +1,6 @@
 # GranZSL on NUS-WIDE, 925 seen tags / 81 unseen concepts (1006 names learned).
 # Differences from COCO: 3 name tokens, lambda = 1e-4, snippet grid (2,) only.
-#   python tools/train.py configs/granzsl_nuswide.py [--amp]
+#   python tools/train.py configs/granzsl_nuswide.py
 #   python tools/test.py configs/granzsl_nuswide.py \
 #       work_dirs/granzsl_nuswide/epoch_30.pth --tta
 _base_ = ['granzsl_coco.py']

@@ -25,7 +25,9 @@ model = dict(
     num_seen_classes=num_seen_classes,
     class_names=dict(seen={{_base_.coco_seen}},
                      unseen={{_base_.coco_unseen}}),
-    template='There is a {} in the scene.',
+    # MKT's prompt, no period (its stage 2 and, per its author, the released
+    # stage-1 label_emb.pt; the code that built that file is not public)
+    template='There is a {} in the scene',
     topk=16,
     rank_loss=dict(type='RankingLoss', loss_weight=1.0),
     distill_loss=dict(type='L1DistillLoss', loss_weight=1.0),

@@ -12,19 +12,51 @@ config with ``default_scope='granzsl_mm'`` finds our types without
 :func:`granzsl_mm.register_all_modules`.
 """
 import importlib.util
+import sys
 
-if importlib.util.find_spec('mmcv') is None:  # pragma: no cover - env check
-    raise ImportError(
-        'granzsl_mm needs the `mmcv` module. Install `mmcv-lite` (no compiled '
-        'ops, enough for MMPretrain): `pip install "mmcv-lite>=2.0"`, or a full '
-        '`mmcv>=2.0` build; then `pip install -e .` (a full `mmcv` user may '
-        'skip the `lite` extra).')
+
+def _missing(module: str) -> bool:
+    """Whether ``module`` cannot be imported in this interpreter."""
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def check_environment() -> None:
+    """Tell "not in this environment" from "mmcv missing" before the imports.
+
+    Raises:
+        ImportError: ``mmengine`` or ``mmpretrain`` is missing (most often:
+            the project's virtual environment is not active), or only
+            ``mmcv`` is missing (install ``mmcv-lite``).
+    """
+    absent = [m for m in ('mmengine', 'mmpretrain') if _missing(m)]
+    if absent:
+        raise ImportError(
+            f'{" and ".join(absent)} (needed by granzsl_mm) are not in this '
+            f'Python environment ({sys.executable}). If you set up with '
+            '`make demo` / `make test`, everything is in the repository\'s '
+            '.venv: activate it (`. .venv/bin/activate`) or run '
+            '`.venv/bin/python ...`; otherwise install the project here with '
+            '`pip install -e ".[lite]"`.')
+    if _missing('mmcv'):
+        raise ImportError(
+            'granzsl_mm needs the `mmcv` module (mmengine and MMPretrain are '
+            f'installed in {sys.executable}, mmcv is not). Install '
+            '`mmcv-lite` (no compiled ops, enough for MMPretrain): '
+            '`pip install "mmcv-lite>=2.0"` (the `lite` extra), or a full '
+            '`mmcv>=2.0` build.')
+
+
+check_environment()
 
 from mmengine.registry import Registry  # noqa: E402
 from mmpretrain import registry as mmpretrain_registry  # noqa: E402
 
 __all__ = [
-    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
+    'check_environment', 'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS',
+    'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',

@@ -7,12 +7,24 @@ Examples::
     python tools/infer.py configs/granzsl_coco.py a.jpg b.jpg \
         --checkpoint work_dirs/granzsl_coco/epoch_30.pth \
         --vocab "cat, dog, red car" --threshold 5
+    python tools/infer.py configs/clip_zeroshot_coco.py photos/ \
+        --clip-checkpoint ~/weights/ViT-B-16.pt --score-act sigmoid
+
+``--checkpoint`` takes a checkpoint of our model (refused when it does not
+fit the config's model, e.g. an open_clip file); ``--clip-checkpoint`` takes
+a local open_clip / OpenAI CLIP weights file for the config's CLIP (checked
+against the config's architecture and activation).
 
 ``--vocab``: the model's ``all`` / ``seen`` / ``unseen`` classes (default
 ``all``), a named set (``coco80``, ``coco48_17``, ``nuswide81``), a text or
 JSON file, a vocabulary file of learned embeddings (``*.pt``), or a
 comma-separated list. The JSON output holds the vocabulary, the source of
-each word (``learned`` or ``prompt``), the ranked labels of every image and
+each word (``learned`` or ``prompt``), the ranked labels of every image (one
+ranking per source under ``by_source``: learned names and prompt words score
+on different scales; a merged ``labels`` / ``scores`` ranking only for a
+single source or with ``--calibration FILE``, a Platt calibration fitted on a
+held-out split, see ``granzsl_mm.apis.score_calibration``), ``weights``
+(every weight source used: config, checkpoint, CLIP file, cfg-options) and
 ``failures``: an image that cannot be read (or scored) is reported with its
 path and the reason, the others are still tagged and written, and the tool
 exits with status 1 at the end when any image failed.
@@ -33,7 +45,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='model config file')
     parser.add_argument('images', nargs='+',
                         help='image files, folders or glob patterns')
-    parser.add_argument('--checkpoint', help='checkpoint to load')
+    parser.add_argument('--checkpoint', help='checkpoint of our model to '
+                        'load (tools/train.py output)')
+    parser.add_argument('--clip-checkpoint', metavar='FILE',
+                        help='local open_clip / OpenAI CLIP weights file for '
+                        "the config's CLIP (model.backbone.pretrained)")
+    parser.add_argument('--score-act', choices=('none', 'sigmoid'),
+                        default='none', help='activation on the scores')
+    parser.add_argument('--calibration', metavar='FILE',
+                        help='score calibration JSON (fitted on a held-out '
+                        'split): calibrated probabilities, one merged '
+                        'ranking across sources')
+    parser.add_argument('--text-cache-dir', metavar='DIR',
+                        help='on-disk cache of prompt features (default '
+                        '~/.cache/granzsl_mm/text_features; "none": off)')
     parser.add_argument('--vocab', default='all', help='vocabulary (see the '
                         'module docstring)')
     parser.add_argument('--topk', type=int, default=5,
@@ -80,27 +105,86 @@ def _tag(inferencer, items: list, args) -> Tuple[list, List[dict]]:
     return results, failures
 
 
+def _weight_sources(cfg: Config, args) -> dict:
+    """Every source of weights the run used."""
+    model = cfg.get('model') or {}
+    clip = {key: (model.get(key) or {}).get('pretrained')
+            for key in ('backbone', 'text_encoder')
+            if isinstance(model.get(key), dict)}
+    return dict(config=osp.abspath(args.config),
+                checkpoint=(osp.abspath(args.checkpoint) if args.checkpoint
+                            else None),
+                clip_checkpoint=(osp.abspath(args.clip_checkpoint)
+                                 if args.clip_checkpoint else None),
+                clip_pretrained=clip,
+                vocabulary_file=model.get('vocabulary_file'),
+                cfg_options=dict(args.cfg_options or {}),
+                calibration=args.calibration)
+
+
+def _build(cfg: Config, args):
+    from granzsl_mm.apis import MultiLabelInferencer
+    from granzsl_mm.apis.weights import CLIP_OPTIONS, set_clip_weights, weights_option
+    from granzsl_mm.models.text import USER_CACHE_DIR, set_default_cache_dir
+    if args.text_cache_dir:
+        set_default_cache_dir(None if args.text_cache_dir == 'none'
+                              else args.text_cache_dir)
+    elif not os.environ.get('GRANZSL_MM_TEXT_CACHE'):
+        set_default_cache_dir(USER_CACHE_DIR)
+    if args.clip_checkpoint:
+        set_clip_weights(cfg, args.clip_checkpoint,
+                         option='--clip-checkpoint')
+    with weights_option(CLIP_OPTIONS['infer']):
+        return MultiLabelInferencer(cfg, pretrained=args.checkpoint,
+                                    vocabulary=args.vocab,
+                                    device=args.device, tta=args.tta,
+                                    score_act=args.score_act,
+                                    calibration=args.calibration)
+
+
+def _print_result(res: dict) -> None:
+    if res.get('merged'):
+        labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
+            res['labels'], res['scores']))
+        print(f'{res["img_path"]}: {labels}')
+        return
+    print(f'{res["img_path"]}:')
+    for source, ranked in res['by_source'].items():
+        labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
+            ranked['labels'], ranked['scores']))
+        print(f'  {source}: {labels}')
+
+
 def main() -> int:
     args = parse_args()
-    from granzsl_mm.apis import MultiLabelInferencer, list_images
+    from granzsl_mm.apis import list_images
+    from granzsl_mm.apis.weights import (
+        CheckpointMismatchError,
+        ClipWeightsError,
+        OfflineWeightsError,
+    )
+    from granzsl_mm.models.backbones.open_clip_builder import ActivationMismatchError
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    inferencer = MultiLabelInferencer(cfg, pretrained=args.checkpoint,
-                                      vocabulary=args.vocab,
-                                      device=args.device, tta=args.tta)
+    try:
+        inferencer = _build(cfg, args)
+    except (CheckpointMismatchError, ClipWeightsError, OfflineWeightsError,
+            ActivationMismatchError, FileNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     results, failures = _tag(inferencer, list_images(args.images), args)
     out = dict(config=args.config, checkpoint=args.checkpoint,
+               weights=_weight_sources(cfg, args),
                vocabulary=inferencer.vocabulary, sources=inferencer.sources,
-               tta=args.tta, results=results, failures=failures)
+               score_act=args.score_act, tta=args.tta, results=results,
+               failures=failures)
     folder = osp.dirname(osp.abspath(args.out))
     os.makedirs(folder, exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as f:
         json.dump(out, f, indent=1)
     for res in results[:10]:
-        labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
-            res['labels'], res['scores']))
-        print(f'{res["img_path"]}: {labels}')
+        _print_result(res)
     if len(results) > 10:
         print(f'... {len(results) - 10} more')
     print(f'{len(results)} images -> {args.out}'

@@ -2,16 +2,20 @@
 
 Synthetic world(s) -> tiny CLIP pre-training (cached) -> CLIP zero-shot prompt
 baselines -> GranZSL text training and its ablations -> MKT and SigRL
-fine-tuned on the seen labels, every choice (epochs, learning rates) made on
-the world's validation split -> per-seed results and, over ``--seeds N``
-worlds, means, 95 % t-intervals and paired differences (evidence.md /
-evidence.json / evidence.png in the work dir). ``--world v1`` runs the first
-demo (one world without a validation split, results.md / results.json /
-results.png). See docs/demo.md.
+fine-tuned on the seen labels -> results. ``--world v1`` (the default,
+``make demo``): the first demo world, one seed, results.md / results.json /
+results.png. ``--world v2 --seeds N`` (``make evidence``): N independent
+evidence worlds, every choice (epochs, learning rates) made on each world's
+validation split, means, 95 % t-intervals and paired differences
+(evidence.md / evidence.json / evidence.png). See docs/demo.md.
 """
 import argparse
 
-from granzsl_mm.proving_ground.evidence import EVIDENCE_DEFAULTS, run_evidence
+from granzsl_mm.proving_ground.evidence import (
+    EVIDENCE_DEFAULTS,
+    report_evidence,
+    run_evidence,
+)
 from granzsl_mm.proving_ground.pipeline import run_world_demo
 from granzsl_mm.proving_ground.world import WORLDS
 
@@ -22,10 +26,12 @@ def _floats(text: str) -> tuple:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--world', default='v2', choices=sorted(WORLDS),
-                        help="'v2' (default): the evidence world with a "
-                        "validation split; 'v1': the first demo, "
-                        'single seed, choices fixed in its configs')
+    parser.add_argument('--world', default='v1', choices=sorted(WORLDS),
+                        help="'v1' (default, make demo): the first demo "
+                        'world, one seed, choices fixed in its configs, '
+                        "data in --data-root itself; 'v2' (make "
+                        'evidence): the evidence world with a validation '
+                        'split, --seeds N worlds in <data-root>/seed_<i>')
     parser.add_argument('--seeds', type=int, default=1,
                         help='number of independent worlds (v2)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
@@ -63,6 +69,9 @@ def parse_args() -> argparse.Namespace:
                         + ')')
     parser.add_argument('--force-pretrain', action='store_true',
                         help='ignore the cached tiny CLIP checkpoint (v1)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='v2: aggregate the finished seeds of the work '
+                        'dir (seed_<i>/results.json) without running')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (1 is fastest on a machine '
                         'busy with other jobs; make demo / make evidence '
@@ -90,6 +99,12 @@ def main() -> None:
         return
     if args.seeds < 1:
         raise SystemExit(f'--seeds must be >= 1, got {args.seeds}')
+    if args.report_only:
+        try:
+            report_evidence(args.work_dir, args.seeds, first_seed=args.seed)
+        except FileNotFoundError as err:
+            raise SystemExit(str(err)) from None
+        return
     run_evidence(work_dir=args.work_dir, data_root=args.data_root,
                  seeds=args.seeds, first_seed=args.seed,
                  configs_dir=args.configs_dir,

@@ -11,7 +11,9 @@ from granzsl_mm.utils import install_safe_loading, set_checkpoint_trust
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    # allow_abbrev=False: `--show` is its own flag, not `--show-dir` cut short.
+    parser = argparse.ArgumentParser(description='Test (and eval) a model',
+                                     allow_abbrev=False)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help="checkpoint file ('none': the "
                         "config's own weights, e.g. zero-shot CLIP)")
@@ -21,6 +23,20 @@ def parse_args() -> argparse.Namespace:
                         default='pred', help='what --out holds')
     parser.add_argument('--show-dir', help='save a painted image per test '
                         'image here (relative paths: inside the work dir)')
+    parser.add_argument('--show', action='store_true',
+                        help='show the painted images in a window')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='paint every n-th test image (--show, '
+                        '--show-dir)')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each --show window stays open')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision test (fp16 on CUDA, bf16 '
+                        'autocast on CPU)')
+    parser.add_argument('--clip-checkpoint', metavar='FILE',
+                        help="local CLIP weights (open_clip or OpenAI file) "
+                        "for the config's CLIP modules; the config's "
+                        'architecture and activation are checked against it')
     parser.add_argument('--tta', action='store_true',
                         help='use the config\'s tta_model and tta_pipeline')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -38,6 +54,30 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def _apply_show_options(cfg: Config, args: argparse.Namespace) -> None:
+    """``--show``, ``--interval`` and ``--wait-time`` on the config's
+    visualization hook (``--show-dir`` is set by ``prepare_test_cfg``)."""
+    if not (args.show or args.show_dir):
+        return
+    vis = cfg.default_hooks.get('visualization') or dict(
+        type='VisualizationHook')
+    if vis.get('type') in ('VisualizationHook', 'mmpretrain.VisualizationHook'):
+        # paint on the original image at a readable size, not the input
+        vis['type'] = 'granzsl_mm.OriginalImageVisualizationHook'
+    vis.update(enable=True, interval=args.interval)
+    if args.show:
+        vis.update(show=True, wait_time=args.wait_time)
+    cfg.default_hooks.visualization = vis
+
+
+def _apply_amp(cfg: Config) -> None:
+    """``--amp``: the test loop runs under mmengine's autocast (fp16 on
+    CUDA, bf16 on CPU), as MMPretrain's ``test.py --amp``."""
+    test_cfg = cfg.get('test_cfg') or dict(type='TestLoop')
+    test_cfg['fp16'] = True
+    cfg.test_cfg = test_cfg
+
+
 def main() -> None:
     args = parse_args()
     register_all_modules()
@@ -46,6 +86,13 @@ def main() -> None:
     install_safe_loading()
     if args.trust_checkpoint:
         set_checkpoint_trust(True)
+    if args.checkpoint in ('none', 'None') and 'load_from' in (
+            args.cfg_options or {}):
+        print(f'{sys.argv[0]}: error: checkpoint "none" (the config\'s own '
+              'weights) contradicts --cfg-options load_from='
+              f'{args.cfg_options["load_from"]}: pass that checkpoint as the '
+              'second argument instead', file=sys.stderr)
+        sys.exit(2)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -57,6 +104,17 @@ def main() -> None:
     except RunnerSetupError as err:
         print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
         sys.exit(2)
+    if args.clip_checkpoint is not None:
+        from granzsl_mm.apis.weights import CLIP_OPTIONS, set_clip_weights
+        try:
+            set_clip_weights(cfg, args.clip_checkpoint,
+                             option=CLIP_OPTIONS['test'])
+        except (OSError, ValueError) as err:
+            print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+            sys.exit(2)
+    _apply_show_options(cfg, args)
+    if args.amp:
+        _apply_amp(cfg)
     runner = build_runner(cfg)
     metrics = runner.test()
     if args.out is not None and args.out_item == 'metrics':

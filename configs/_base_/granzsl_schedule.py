@@ -4,7 +4,8 @@
 # constant-warm-up scheduler: epoch k >= 1 uses lr * (1 + cos(pi*(k-1)/30)) / 2).
 # mmengine's ConstantLR does not restore the lr when its range ends, hence the
 # x10 step at epoch 1; tests/configs check the lr of every epoch.
-# Mixed precision as in the reference: pass --amp to tools/train.py on a GPU.
+# Mixed precision as in the reference: the paper configs (granzsl_coco.py)
+# use AmpIfCudaOptimWrapper (AMP on CUDA, fp32 on CPU); no --amp needed.
 max_epochs = 30
 optim_wrapper = dict(
     type='OptimWrapper',

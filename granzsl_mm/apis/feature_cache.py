@@ -24,7 +24,13 @@ scoring from it: :mod:`.cached_scoring` (this module re-exports their names).
 """
 from .cached_scoring import cached_scores, evaluate_cached
 from .feature_extraction import extract_features
-from .feature_store import FeatureCache, backbone_fingerprint
+from .feature_store import (
+    FeatureCache,
+    backbone_fingerprint,
+    cache_bytes_per_image,
+    describe_cache_size,
+)
 
 __all__ = ['FeatureCache', 'extract_features', 'cached_scores', 'evaluate_cached',
-           'backbone_fingerprint']
+           'backbone_fingerprint', 'cache_bytes_per_image',
+           'describe_cache_size']

@@ -44,7 +44,9 @@ def extract_features(model: torch.nn.Module,
         dataset (Dataset): Items as the test pipeline packs them
             (``inputs``, ``data_samples`` with ``gt_score`` when known).
         out_dir (str): Cache directory.
-        dense (bool): Also store the dense features.
+        dense (bool): Also store the dense features (off by default: at
+            Open Images scale they are ~100x the global ones, see
+            :func:`~granzsl_mm.apis.feature_store.cache_bytes_per_image`).
         dense_dtype (str): ``'fp16'`` or ``'fp32'``.
         global_dtype (str): ``'fp32'`` or ``'fp16'``.
         batch_size (int): Images per forward.
@@ -73,6 +75,9 @@ def extract_features(model: torch.nn.Module,
         num_classes=None if gt is None else int(gt.numel()),
         global_dtype=global_dtype, dense_dtype=dense_dtype,
         fingerprint=backbone_fingerprint(model.backbone), info=info)
+    from mmengine.logging import print_log
+    print_log(f'feature cache {out_dir}: {cache.size_description()}',
+              logger='current')
     todo = cache.missing().tolist()
     if todo:
         loader = torch.utils.data.DataLoader(

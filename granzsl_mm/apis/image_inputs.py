@@ -49,10 +49,10 @@ def load_image(item: ImageInput) -> dict:
     """A pipeline input dict (BGR ``img``) from a path, array or PIL image."""
     path = item if isinstance(item, str) else None
     if path is not None:
-        import mmcv
-        img = mmcv.imread(path)
-        if img is None:
-            raise ValueError(f'cannot read image {path}')
+        # the project's one reader: the pixel limit, real bit depth, and
+        # an ImageReadError naming the path (an empty file included)
+        from granzsl_mm.utils.image_io import read_image
+        img = read_image(path)
     elif isinstance(item, np.ndarray):
         img = item  # mmcv convention: HWC, BGR
         if img.ndim == 2:

@@ -27,6 +27,7 @@ from granzsl_mm.structures.class_names import NAMED_SUBSETS
 
 from .image_inputs import IMAGE_EXTENSIONS, ImageInput, list_images, load_image
 from .label_drawing import draw_labels
+from .score_ranking import lines_to_draw, rank_by_source, rank_columns
 from .vocabularies import read_vocabulary
 
 __all__ = ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
@@ -76,12 +77,20 @@ class MultiLabelInferencer:
         device: Torch device.
         tta: Snippet test-time aggregation (grids of the config's
             ``tta_model``, else ``(2, 3)``).
+        score_act: ``'none'`` (raw ``cosine x scale``) or ``'sigmoid'``.
+        calibration: A ``score_calibration.ScoreCalibration`` or its file:
+            one merged ranking (else mixed sources rank apart).
     """
 
     def __init__(self, model: Union[str, Config, nn.Module],
                  pretrained: Optional[str] = None,
                  vocabulary: Union[str, Sequence[str], None] = None,
-                 device: str = 'cpu', tta: bool = False) -> None:
+                 device: str = 'cpu', tta: bool = False,
+                 score_act: str = 'none',
+                 calibration: Union[str, Any, None] = None) -> None:
+        from .score_calibration import as_calibration, check_score_act
+        self.score_act = check_score_act(score_act)
+        self.calibration = as_calibration(calibration)
         from granzsl_mm import register_all_modules
         register_all_modules(init_default_scope=False)
         meta_classes = None
@@ -112,9 +121,12 @@ class MultiLabelInferencer:
 
     @staticmethod
     def _load(net: nn.Module, checkpoint: str) -> Optional[List[str]]:
-        from mmengine.runner import load_checkpoint
-        ckpt = load_checkpoint(net, checkpoint, map_location='cpu')
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+        from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+        from .weights import check_checkpoint_fits  # refuses a misfit
+        state = check_checkpoint_fits(net, checkpoint)
+        meta, _ = state.pop('__meta__', {}), state.pop('__format__', None)
+        _load_checkpoint_to_model(net, state)
         classes = (meta.get('dataset_meta') or {}).get('classes')
         return list(classes) if classes else None
 
@@ -198,7 +210,10 @@ class MultiLabelInferencer:
                     bar.update()
         if bar is not None:
             sys.stderr.write('\n')
-        return torch.cat(out).float().cpu()
+        scores = torch.cat(out).float().cpu()
+        if self.calibration is not None:
+            return self.calibration.apply(scores, self.sources)
+        return scores.sigmoid() if self.score_act == 'sigmoid' else scores
 
     def __call__(self, images: Union[ImageInput, Sequence[ImageInput]],
                  topk: Optional[int] = 5, threshold: Optional[float] = None,
@@ -215,29 +230,33 @@ class MultiLabelInferencer:
             progress: Show a progress bar.
 
         Returns:
-            list[dict]: Per image ``img_path`` (None for arrays), ``labels``,
-            ``scores`` (floats, descending) and ``sources`` per label.
+            list[dict]: Per image ``img_path`` (None for arrays),
+            ``by_source`` (per source its own ranking ``{'labels',
+            'scores'}``, topk / threshold each) and ``merged``: True for
+            one source or a calibration, then also the merged ``labels``,
+            ``scores`` (descending) and ``sources``.
         """
         items = list_images(images)
         all_scores = self.scores(items, batch_size, progress)
         words, sources = self.vocabulary, self.sources
+        merged = len(set(sources)) <= 1 or self.calibration is not None
         results = []
         for index, (item, row) in enumerate(zip(items, all_scores)):
-            order = torch.sort(row, descending=True, stable=True).indices
-            if topk is not None and topk > 0:
-                order = order[:topk]
-            if threshold is not None:
-                order = order[row[order] >= threshold]
-            results.append(dict(
-                img_path=item if isinstance(item, str) else None,
-                labels=[words[i] for i in order.tolist()],
-                scores=[float(row[i]) for i in order.tolist()],
-                sources=[sources[i] for i in order.tolist()]))
+            result = dict(img_path=item if isinstance(item, str) else None,
+                          merged=merged, by_source=rank_by_source(
+                              row, words, sources, topk, threshold))
+            if merged:
+                order = rank_columns(row, range(len(words)), topk, threshold)
+                result.update(labels=[words[i] for i in order],
+                              scores=[float(row[i]) for i in order],
+                              sources=[sources[i] for i in order])
+            results.append(result)
             if show_dir:
                 name = (osp.splitext(osp.basename(item))[0]
                         if isinstance(item, str) else f'image_{index:05d}')
                 draw_labels(load_image(item)['img'][..., ::-1],
-                            results[-1], osp.join(show_dir, name + '.png'))
+                            lines_to_draw(results[-1]),
+                            osp.join(show_dir, name + '.png'))
         return results
 
     @torch.no_grad()

@@ -50,7 +50,8 @@ def list_models(pattern: Optional[str] = None) -> List[str]:
 
 
 def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
-              device: Optional[str] = None, **cfg_options) -> nn.Module:
+              device: Optional[str] = None,
+              clip_weights: Optional[str] = None, **cfg_options) -> nn.Module:
     """Build a model from a metafile name or a config (path or object).
 
     Args:
@@ -58,18 +59,30 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
             a loaded config.
         pretrained (bool | str): ``True`` loads the metafile's weights; a
             string is a checkpoint path or URL. Loading goes through the safe
-            loader of :mod:`granzsl_mm.utils.safe_checkpoint`.
+            loader of :mod:`granzsl_mm.utils.safe_checkpoint`; a file that
+            does not fit the model (an open_clip file, a checkpoint of
+            another model) is refused
+            (:func:`granzsl_mm.apis.weights.check_checkpoint_fits`).
         device (str, optional): Move the model there.
+        clip_weights (str, optional): A local open_clip / OpenAI CLIP
+            weights file for the model's CLIP
+            (:func:`granzsl_mm.apis.weights.set_clip_weights`).
         **cfg_options: Merged into the config before building.
 
     Returns:
         nn.Module: The built model, in eval mode, with ``cfg`` attached.
+
+    Raises:
+        CheckpointMismatchError: ``pretrained`` does not fit the model.
+        ClipWeightsError: A CLIP file of another architecture.
     """
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
+    from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
     from granzsl_mm import register_all_modules
     from granzsl_mm.registry import MODELS
+
+    from .weights import check_checkpoint_fits, explain_build_error, set_clip_weights
     register_all_modules(init_default_scope=False)
     weights = None
     if isinstance(model, Config):
@@ -85,15 +98,26 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         weights = index[model].get('Weights')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if clip_weights:
+        set_clip_weights(cfg, clip_weights)
     init_default_scope(cfg.get('default_scope', 'granzsl_mm'))
-    net = MODELS.build(cfg.model)
+    try:
+        net = MODELS.build(cfg.model)
+    except (AssertionError, RuntimeError) as e:
+        message = explain_build_error(cfg, e)
+        if message is None:
+            raise
+        from .weights import ClipWeightsError
+        raise ClipWeightsError(message) from e
     if pretrained is True:
         if not weights:
             raise ValueError(f'{model!r} has no released weights in the '
                              'metafile; pass a checkpoint path instead.')
         pretrained = weights
     if isinstance(pretrained, str):
-        load_checkpoint(net, pretrained, map_location='cpu')
+        state = check_checkpoint_fits(net, pretrained)
+        _load_checkpoint_to_model(net, {k: v for k, v in state.items()
+                                        if not k.startswith('__')})
     net.cfg = cfg
     if device is not None:
         net = net.to(device)

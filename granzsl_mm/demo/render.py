@@ -39,13 +39,39 @@ def _row(rank: int, label: str, score: float, source: str, width: float,
         '</span></li>')
 
 
+_SOURCE_TITLES = dict(learned='Learned class names', prompt='Prompt words')
+
+
+def _ranked_list(labels: Sequence[str], scores: Sequence[float],
+                 sources: Sequence[str], threshold: Optional[float]) -> str:
+    scores = [float(s) for s in scores]
+    low = min(scores, default=0.0)
+    high = max(scores, default=1.0)
+    span = high - low
+    rows = []
+    for rank, (label, score, source) in enumerate(zip(labels, scores,
+                                                      sources), start=1):
+        # bars span [5, 100] % of the width from the lowest shown score
+        width = 100.0 if span <= 0 else 5.0 + 95.0 * (score - low) / span
+        above = threshold is not None and score >= threshold
+        rows.append(_row(rank, label, score, source, width, above))
+    return ('<ol class="gz-ranking" style="list-style:none;padding:0;'
+            'margin:0">' + ''.join(rows) + '</ol>')
+
+
 def ranking_html(results: Sequence[Dict], threshold: Optional[float] = None
                  ) -> str:
     """Bar charts of the ranked labels of each image.
 
+    Learned class names and prompt words score on different scales, so a
+    result whose ``by_source`` holds more than one source is shown as one
+    list per source (``div.gz-source[data-source]``, bars and ranks per
+    list), never as one mixed ranking.
+
     Args:
         results (Sequence[dict]): Per image ``name``, ``labels``, ``scores``
-            (descending) and ``sources``.
+            (descending) and ``sources``; optionally ``by_source``
+            (``{source: {'labels', 'scores'}}``).
         threshold (float, optional): Labels scoring at least this are
             highlighted (bold, green bar).
 
@@ -54,23 +80,24 @@ def ranking_html(results: Sequence[Dict], threshold: Optional[float] = None
     """
     blocks = []
     for result in results:
-        scores = [float(s) for s in result['scores']]
-        low = min(scores, default=0.0)
-        high = max(scores, default=1.0)
-        span = high - low
-        rows = []
-        for rank, (label, score, source) in enumerate(zip(
-                result['labels'], scores, result['sources']), start=1):
-            # bars span [5, 100] % of the width from the lowest shown score
-            width = 100.0 if span <= 0 else 5.0 + 95.0 * (score - low) / span
-            above = threshold is not None and score >= threshold
-            rows.append(_row(rank, label, score, source, width, above))
+        by_source = result.get('by_source') or {}
+        if len(by_source) > 1:
+            body = ''.join(
+                f'<div class="gz-source" data-source="{html.escape(src)}" '
+                'style="margin:4px 0 8px"><div style="color:#555;'
+                f'font-size:90%">{html.escape(_SOURCE_TITLES.get(src, src))}'
+                ' (own scale)</div>'
+                + _ranked_list(ranked['labels'], ranked['scores'],
+                               [src] * len(ranked['labels']), threshold)
+                + '</div>' for src, ranked in by_source.items())
+        else:
+            body = _ranked_list(result['labels'], result['scores'],
+                                result['sources'], threshold)
         name = html.escape(result['name'], quote=True)
         blocks.append(
             f'<div class="gz-image" data-image="{name}" style="margin:8px 0 16px">'
             f'<div style="font-weight:600;margin-bottom:4px">{name}</div>'
-            '<ol class="gz-ranking" style="list-style:none;padding:0;margin:0">'
-            + ''.join(rows) + '</ol></div>')
+            + body + '</div>')
     legend = ('' if threshold is None else
               f'<div style="color:#555;font-size:90%">Highlighted: score &ge; '
               f'{threshold:g}</div>')

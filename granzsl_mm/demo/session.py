@@ -69,41 +69,22 @@ def check_checkpoint(model: torch.nn.Module, checkpoint: str,
     Raises:
         DemoInputError: Missing file, unreadable or mismatching checkpoint.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
+    from granzsl_mm.apis.weights import (
+        CLIP_OPTIONS,
+        CheckpointMismatchError,
+        check_checkpoint_fits,
+    )
     if not osp.isfile(checkpoint):
         raise DemoInputError(f'Checkpoint not found: {checkpoint}')
     try:
-        ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+        check_checkpoint_fits(model, checkpoint, option='the checkpoint field',
+                              clip_option=CLIP_OPTIONS['web_demo'] + ' (at '
+                              'start-up)')
+    except CheckpointMismatchError as e:
+        raise DemoInputError(f'{e} (config: {config})') from e
     except Exception as e:
         raise DemoInputError(f'Cannot read the checkpoint {checkpoint} '
                              f'({type(e).__name__}: {e}).') from e
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise DemoInputError(f'{checkpoint} holds no state dict of tensors.')
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    tensors = dict(model.named_parameters())
-    tensors.update(model.named_buffers())
-    unexpected = [k for k in state if k not in tensors]
-    missing = [k for k in model.state_dict() if k not in state]
-    reshaped = [f'{k} (checkpoint {tuple(v.shape)}, model '
-                f'{tuple(tensors[k].shape)})' for k, v in state.items()
-                if k in tensors and v.shape != tensors[k].shape]
-    problems = []
-    for what, names in (('differ in shape', reshaped),
-                        ('in the checkpoint are unknown to the model',
-                         unexpected),
-                        ('of the model are missing from the checkpoint',
-                         missing)):
-        if names:
-            shown = ', '.join(names[:3]) + (', ...' if len(names) > 3 else '')
-            problems.append(f'{len(names)} tensors {what}: {shown}')
-    if problems:
-        raise DemoInputError(
-            f'The checkpoint {osp.basename(checkpoint)} does not match '
-            f'{config}: ' + '; '.join(problems) + '. Choose the config the '
-            'checkpoint was trained with.')
 
 
 class DemoSession:
@@ -137,8 +118,7 @@ class DemoSession:
         self.access = access if access is not None else DemoAccess()
         self.cfg_options = dict(cfg_options or {})
         self.clip_weights = clip_weights
-        if clip_weights:
-            self.cfg_options['model.backbone.pretrained'] = clip_weights
+        if clip_weights:  # set per model by set_clip_weights (see load)
             self.access.allow(osp.dirname(osp.abspath(clip_weights)))
         self.device = device
         self.demo_root = demo_root
@@ -181,9 +161,22 @@ class DemoSession:
             self._models.move_to_end(key)
             return self._models[key]
         cfg_options = dict(self.cfg_options, **page_options)
+        from mmengine.config import Config
+
         from granzsl_mm.apis import MultiLabelInferencer, get_model
+        from granzsl_mm.apis.weights import (
+            CLIP_OPTIONS,
+            set_clip_weights,
+            weights_option,
+        )
         try:
-            model = get_model(config, **cfg_options)
+            cfg = Config.fromfile(config)
+            cfg.merge_from_dict(cfg_options)
+            if self.clip_weights:
+                set_clip_weights(cfg, self.clip_weights,
+                                 option='--clip-weights')
+            with weights_option(CLIP_OPTIONS['web_demo']):
+                model = get_model(cfg)
         except Exception as e:
             logger.exception('building %s failed', config)
             raise DemoInputError(
@@ -223,7 +216,10 @@ class DemoSession:
 
         Returns:
             list[dict]: Per image ``name``, ``path``, ``labels``, ``scores``
-            (descending), ``sources``.
+            (descending), ``sources`` (one ranking over all words) and
+            ``by_source``: per source its own ranking (topk each), which is
+            what the page shows when learned names and prompt words mix
+            (their scores live on different scales).
         """
         batches = label_batches(labels, self.label_batch_size)
         paths = [path for _, path in images]
@@ -241,6 +237,7 @@ class DemoSession:
         if progress is not None:
             progress(1.0, f'Scored {len(labels)} labels')
         table = torch.cat(scores, dim=1)
+        from granzsl_mm.apis.score_ranking import rank_by_source
         results = []
         for (name, path), row in zip(images, table):
             order = torch.sort(row, descending=True, stable=True).indices
@@ -248,7 +245,9 @@ class DemoSession:
             results.append(dict(name=name, path=path,
                                 labels=[labels[i] for i in order],
                                 scores=[float(row[i]) for i in order],
-                                sources=[sources[i] for i in order]))
+                                sources=[sources[i] for i in order],
+                                by_source=rank_by_source(row, labels, sources,
+                                                         topk)))
         return results
 
     def run_ranking(self, files: Optional[Sequence[str]], vocabulary: str,

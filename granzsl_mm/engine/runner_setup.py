@@ -12,12 +12,18 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.runner import Runner
 
-from granzsl_mm.utils.dist_env import init_dist_env, patch_ddp_for_cpu
+from granzsl_mm.utils.dist_env import (
+    DDP_WRAPPERS,
+    init_dist_env,
+    patch_ddp_for_cpu,
+)
 
 from .atomic_backend import ATOMIC_BACKEND_ARGS
+from .trainable_ddp import TrainableDDP  # noqa: F401 (registers it)
 
 __all__ = ['prepare_train_cfg', 'prepare_test_cfg', 'build_runner',
-           'ensure_rng_hook', 'ensure_safe_checkpoint', 'RunnerSetupError']
+           'ensure_rng_hook', 'ensure_safe_checkpoint', 'ensure_trainable_ddp',
+           'ensure_class_order_check', 'CLASS_ORDERS', 'RunnerSetupError']
 
 # mmengine's own CheckpointHook, as configs name it.
 _PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook')
@@ -73,6 +79,63 @@ def ensure_safe_checkpoint(cfg: Config) -> None:
             'file_client_args') is None and '://' not in str(
                 ckpt.get('out_dir') or ''):
         ckpt['backend_args'] = dict(ATOMIC_BACKEND_ARGS)
+
+
+def ensure_trainable_ddp(cfg: Config, test_only: bool = False) -> None:
+    """Wrap only what trains in a distributed run (in place).
+
+    A wrapper of mmengine's DDP type (or none, mmengine's default) becomes
+    :class:`~granzsl_mm.engine.trainable_ddp.TrainableDDP`, the same DDP for
+    a module with a trainable parameter and no wrapper for a frozen one
+    (DDP refuses those: the CLIP zero-shot baseline). Arguments are kept;
+    mmengine's defaults for an unset wrapper (``broadcast_buffers=False``,
+    ``find_unused_parameters`` from the config) are filled in. Other
+    wrapper types (FSDP, DeepSpeed) are left as they are.
+
+    Args:
+        cfg (Config): Loaded config.
+        test_only (bool): The run only tests: never build DDP.
+    """
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    if str(wrapper.get('type', 'MMDistributedDataParallel')).split('.')[
+            -1] not in DDP_WRAPPERS:
+        return
+    if not wrapper:
+        wrapper = dict(broadcast_buffers=False,
+                       find_unused_parameters=cfg.get(
+                           'find_unused_parameters', False))
+    wrapper['type'] = 'TrainableDDP'  # mmengine's root registry
+    if test_only:
+        wrapper['test_only'] = True
+    cfg.model_wrapper_cfg = wrapper
+
+
+CLASS_ORDERS = ('strict', 'by_name')
+
+
+def ensure_class_order_check(cfg: Config) -> None:
+    """Add :class:`~granzsl_mm.engine.hooks.ClassOrderHook` (in place).
+
+    The config key ``class_order`` chooses: ``'strict'`` (default: a model
+    whose class order differs from the dataset's is refused, naming the
+    first differing position) or ``'by_name'`` (the same names in another
+    order are mapped by name), e.g. ``--cfg-options class_order=by_name``.
+
+    Args:
+        cfg (Config): Loaded config.
+
+    Raises:
+        RunnerSetupError: An unknown ``class_order``.
+    """
+    order = cfg.get('class_order', 'strict')
+    if order not in CLASS_ORDERS:
+        raise RunnerSetupError(f'class_order={order!r}: expected one of '
+                               f'{CLASS_ORDERS}')
+    hooks = [h for h in (cfg.get('custom_hooks') or [])
+             if str(h.get('type', '')).split('.')[-1] != 'ClassOrderHook']
+    hooks.append(dict(type='granzsl_mm.ClassOrderHook',
+                      map_by_name=order == 'by_name'))
+    cfg.custom_hooks = hooks
 
 
 def _work_dir(cfg: Config, config_path: str, work_dir: Optional[str]) -> None:
@@ -134,6 +197,9 @@ def prepare_train_cfg(cfg: Config, config_path: str,
         cfg.load_from = resume
     ensure_rng_hook(cfg)
     ensure_safe_checkpoint(cfg)
+    ensure_class_order_check(cfg)
+    if launcher != 'none':
+        ensure_trainable_ddp(cfg)
     return cfg
 
 
@@ -148,8 +214,10 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
         config_path (str): Its path.
         checkpoint (str): Checkpoint to evaluate.
         work_dir (str, optional): Work directory.
-        out (str, optional): Dump predictions (``out_item='pred'``) or
-            metrics (``'metrics'``) to this pickle/json file.
+        out (str, optional): Dump predictions (``out_item='pred'``:
+            ``.pth`` / ``.npz`` / plain-data ``.pkl``, written by
+            :class:`~granzsl_mm.evaluation.metrics.SafeDumpResults`) or
+            metrics (``'metrics'``, json) to this file.
         out_item (str): What ``out`` holds.
         show_dir (str, optional): Save a painted image per test image here
             (a relative path is taken inside the work dir).
@@ -171,6 +239,9 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
     cfg.load_from = None if checkpoint in (None, 'none', 'None') else checkpoint
     cfg.resume = False
     ensure_safe_checkpoint(cfg)
+    ensure_class_order_check(cfg)
+    if launcher != 'none':
+        ensure_trainable_ddp(cfg, test_only=True)
     if tta:
         missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
         if missing:
@@ -184,8 +255,10 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]
+        # not mmengine's DumpResults (a pickle of torch objects): a dump
+        # that load_predictions / eval_scores read without unpickling code
         cfg.test_evaluator = list(evaluators) + [
-            dict(type='DumpResults', out_file_path=out)]
+            dict(type='granzsl_mm.SafeDumpResults', out_file_path=out)]
     if show_dir is not None:
         vis = cfg.default_hooks.get('visualization', dict(
             type='VisualizationHook'))
@@ -206,6 +279,8 @@ def build_runner(cfg: Config) -> Runner:
         Runner: mmengine (or ``cfg.runner_type``) runner.
     """
     launcher = cfg.get('launcher', 'none')
+    if launcher != 'none':  # idempotent: keeps prepare_test_cfg's test_only
+        ensure_trainable_ddp(cfg)
     if launcher != 'none' and not torch.cuda.is_available():
         init_dist_env(launcher, backend='gloo')
         patch_ddp_for_cpu(cfg)

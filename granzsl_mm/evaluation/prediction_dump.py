@@ -10,12 +10,17 @@ is read only in forms that cannot execute code:
   numbers, strings only;
 * ``.npz``: arrays ``pred_score`` ``[N, C]``, ``gt_score`` ``[N, C]`` and
   optionally ``pred_score_zsl``, read with ``allow_pickle=False``;
-* ``.pkl`` / ``.pickle``: the restricted unpickler
+* ``.pkl`` / ``.pickle``: written as plain data (NumPy arrays, numbers,
+  strings, containers), read by the restricted unpickler
   (:func:`granzsl_mm.utils.safe_pickle.safe_pickle_load`: containers,
   numbers, strings, NumPy arrays of plain dtypes). mmengine's own dumps of
   torch tensors need torch's globals and are refused; re-dump with
   ``tools/test.py --out preds.pth``, or pass ``trust=True``
   (``--trust-dump``) for a file you made yourself.
+
+``tools/test.py --out`` writes through :func:`save_predictions` (the
+:class:`~granzsl_mm.evaluation.metrics.SafeDumpResults` metric), so every
+dump it makes is one :func:`load_predictions` reads without ``trust``.
 """
 import os.path as osp
 from typing import Any, Dict, List, Sequence
@@ -23,13 +28,14 @@ from typing import Any, Dict, List, Sequence
 import numpy as np
 import torch
 
-__all__ = ['save_predictions', 'load_predictions', 'DUMP_SUFFIXES']
+__all__ = ['save_predictions', 'load_predictions', 'to_plain_data',
+           'DUMP_SUFFIXES']
 
 DUMP_SUFFIXES = ('.pth', '.pt', '.npz', '.pkl', '.pickle')
 _FIELDS = ('pred_score', 'gt_score', 'pred_score_zsl')
 
 
-def _plain(value: Any) -> Any:
+def to_plain_data(value: Any) -> Any:
     """A value ``torch.load(weights_only=True)`` admits."""
     if isinstance(value, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(value))
@@ -38,38 +44,57 @@ def _plain(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_plain_data(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
 
 
+def _numpy(value: Any) -> Any:
+    """A value the restricted unpickler admits (tensors -> arrays)."""
+    value = to_plain_data(value)
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: _numpy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numpy(v) for v in value]
+    return value
+
+
 def save_predictions(results: Sequence[dict], path: str) -> None:
-    """Write a dump that :func:`load_predictions` reads without pickle.
+    """Write a dump that :func:`load_predictions` reads without trust.
 
     Args:
         results (Sequence[dict]): Per-image field dicts.
-        path (str): ``.pth`` / ``.pt`` (torch tensors) or ``.npz``.
+        path (str): ``.pth`` / ``.pt`` (torch tensors, weights-only
+            loadable), ``.npz`` (the score arrays) or ``.pkl`` /
+            ``.pickle`` (plain data: NumPy arrays, no torch objects).
     """
     import io
 
     from granzsl_mm.utils.atomic_io import atomic_write_bytes
-    if path.endswith('.npz'):
+    if path.endswith(('.pkl', '.pickle')):
+        import pickle
+        buf = io.BytesIO()
+        pickle.dump([_numpy(dict(r)) for r in results], buf, protocol=4)
+    elif path.endswith('.npz'):
         arrays = {}
         for key in _FIELDS:
             if results and all(key in r for r in results):
-                arrays[key] = np.stack([np.asarray(_plain(r[key]))
+                arrays[key] = np.stack([np.asarray(to_plain_data(r[key]))
                                         for r in results])
         buf = io.BytesIO()
         np.savez(buf, **arrays)
     elif path.endswith(('.pth', '.pt')):
         buf = io.BytesIO()
-        torch.save([_plain(dict(r)) for r in results], buf)
+        torch.save([to_plain_data(dict(r)) for r in results], buf)
     else:
-        raise ValueError(f'{path}: prediction dumps are written as .pth, .pt '
-                         'or .npz (read without unpickling code)')
+        raise ValueError(f'{path}: prediction dumps are written as .pth, '
+                         '.pt, .npz, .pkl or .pickle (each read without '
+                         'unpickling code)')
     atomic_write_bytes(buf.getvalue(), path)
 
 

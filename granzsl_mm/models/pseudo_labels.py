@@ -6,7 +6,7 @@ over the classes (T = 0.01); a class whose similarity exceeds the threshold
 (0.3) is a positive pseudo-label and the ``floor(rho * C)`` classes of lowest
 similarity are negative pseudo-labels (negatives written last, as in the
 reference). The result is a soft-target vector (NaN = no pseudo-label) for
-:func:`~granzsl_mm.models.losses.spml_loss` ``mode='em_apl'``.
+:func:`~granzsl_mm.models.losses.spml_loss` ``mode='em_pl'`` (VLPL's EM_PL).
 """
 from typing import Tuple
 

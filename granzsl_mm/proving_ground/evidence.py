@@ -42,7 +42,7 @@ from .stages import clip_zero_shot, demo_config, load_test_targets
 from .world import get_world
 
 __all__ = ['EVIDENCE_DEFAULTS', 'seed_plan', 'run_seed', 'run_evidence',
-           'StageCache']
+           'report_evidence', 'StageCache']
 
 # Settings of the evidence world and its choices (the grids are stated in
 # docs/demo.md; the MKT / SigRL ones span the papers' rates and the ones
@@ -280,6 +280,8 @@ def run_seed(index: int, work_dir: str, data_root: str,
         levels_count[lvl] = levels_count.get(lvl, 0) + 1
     info = dict(index=int(index), seeds=seeds, world=meta['build'],
                 world_name=settings['world'], levels=level_names,
+                settings={k: (list(v) if isinstance(v, tuple) else v)
+                          for k, v in settings.items()},
                 num_classes=len(meta['classes']), num_seen=n_seen,
                 num_unseen=len(meta['unseen_classes']),
                 unseen_per_level=levels_count,
@@ -357,6 +359,39 @@ def run_evidence(work_dir: str = 'work_dirs/evidence',
                          for k, v in settings.items()},
                threads=torch.get_num_threads(),
                wall_seconds_this_call=round(time.time() - t0, 1))
+    written = write_evidence(work_dir, results, run)
+    if progress:
+        print(written['text'])
+    return written['evidence']
+
+
+def report_evidence(work_dir: str, seeds: int, first_seed: int = 0,
+                    progress: bool = True) -> Dict:
+    """Aggregate finished seeds (``seed_<i>/results.json``) without running
+    anything (e.g. seeds run by separate processes).
+
+    Args:
+        work_dir (str): The evidence work dir.
+        seeds (int): Number of seeds.
+        first_seed (int): Index of the first.
+        progress (bool): Print the report.
+
+    Returns:
+        dict: ``evidence.json``'s content.
+    """
+    results, missing = [], []
+    for index in range(first_seed, first_seed + seeds):
+        path = osp.join(work_dir, f'seed_{index}', 'results.json')
+        if not osp.isfile(path):
+            missing.append(path)
+            continue
+        with open(path, encoding='utf-8') as f:
+            results.append(json.load(f))
+    if missing:
+        raise FileNotFoundError(f'seeds not finished: {missing}')
+    timings = [r['info'].get('timings', {}) for r in results]
+    run = dict(report_only=True, seconds_per_seed=[
+        round(sum(float(v) for v in t.values()), 1) for t in timings])
     written = write_evidence(work_dir, results, run)
     if progress:
         print(written['text'])

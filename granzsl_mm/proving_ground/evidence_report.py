@@ -28,6 +28,10 @@ COMPARISONS = ((FULL, PROMPTS), (FULL, 'CLIP zero-shot, prompts, global '
                ('MKT (stage 1)', PROMPTS), ('SigRL', 'MKT (stage 1)'),
                (FULL, 'MKT (stage 1)'))
 METRICS = (('zsl_mAP', 'ZSL'), ('gzsl_mAP', 'GZSL'))
+# the per-level panel: chance, the prompts, GranZSL, the image-tower methods
+LEVEL_PLOT = ('chance (random scores, expected)',
+              'CLIP zero-shot, prompts, global score', PROMPTS, FULL,
+              'MKT (stage 1)', 'SigRL')
 
 
 def _rows_by_method(result: dict) -> Dict[str, dict]:
@@ -59,7 +63,11 @@ def aggregate(results: Sequence[dict]) -> Dict:
     chance_name = methods[0]
     out = dict(seeds=seeds, methods={}, chance=[], ablations={},
                comparisons={}, levels={}, selected={},
-               info=results[0]['info'])
+               info=results[0]['info'],
+               seed_info=[dict(seeds=r['info'].get('seeds'),
+                               world=r['info'].get('world'),
+                               timings=r['info'].get('timings'))
+                          for r in results])
     for t, r in zip(tables, results):
         out['chance'].append(dict(seed=r['info']['index'],
                                   zsl_mAP=t[chance_name]['zsl_mAP'],
@@ -214,8 +222,14 @@ def render_markdown(ev: dict, run: dict) -> str:
                                  else f'{k} {v}' for k, v in s.items())
                 parts.append(f'seed {seed}: {what}')
             lines.append(f'- {m}: ' + '; '.join(parts))
-    lines += ['', f"Run: {run.get('threads')} torch thread(s); settings "
-              f"{json.dumps(run.get('settings', {}))}."]
+    if 'settings' in run:
+        lines += ['', f"Run: {run.get('threads')} torch thread(s); settings "
+                  f"{json.dumps(run['settings'])}."]
+    timings = [r.get('timings') for r in ev.get('seed_info', [])]
+    if timings and all(timings):
+        lines += ['', 'Stage wall time per world (s): ' + '; '.join(
+            f"seed {s}: {sum(float(v) for v in t.values()):.0f}"
+            for s, t in zip(ev['seeds'], timings))]
     if n == 1:
         lines += ['', 'One world: no spread, no interval; run --seeds N '
                   '(make evidence) for evidence.']
@@ -254,7 +268,7 @@ def _plot(ev: dict, path: str) -> None:
     if lv:
         ax = axes[1]
         names = lv['names']
-        shown = [m for m in lv['methods']]
+        shown = [m for m in LEVEL_PLOT if m in lv['methods']]
         xs = np.arange(len(names))
         width = 0.8 / max(1, len(shown))
         for k, m in enumerate(shown):
@@ -265,7 +279,7 @@ def _plot(ev: dict, path: str) -> None:
                    capsize=2, label=m)
         ax.set_xticks(xs, names)
         ax.set_ylabel('ZSL AP of unseen classes (%)')
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc='upper right')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -11,7 +11,13 @@ from typing import Optional
 import torch
 import torch.distributed as torch_dist
 
-__all__ = ['init_dist_env', 'patch_ddp_for_cpu', 'default_dist_backend']
+__all__ = ['init_dist_env', 'patch_ddp_for_cpu', 'default_dist_backend',
+           'DDP_WRAPPERS']
+
+#: Wrapper types built as ``DistributedDataParallel`` (``device_ids``);
+#: ``TrainableDDP`` is granzsl_mm's (DDP only for a module that trains).
+DDP_WRAPPERS = ('MMDistributedDataParallel', 'DistributedDataParallel',
+                'TrainableDDP')
 
 
 def default_dist_backend() -> str:
@@ -64,8 +70,7 @@ def patch_ddp_for_cpu(cfg) -> None:
         return
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
     wrapper.setdefault('type', 'MMDistributedDataParallel')
-    if wrapper['type'] in ('MMDistributedDataParallel',
-                           'DistributedDataParallel'):
+    if str(wrapper['type']).split('.')[-1] in DDP_WRAPPERS:
         wrapper['device_ids'] = None
         wrapper.setdefault('broadcast_buffers', False)
     cfg.model_wrapper_cfg = wrapper

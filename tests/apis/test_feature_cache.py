@@ -166,3 +166,46 @@ def test_extract_features_tool_matches_runner_test(tmp_path, small_demo_world):
     assert set(metrics) == set(expected)
     for key, value in expected.items():
         assert metrics[key] == pytest.approx(value, abs=1e-3), key
+
+
+def test_global_only_default_sizes_and_streaming_eval(model, tmp_path):
+    """Default: no dense file; files hold exactly the stated bytes/image;
+    the cache scored through the streaming metric == the in-memory one."""
+    from granzsl_mm.apis.feature_store import (
+        cache_bytes_per_image,
+        describe_cache_size,
+    )
+    root = tmp_path / 'g'
+    cache = extract_features(model, _Images(), str(root), batch_size=4,
+                             progress=False)
+    assert cache.dense_feats is None and not (root / 'dense.npy').exists()
+    per = cache_bytes_per_image(32, None, 5)
+    assert per == dict(total=32 * 4 + 5 + 1, **{
+        'global': 128, 'dense': 0, 'gt_score': 5, 'done': 1})
+    for name, key in (('global.npy', 'global'), ('gt_score.npy', 'gt_score'),
+                      ('done.npy', 'done')):
+        assert osp.getsize(root / name) == 128 + 11 * per[key]
+    assert cache.size_description() == (
+        'global 32 fp32 128 B + gt_score 5 int8 5 B + done 1 B = 134 B/image'
+        ' x 11 images = 1.4 KiB (0.00 GB)')
+    # Open Images with ViT-B/16 (D=512, P=196): 2 KiB + 196 KiB + 7,586 B
+    oi = cache_bytes_per_image(512, 196, 7586)
+    assert (oi['global'], oi['dense'], oi['total']) == (2048, 200704, 210339)
+    assert describe_cache_size(125456, 512, None, 7586).endswith(
+        '= 9.4 KiB/image x 125456 images = 1.1 GiB (1.21 GB)')
+    assert describe_cache_size(125456, 512, 196, 7586).endswith(
+        '(26.39 GB)')
+    with torch.no_grad():
+        names = model.class_name_embeddings()
+    meta = dict(classes=NAMES, seen_classes=NAMES[:3],
+                unseen_classes=NAMES[3:])
+    kw = dict(topk=(1, 3), drop_empty_images=True)
+    ref = evaluate_cached(cache, names, meta, dict(
+        type='ZSLMultiLabelMetric', **kw), logit_scale=model.logit_scale,
+        score_mode='global')
+    got = evaluate_cached(cache, names, meta, dict(
+        type='StreamingZSLMultiLabelMetric', **kw),
+        logit_scale=model.logit_scale, score_mode='global')
+    assert got.keys() == ref.keys()
+    for key in ref:
+        assert got[key] == pytest.approx(ref[key], abs=1e-9), key

@@ -91,9 +91,13 @@ def test_typed_word_falls_back_to_prompt(granzsl, image_paths):
     ref = 0.5 * (20.0 * g + (loc.softmax(dim=1) * loc).sum(1))
     assert torch.allclose(mixed[:, 1], ref[:, 0], atol=1e-4)
     res = inf(image_paths[:1], topk=1, progress=False)[0]
-    assert len(res['labels']) == 1
-    assert res['sources'] == [inf.sources[inf.vocabulary.index(
-        res['labels'][0])]]
+    # learned names and prompt words: one ranking per source, no merge
+    assert not res['merged'] and 'labels' not in res
+    for source, ranked in res['by_source'].items():
+        cols = [i for i, s in enumerate(inf.sources) if s == source]
+        best = max(cols, key=lambda i: float(mixed[0, i]))
+        assert ranked['labels'] == [inf.vocabulary[best]]
+        assert ranked['scores'] == pytest.approx([float(mixed[0, best])])
 
 
 def test_score_map_equals_view_cosines(granzsl, image_paths):

@@ -39,7 +39,7 @@ def test_paper_recipe(name, model_type, lr, batch, n_cls, n_seen):
     assert (m.backbone.arch, m.backbone.pretrained) == ('ViT-B-16', 'openai')
     assert m.backbone.dense_mode == 'plain'
     assert m.backbone.trainable_blocks_from == 10
-    assert m.template == 'There is a {} in the scene.' and m.topk == 16
+    assert m.template == 'There is a {} in the scene' and m.topk == 16
     assert (m.num_classes, m.num_seen_classes) == (n_cls, n_seen)
     assert m.distill_loss.loss_weight == 1.0
     opt = cfg.optim_wrapper

@@ -157,7 +157,7 @@ def test_checkpoint_not_matching_config(session, tiny_granzsl, image,
     outcome = session.run_ranking([image], 'cat', tiny_granzsl.config,
                                   other.checkpoint)
     assert not outcome.ok
-    assert 'does not match tiny_granzsl_5.py' in outcome.status
+    assert 'config: tiny_granzsl_5.py' in outcome.status
     assert ('1 tensors differ in shape: name_learner.name_vectors '
             '(checkpoint (7,') in outcome.status
 

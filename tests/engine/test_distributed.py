@@ -1,7 +1,6 @@
 """Two CPU processes (gloo) through tools/dist_train.sh and dist_test.sh."""
 import os
 import os.path as osp
-import pickle
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
+from granzsl_mm.evaluation.prediction_dump import load_predictions
 from tests.fixtures.run_tools import REPO, TINY_CFG, data_opts, free_port, run
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
 
@@ -30,8 +30,7 @@ def _test(root, ckpt, out, procs=None):
     else:
         proc = run(['bash', 'tools/dist_test.sh', TINY_CFG, ckpt,
                     str(procs), *opts], env={'PORT': str(free_port())})
-    with open(out, 'rb') as f:
-        preds = pickle.load(f)
+    preds = load_predictions(out)  # the restricted reader: plain data only
     return proc.stdout + proc.stderr, preds
 
 
@@ -43,16 +42,16 @@ def test_dist_test_equals_single_process(trained, tmp_path):
     # trimmed, so the metric sees exactly len(dataset) results.
     assert len(single) == len(dist) == 11
     assert [p['sample_idx'] for p in dist] == list(range(11))
-    scores = np.stack([p['pred_score'].numpy() for p in dist])
+    scores = np.stack([np.asarray(p['pred_score']) for p in dist])
     np.testing.assert_array_equal(
-        scores, np.stack([p['pred_score'].numpy() for p in single]))
+        scores, np.stack([np.asarray(p['pred_score']) for p in single]))
     metric = [line for line in log2.splitlines() if 'Epoch(test)' in line]
     single_metric = [line for line in log1.splitlines()
                      if 'Epoch(test)' in line]
     map_dist = metric[-1].split('multi-label/mAP: ')[1].split()[0]
     assert map_dist == single_metric[-1].split('multi-label/mAP: ')[1].split()[0]
     # A duplicated sample would change the metric on this data.
-    targets = np.stack([p['gt_score'].numpy() for p in dist])
+    targets = np.stack([np.asarray(p['gt_score']) for p in dist])
     dup_s = np.concatenate([scores, scores[-1:]])
     dup_t = np.concatenate([targets, targets[-1:]])
     full = np.mean([average_precision_score(targets[:, c], scores[:, c])

@@ -50,16 +50,23 @@ def _in_memory(samples, **kw):
 
 @pytest.mark.parametrize('drop', [False, True])
 @pytest.mark.parametrize('empty_class', ['zero', 'skip'])
-def test_equals_in_memory_metric(tmp_path, drop, empty_class):
+@pytest.mark.parametrize('ap_path', ['sparse', 'columns'])
+@pytest.mark.parametrize('in_order', [False, True])
+def test_equals_in_memory_metric(tmp_path, drop, empty_class, ap_path,
+                                 in_order):
     samples = make_samples()
     kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen', 'multilabel'),
               drop_empty_images=drop, empty_class=empty_class)
     expected = _in_memory(samples, **kw)
+    # sparse_limit=0: AP from the transposed file in column chunks;
+    # in dataset order the append files become the score files in place
     metric = StreamingZSLMultiLabelMetric(
         **kw, chunk_rows=3, chunk_cols=2, buffer_rows=4,
-        score_dir=str(tmp_path), keep_files=True)
+        score_dir=str(tmp_path), keep_files=True,
+        sparse_limit=0 if ap_path == 'columns' else 1 << 20)
     metric.dataset_meta = META
-    perm = np.random.default_rng(0).permutation(SIZE)  # any arrival order
+    perm = np.arange(SIZE) if in_order else \
+        np.random.default_rng(0).permutation(SIZE)  # any arrival order
     for a in range(0, SIZE, 4):
         metric.process(None, [samples[i] for i in perm[a:a + 4]])
     got = metric.evaluate(SIZE)
@@ -70,6 +77,36 @@ def test_equals_in_memory_metric(tmp_path, drop, empty_class):
     scores = np.load(tmp_path / 'scores.npy', mmap_mode='r')
     np.testing.assert_array_equal(
         scores, np.stack([s['pred_score'] for s in samples]))
+    targets = np.load(tmp_path / 'targets.npy')
+    np.testing.assert_array_equal(
+        targets, np.stack([s['gt_score'] for s in samples]).astype(np.int8))
+    assert (tmp_path / 'scores_T.npy').exists() == (ap_path == 'columns')
+
+
+def test_sparse_ap_equals_per_class_ap():
+    """Known-entry AP == per_class_ap on the dense matrix, ties included,
+    and a dense label set without a column reader is refused."""
+    from granzsl_mm.evaluation.functional.multilabel_ap import per_class_ap
+    from granzsl_mm.evaluation.functional.streaming import (
+        sparse_class_ap,
+        stream_zsl_metrics,
+    )
+    rng = np.random.default_rng(5)
+    scores = (np.round(rng.random((200, 9)) * 8) / 8).astype(np.float32)
+    targets = rng.choice([1, 0, -1], size=(200, 9), p=[.1, .1, .8])
+    targets[:, 3] = -1  # a class without known entries
+    rr, cc = np.nonzero(targets >= 0)
+    got = sparse_class_ap(cc, scores[rr, cc], targets[rr, cc], 9)
+    np.testing.assert_array_equal(got, per_class_ap(scores, targets))
+    assert np.isnan(got[3])
+
+    def rows(a, b):
+        return scores[a:b], targets[a:b]
+
+    with pytest.raises(ValueError, match='sparse_limit'):
+        stream_zsl_metrics(rows, None, 200, (0, 9), sparse_limit=10)
+    res = stream_zsl_metrics(rows, None, 200, (0, 9), chunk_rows=7)
+    assert res['ap_path'] == 'sparse'
 
 
 def test_registered_and_errors(tmp_path):

@@ -61,7 +61,7 @@ def test_predict_gzsl_and_zsl_scores():
     images = torch.randn(3, 3, 32, 32)
     out = model.predict(images)
     text = model.text_encoder.encode(
-        [f'There is a {n} in the scene.' for n in NAMES])
+        [f'There is a {n} in the scene' for n in NAMES])
     with torch.no_grad():
         gzsl = _reference_scores(model, images, text)
         zsl = _reference_scores(model, images, text[4:])

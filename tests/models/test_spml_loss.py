@@ -51,29 +51,29 @@ def test_em_apl_hand_computed():
                 + beta * (0.8 * nl(0.6) + 0.2 * nl(1 - 0.6))  # soft target
                 - alpha * entropy(0.3) + nl(0.7)
                 - alpha * entropy(0.05)) / 6
-    got = spml_loss(_t(PROBS), _t(TARGETS), 'em_apl', alpha=alpha, beta=beta,
+    got = spml_loss(_t(PROBS), _t(TARGETS), 'em_pl', alpha=alpha, beta=beta,
                     soft_targets=_t(SOFT))
     assert got.item() == pytest.approx(expected, rel=1e-12)
     # without (or with all-NaN) soft targets it is 'em'
     em = spml_loss(_t(PROBS), _t(TARGETS), 'em', alpha=alpha)
-    assert spml_loss(_t(PROBS), _t(TARGETS), 'em_apl',
+    assert spml_loss(_t(PROBS), _t(TARGETS), 'em_pl',
                      alpha=alpha).item() == pytest.approx(em.item())
     all_nan = torch.full((2, 3), NAN, dtype=torch.float64)
-    assert spml_loss(_t(PROBS), _t(TARGETS), 'em_apl', alpha=alpha,
+    assert spml_loss(_t(PROBS), _t(TARGETS), 'em_pl', alpha=alpha,
                      soft_targets=all_nan).item() == pytest.approx(em.item())
 
 
 def test_soft_targets_only_change_unknowns():
     """A soft target on an observed entry is ignored."""
     soft = _t([[0.0, 1.0, NAN], [NAN, 0.0, NAN]])
-    a = spml_loss(_t(PROBS), _t(TARGETS), 'em_apl', soft_targets=soft)
-    b = spml_loss(_t(PROBS), _t(TARGETS), 'em_apl')
+    a = spml_loss(_t(PROBS), _t(TARGETS), 'em_pl', soft_targets=soft)
+    b = spml_loss(_t(PROBS), _t(TARGETS), 'em_pl')
     assert a.item() == pytest.approx(b.item(), rel=1e-12)
 
 
 def test_gradients_finite_at_extremes():
     probs = _t([[0.0, 1.0, 0.5]]).requires_grad_()
-    loss = spml_loss(probs, _t([[1, -1, 0]]), 'em_apl',
+    loss = spml_loss(probs, _t([[1, -1, 0]]), 'em_pl',
                      soft_targets=_t([[NAN, 1.0, NAN]]))
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(probs.grad).all()
@@ -166,14 +166,14 @@ def test_stock_head_unknown_label_has_zero_gradient():
 def test_spml_head_carries_soft_targets():
     torch.manual_seed(0)
     head = SPMLLinearClsHead(num_classes=3, in_channels=4, loss=dict(
-        type='SPMLLoss', mode='em_apl', alpha=0.1, beta=0.7))
+        type='SPMLLoss', mode='em_pl', alpha=0.1, beta=0.7))
     feats = torch.randn(2, 4)
     scores = [[1, -1, -1], [-1, -1, 1]]
     softs = [[NAN, 0.9, NAN], [NAN, NAN, NAN]]
     loss = head.loss((feats, ), _samples(scores, softs))['loss']
     probs = head((feats, )).sigmoid().detach()
     ref = spml_loss(probs, torch.tensor(scores, dtype=torch.float32),
-                    'em_apl', alpha=0.1, beta=0.7,
+                    'em_pl', alpha=0.1, beta=0.7,
                     soft_targets=torch.tensor(softs))
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
     # samples without the field: plain 'em'

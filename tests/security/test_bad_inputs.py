@@ -209,3 +209,33 @@ def test_demo_uploads_share_the_pixel_limit(tmp_path, monkeypatch):
     assert 'big.png' in str(info.value) and str(tmp_path) not in str(
         info.value)
     assert '2000 pixels' in str(info.value)
+
+
+# case 14: description file ------------------------------------------------
+def test_non_utf8_description_file_names_the_file_and_the_fix(tmp_path):
+    from granzsl_mm.datasets import DescriptionError, load_descriptions
+    path = tmp_path / 'desc.json'
+    path.write_bytes('{"format": "granzsl_mm.descriptions/v1", "classes": '
+                     '{"caf\u00e9": {"sentences": ["a caf\u00e9"]}}}'
+                     .encode('latin1'))
+    with pytest.raises(DescriptionError) as info:
+        load_descriptions(str(path))
+    text = str(info.value)
+    assert str(path) in text and 'UTF-8' in text and '0xe9' in text
+    assert 're-save it as UTF-8' in text
+
+
+# case 13: the inferencer shares the limit ---------------------------------
+def test_inferencer_images_share_the_pixel_limit(tmp_path, monkeypatch):
+    from granzsl_mm.apis.image_inputs import load_image
+    from granzsl_mm.utils.image_io import ImageTooLargeError
+    path = tmp_path / 'big.png'
+    Image.fromarray(np.zeros((50, 40, 3), np.uint8)).save(path)
+    assert load_image(str(path))['img'].shape == (50, 40, 3)
+    monkeypatch.setenv('GRANZSL_MAX_IMAGE_PIXELS', '1999')
+    with pytest.raises(ImageTooLargeError) as info:
+        load_image(str(path))
+    assert str(path) in str(info.value) and '2000 pixels' in str(info.value)
+    (tmp_path / 'empty.jpg').write_bytes(b'')
+    with pytest.raises(ValueError, match='empty.jpg: the file is empty'):
+        load_image(str(tmp_path / 'empty.jpg'))

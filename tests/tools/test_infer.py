@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
@@ -54,7 +55,8 @@ def test_infer_tool_writes_json_and_pictures(tmp_path):
         [sys.executable, 'tools/infer.py', CONFIG,
          str(tmp_path / 'imgs' / '*.png'), '--checkpoint', ckpt, '--vocab',
          str(tmp_path / 'words.txt'), '--topk', '3', '--out', out,
-         '--show-dir', vis], cwd=REPO, env=env, capture_output=True,
+         '--show-dir', vis, '--text-cache-dir', 'none'], cwd=REPO, env=env,
+        capture_output=True,
         text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     with open(out) as f:
@@ -73,3 +75,40 @@ def test_infer_tool_writes_json_and_pictures(tmp_path):
         assert res['labels'] == [WORDS[i] for i in order]
         assert np.allclose(res['scores'], row[order].numpy(), atol=1e-5)
         assert res['sources'] == ['prompt'] * 3
+
+
+def test_infer_records_weights_and_sigmoid(tmp_path):
+    from granzsl_mm.models.backbones.open_clip_builder import build_open_clip
+    paths = _make_images(str(tmp_path / 'imgs'), num=1)
+    torch.manual_seed(4)
+    clip, _ = build_open_clip('TinyCLIP-test')
+    clip_file = str(tmp_path / 'clip.bin')
+    torch.save(clip.state_dict(), clip_file)
+    out = str(tmp_path / 'res.json')
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable, 'tools/infer.py', CONFIG, paths[0], '--vocab',
+         'dog,zebra', '--clip-checkpoint', clip_file, '--score-act',
+         'sigmoid', '--topk', '0', '--out', out, '--text-cache-dir',
+         str(tmp_path / 'cache'), '--cfg-options', 'model.logit_scale=5.0'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out) as f:
+        written = json.load(f)
+    weights = written['weights']
+    assert weights['clip_checkpoint'] == clip_file
+    assert weights['clip_pretrained'] == dict(backbone=clip_file)
+    assert weights['cfg_options'] == {'model.logit_scale': 5.0}
+    assert weights['config'] == CONFIG and weights['checkpoint'] is None
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({'model.logit_scale': 5.0,
+                         'model.backbone.pretrained': clip_file})
+    model = get_model(cfg)
+    model.set_vocabulary(['dog', 'zebra'])
+    raw = _own_predict(model, cfg, paths)[0]
+    res = written['results'][0]
+    assert res['merged'] and res['labels'] == res['by_source']['prompt'][
+        'labels']
+    got = dict(zip(res['labels'], res['scores']))
+    assert got['dog'] == pytest.approx(float(torch.sigmoid(raw[0])), abs=1e-5)
+    assert len(list((tmp_path / 'cache').glob('text_features_*.pt'))) == 1

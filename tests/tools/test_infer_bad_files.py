@@ -24,7 +24,8 @@ def test_infer_reports_bad_files_and_keeps_going(tmp_path):
     (folder / 'b.png').write_bytes(b'\x89PNG\r\n\x1a\n not really')
     (folder / 'd.jpg').write_bytes(b'')  # zero bytes
     out = str(tmp_path / 'res.json')
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1',
+               GRANZSL_MM_TEXT_CACHE=str(tmp_path / 'text_cache'))
     proc = subprocess.run(
         [sys.executable, 'tools/infer.py', CONFIG, str(folder), '--vocab',
          'cat, dog', '--batch-size', '2', '--out', out, '--no-progress'],

@@ -93,6 +93,19 @@ def main(argv=None) -> int:
     models = discover_models('configs', args.work_dirs, args.demo_root,
                              clip_weights=clip_weights)
     config = args.config or DEFAULT_CONFIG
+    if clip_weights:  # the same checks as infer.py --clip-checkpoint
+        from mmengine.config import Config
+
+        from granzsl_mm.apis.weights import set_clip_weights
+        try:
+            set_clip_weights(Config.fromfile(config), clip_weights,
+                             option='--clip-weights')
+        except ValueError as e:  # wrong architecture / activation / file
+            print(f'error: {e}', file=sys.stderr)
+            return 1
+    if not os.environ.get('GRANZSL_MM_TEXT_CACHE'):
+        from granzsl_mm.models.text import USER_CACHE_DIR, set_default_cache_dir
+        set_default_cache_dir(USER_CACHE_DIR)  # prompt features on disk
     checkpoint = args.checkpoint
     found = [m for m in models.values() if osp.abspath(m[0]) == osp.abspath(
         config)]

@@ -1,4 +1,10 @@
-"""Save the first items of a config's dataset as labelled pictures."""
+"""Save the first items of a config's dataset as labelled pictures.
+
+Modes as MMPretrain's ``browse_dataset.py``: ``original`` (the file as
+stored), ``transformed`` (what the model gets), ``concat`` (both side by
+side), ``pipeline`` (the image after every pipeline step). Seen labels are
+written in black, unseen ones in red.
+"""
 import argparse
 
 from mmengine.config import Config, DictAction
@@ -6,7 +12,7 @@ from mmengine.registry import init_default_scope
 
 from granzsl_mm import register_all_modules
 from granzsl_mm.registry import DATASETS
-from granzsl_mm.utils.browse import browse_dataset
+from granzsl_mm.utils.browse import BROWSE_MODES, browse_dataset
 
 
 def main() -> None:
@@ -16,8 +22,9 @@ def main() -> None:
                         choices=['train', 'val', 'test'])
     parser.add_argument('--output-dir', default='browse_dataset')
     parser.add_argument('--show-number', type=int, default=8)
-    parser.add_argument('--mode', default='transformed',
-                        choices=['original', 'transformed'])
+    parser.add_argument('--mode', default='transformed', choices=BROWSE_MODES,
+                        help='original file, pipeline output, both '
+                        '(concat) or every pipeline step (pipeline)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     register_all_modules()
@@ -27,7 +34,7 @@ def main() -> None:
     init_default_scope(cfg.get('default_scope', 'granzsl_mm'))
     dataset = DATASETS.build(cfg[f'{args.phase}_dataloader'].dataset)
     files = browse_dataset(dataset, args.output_dir, args.show_number,
-                           show_pipeline=args.mode == 'transformed')
+                           mode=args.mode)
     print(f'wrote {len(files)} files to {args.output_dir}')
 
 

@@ -3,11 +3,14 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 
 from granzsl_mm.registry import DATASETS
+from granzsl_mm.structures.class_lists import COCO80_CLASSES
 from granzsl_mm.structures.class_names import read_class_names
+from granzsl_mm.utils.safe_pickle import safe_pickle_load
 
-from .expansion import ALL_FIELDS, expand_descriptions
+from .expansion import ALL_FIELDS, check_ablation, expand_descriptions
 from .io import (
     DescriptionError,
     check_classes,
@@ -26,6 +29,20 @@ def _as_list(value: Union[None, str, Sequence[str]]) -> List[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _is_coco_split(ids: object) -> bool:
+    """Whether ``ids`` is the papers' COCO 48/17 split of the 80 classes."""
+    if not isinstance(ids, dict):
+        return False
+    try:
+        train = [int(i) for i in ids['train']]
+        test = [int(i) for i in ids['test']]
+    except (KeyError, TypeError, ValueError):
+        return False
+    everything = train + test
+    return (len(train), len(test)) == (48, 17) and len(set(everything)) == 65 \
+        and all(0 <= i < len(COCO80_CLASSES) for i in everything)
+
+
 def read_class_split(
         split_file: str,
         index_classes: Union[None, str, Sequence[str]] = None
@@ -39,14 +56,20 @@ def read_class_split(
             indices into ``index_classes``; each set sorted ascending; read
             without running code).
         index_classes (None | str | Sequence[str]): Class names by index
-            (list, or a COCO categories / instances json); needed for the
-            pickle.
+            (list, or a COCO categories / instances json) for the pickle.
+            Defaults, for a COCO split pickle (48 ``train`` + 17 ``test``
+            distinct indices below 80), to the 80 COCO names in category-id
+            order (:data:`granzsl_mm.structures.COCO80_CLASSES`); needed
+            for any other pickle.
 
     Returns:
         tuple[list[str], list[str]]: Seen and unseen class names.
     """
     if not osp.isfile(split_file):
         raise FileNotFoundError(f'class split file not found: {split_file}')
+    if index_classes is None and split_file.endswith(('.pickle', '.pkl')):
+        if _is_coco_split(safe_pickle_load(split_file)):
+            index_classes = list(COCO80_CLASSES)
     split = read_class_names(split_file, index_classes)
     if split.num_seen is None:
         raise ValueError(f'{split_file}: expected {{"seen": [...], '
@@ -91,6 +114,9 @@ class ClassDescriptionDataset(BaseDataset):
         sources (Sequence[str], optional): Use only entries with these
             ``source`` values (others give templates only).
         allow_extra (bool): Accept described classes outside the class list.
+        dedupe (bool): Drop repeated sentences within a class. GranZSL's
+            reference keeps them (its COCO file repeats 102 sentences): the
+            paper configs pass ``False``.
         **kwargs: ``BaseDataset`` arguments (``pipeline``, ``data_root``,
             ``indices``, ``lazy_init``, ...).
     """
@@ -109,6 +135,7 @@ class ClassDescriptionDataset(BaseDataset):
                  templates: Union[None, str, Sequence[str]] = None,
                  sources: Optional[Sequence[str]] = None,
                  allow_extra: bool = True,
+                 dedupe: bool = True,
                  **kwargs) -> None:
         data_root = kwargs.get('data_root') or ''
         self.seen_files = [self._join(data_root, f)
@@ -122,6 +149,8 @@ class ClassDescriptionDataset(BaseDataset):
         self.templates = templates
         self.sources = sources
         self.allow_extra = allow_extra
+        self.dedupe = dedupe
+        self.kind_counts: Dict[str, int] = {}
         seen, unseen = self._resolve_classes(classes, index_classes)
         self.descriptions = self._load(seen + unseen)
         metainfo = dict(
@@ -178,18 +207,36 @@ class ClassDescriptionDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """Expand every class's descriptions into items.
 
+        The description items of each kind (hierarchy, attributes,
+        co-occurrence; released sentences by their pattern) are counted,
+        logged and kept in :attr:`kind_counts`; an ablation (a kind's fields
+        left out of ``fields``) fails if the descriptions hold none of that
+        kind, instead of silently training on everything.
+
         Returns:
             list[dict]: ``{'text', 'gt_label'}`` items, class by class.
+
+        Raises:
+            DescriptionError: An ablation that removes nothing, or a class
+                left without sentences.
         """
         classes = self.metainfo['classes']
+        self.kind_counts = check_ablation(self.descriptions, classes,
+                                          self.fields)
         per_class = expand_descriptions(self.descriptions, classes,
                                         self.fields, self.chain_parents,
-                                        self.templates, self.sources)
+                                        self.templates, self.sources,
+                                        dedupe=self.dedupe)
         empty = [c for c, s in zip(classes, per_class) if not s]
         if empty:
             raise DescriptionError(
                 f'no sentences for {len(empty)} classes with fields '
                 f'{list(self.fields)}: {empty}')
+        total = sum(len(sents) for sents in per_class)
+        print_log(f'ClassDescriptionDataset: {len(classes)} classes, '
+                  f'description items per kind {self.kind_counts} '
+                  f'(fields {list(self.fields)}, dedupe={self.dedupe}); '
+                  f'{total} training items with templates', logger='current')
         return [{'text': s, 'gt_label': i}
                 for i, sents in enumerate(per_class) for s in sents]
 

@@ -2,8 +2,9 @@
 import json
 import os
 import os.path as osp
-import tempfile
 from typing import Optional, Sequence
+
+from granzsl_mm.utils.atomic_io import atomic_write_text
 
 from .format import (
     DESCRIPTION_FORMAT,
@@ -31,6 +32,12 @@ def _read_json(path: str) -> object:
             return json.load(f)
         except json.JSONDecodeError as e:
             raise DescriptionError(f'{path} is not valid JSON: {e}') from e
+        except UnicodeDecodeError as e:
+            raise DescriptionError(
+                f'{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at '
+                f'offset {e.start}): description files are UTF-8 JSON; '
+                're-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)'
+            ) from e
 
 
 def shipped_description_file(name: str) -> str:
@@ -106,19 +113,9 @@ def save_descriptions(descriptions: Descriptions,
 
 def atomic_write_json(data: object, path: str) -> None:
     """Write JSON so that readers never see a half-written file."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            json.dump(data, f, indent=1, ensure_ascii=False)
-            f.write('\n')
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    # the one atomic writer (synced, mode 0o666 & ~umask as `open` gives)
+    atomic_write_text(
+        json.dumps(data, indent=1, ensure_ascii=False) + '\n', path)
 
 def read_post_llm(path: str, classes: Sequence[str]) -> Descriptions:
     """Read the GranZSL authors' ``*_post_llm.json`` release.

@@ -8,199 +8,293 @@ rules: the chunks call the same kernels), computed from two readers:
 * ``read_cols(start, stop)`` -> ``(scores, targets)`` of classes
   ``start:stop`` as ``[classes, images]``: per-class AP, per column chunk.
 
-Memory is bounded by one chunk. The helpers at the end read and write
-``.npy`` files by byte offset (positioned I/O, no memory map held open, so
-the pages stay in the page cache and out of the process' resident set).
-NumPy and torch only.
+Sparse labels (Open Images: ~9 known labels per image among 7,586 classes,
+99.9 % unknown): AP only looks at the known entries (an unknown is never
+ranked), so the row pass also collects the known ``(class, score, label)``
+triplets; while they stay under ``sparse_limit`` entries, AP is computed
+from them class by class (a column chunk of the sparse matrix) and
+``read_cols`` is never called (it may then be ``None``). Denser labels fall
+back to the column reader. Both give the same AP, bit for bit.
+
+Memory: one chunk plus the sparse triplets. The ``.npy`` helpers live in
+:mod:`.npy_files` (re-exported here). NumPy and torch only.
 """
-import os
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .multilabel_ap import per_class_ap, topk_hits, validate_scores_targets
+from .npy_files import (
+    create_npy,
+    npy_data_offset,
+    read_npy_rows,
+    transpose_npy,
+    write_npy_rows,
+)
 
-__all__ = ['stream_zsl_metrics', 'npy_data_offset', 'create_npy',
+__all__ = ['stream_zsl_metrics', 'stream_label_sets', 'sparse_class_ap',
+           'LabelSetAccumulator', 'row_stats',
+           'npy_data_offset',
+           'create_npy',
            'write_npy_rows', 'read_npy_rows', 'transpose_npy']
 
 Reader = Callable[[int, int], Tuple[np.ndarray, np.ndarray]]
 
 
-def stream_zsl_metrics(read_rows: Reader, read_cols: Reader, num_rows: int,
+def sparse_class_ap(cols: np.ndarray, scores: np.ndarray,
+                    labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-class AP from the known entries only (pessimistic ties).
+
+    The rule of :func:`per_class_ap`: a positive with score ``s`` has
+    precision ``#{positives >= s} / #{known >= s}``, here counted within
+    each class's known entries (sorted once by class and score).
+
+    Args:
+        cols (np.ndarray): ``[M]`` class index (0-based in the label set)
+            of each known entry.
+        scores (np.ndarray): ``[M]`` its score.
+        labels (np.ndarray): ``[M]`` its label, 1 or 0.
+        num_classes (int): Number of classes.
+
+    Returns:
+        np.ndarray: ``[num_classes]`` float64 AP; NaN without a positive.
+    """
+    order = np.lexsort((scores, cols))
+    cols, scores, labels = cols[order], scores[order], labels[order]
+    bounds = np.searchsorted(cols, np.arange(num_classes + 1))
+    ap = np.full(num_classes, np.nan, dtype=np.float64)
+    for j in np.flatnonzero(np.diff(bounds)):
+        a, b = bounds[j], bounds[j + 1]
+        seg = scores[a:b]
+        pos = seg[labels[a:b] == 1]  # ascending, as seg
+        if pos.size == 0:
+            continue
+        n_ge = seg.size - np.searchsorted(seg, pos, 'left')
+        pos_ge = pos.size - np.searchsorted(pos, pos, 'left')
+        ap[j] = float(np.sum(pos_ge / n_ge)) / pos.size
+    return ap
+
+
+class LabelSetAccumulator:
+    """Running sums of one label set (columns ``c0:c1``) of
+    :func:`stream_label_sets`: fed row chunks (:meth:`add_rows`) or
+    per-image counts computed elsewhere (:meth:`add_counts`, e.g. by a
+    metric while the batches arrive); :meth:`result` gives the metrics.
+
+    Args:
+        columns: ``(c0, c1)`` class range.
+        num_rows: Number of images (rows indexed ``0..num_rows-1``).
+        ks: The K values.
+        drop_empty_images: Drop images without a positive in the set.
+        sparse_limit: Most known entries kept for the sparse AP path
+            (``0``: AP from the column reader).
+    """
+
+    def __init__(self, columns: Tuple[int, int], num_rows: int, ks: list,
+                 drop_empty_images: bool, sparse_limit: int) -> None:
+        self.c0, self.c1 = columns
+        self.ks, self.drop = list(ks), drop_empty_images
+        self.keep = np.ones(num_rows, dtype=bool)
+        self.tp = np.zeros(len(ks), np.int64)
+        self.img_p, self.img_r = np.zeros(len(ks)), np.zeros(len(ks))
+        self.n_gt = self.n_has = self.n_sparse = 0
+        self.limit = sparse_limit
+        self.sparse: Optional[list] = [] if sparse_limit > 0 else None
+
+    def add_rows(self, r0: int, s: np.ndarray, t: np.ndarray) -> None:
+        """Accumulate the rows ``r0:r0 + len(s)`` (checked, all classes)."""
+        s, t = s[:, self.c0:self.c1], t[:, self.c0:self.c1]
+        n_pos, hits = row_stats(s, t, self.ks)
+        known = None
+        if self.sparse is not None:
+            rr, cc = np.nonzero(t >= 0)
+            known = (rr + r0, cc + self.c0, s[rr, cc], t[rr, cc])
+        self.add_counts(r0, n_pos, hits, known)
+
+    def add_counts(self, r0: int, n_pos: np.ndarray, hits: np.ndarray,
+                   known: Optional[tuple] = None) -> None:
+        """Accumulate precomputed counts of the rows ``r0:r0 + len(n_pos)``.
+
+        Args:
+            r0: First row.
+            n_pos: ``[n]`` positives per image in the set.
+            hits: ``[len(ks), n]`` positives among each image's top K
+                (:func:`row_stats`).
+            known: ``(rows, cols, scores, labels)`` of known entries (rows
+                and classes absolute; other classes are ignored), needed
+                while the sparse AP path is on.
+        """
+        n = len(n_pos)
+        kept = n_pos > 0 if self.drop else np.ones(n, dtype=bool)
+        self.keep[r0:r0 + n] = kept
+        if self.sparse is not None:
+            if known is None:
+                raise ValueError('known entries are needed for sparse AP')
+            rows, cols, sc, lb = known
+            m = (cols >= self.c0) & (cols < self.c1) & self.keep[rows]
+            self.n_sparse += int(m.sum())
+            if self.n_sparse > self.limit:
+                self.sparse = None  # too dense: the column reader does AP
+            else:
+                self.sparse.append(((cols[m] - self.c0).astype(np.int32),
+                                    sc[m], lb[m]))
+        hits, n_pos = hits[:, kept], n_pos[kept]
+        has = n_pos > 0
+        self.n_gt += int(n_pos.sum())
+        self.n_has += int(has.sum())
+        self.tp += hits.sum(axis=1)
+        for i, k in enumerate(self.ks):
+            self.img_p[i] += float((hits[i] / k).sum())
+            self.img_r[i] += float((hits[i][has] / n_pos[has]).sum())
+
+    def result(self, read_cols: Optional[Reader], empty_class: str,
+               chunk_cols: int, return_per_class: bool) -> Dict:
+        c0, c1, ks = self.c0, self.c1, self.ks
+        num = int(self.keep.sum())
+        if self.sparse is not None:
+            parts = list(zip(*self.sparse)) if self.sparse else [
+                [np.zeros(0, np.int32)], [np.zeros(0, np.float32)],
+                [np.zeros(0, np.int8)]]
+            ap = sparse_class_ap(*(np.concatenate(p) for p in parts),
+                                 c1 - c0)
+        elif read_cols is None:
+            raise ValueError(f'{self.n_sparse} known labels exceed '
+                             f'sparse_limit={self.limit} and no column '
+                             'reader was given')
+        else:
+            ap = _column_ap(read_cols, (c0, c1),
+                            self.keep if self.drop else None, chunk_cols)
+        empty = np.isnan(ap)
+        if empty_class == 'zero':
+            mean_ap = float(np.nan_to_num(ap, nan=0.0).mean()) \
+                if ap.size else 0.0
+        else:
+            mean_ap = float(ap[~empty].mean()) if (~empty).any() else 0.0
+        out = {'mAP': 100.0 * mean_ap}
+        for i, k in enumerate(ks):
+            prec = int(self.tp[i]) / (num * k) if num else 0.0
+            rec = int(self.tp[i]) / self.n_gt if self.n_gt else 0.0
+            out[f'P@{k}'] = 100.0 * prec
+            out[f'R@{k}'] = 100.0 * rec
+            out[f'F1@{k}'] = (100.0 * 2 * prec * rec / (prec + rec)
+                              if prec + rec > 0 else 0.0)
+            out[f'img_P@{k}'] = 100.0 * self.img_p[i] / num if num else 0.0
+            out[f'img_R@{k}'] = (100.0 * self.img_r[i] / self.n_has
+                                 if self.n_has else 0.0)
+        out['num_images'] = num
+        out['num_classes'] = c1 - c0
+        out['num_empty_classes'] = int(empty.sum())
+        out['ap_path'] = 'sparse' if self.sparse is not None else 'columns'
+        if return_per_class:
+            out['per_class_AP'] = 100.0 * ap
+        return out
+
+
+def stream_label_sets(read_rows: Reader, read_cols: Optional[Reader],
+                      num_rows: int,
+                      label_sets: Dict[str, Tuple[int, int]],
+                      topk: Sequence[int] = (3, 5),
+                      empty_class: str = 'zero',
+                      drop_empty_images: bool = False,
+                      chunk_rows: int = 4096, chunk_cols: int = 64,
+                      return_per_class: bool = False,
+                      sparse_limit: int = 1 << 26) -> Dict[str, Dict]:
+    """:func:`multilabel_zsl_metrics` of several label sets in one row pass.
+
+    Each row chunk is read (and checked) once for all the label sets.
+
+    Args:
+        read_rows: Row reader (see the module docstring).
+        read_cols: Column reader (class-major); only called for a label
+            set whose known labels exceed ``sparse_limit`` (may be ``None``
+            if none does).
+        num_rows: Number of images.
+        label_sets: Name -> ``(start, stop)`` class range.
+        topk: The K values.
+        empty_class: ``'zero'`` or ``'skip'``.
+        drop_empty_images: Drop images without a positive in the set.
+        chunk_rows: Images per row chunk.
+        chunk_cols: Classes per column chunk.
+        return_per_class: Also return ``'per_class_AP'``.
+        sparse_limit: Most known entries of a set kept for the sparse AP
+            path (10 bytes each; default 2**26). ``0``: always use
+            ``read_cols``.
+
+    Returns:
+        dict: Name -> the keys of :func:`multilabel_zsl_metrics`, and
+        ``'ap_path'``: ``'sparse'`` or ``'columns'``.
+
+    Raises:
+        ValueError: On a bad ``empty_class``, or dense labels without
+            ``read_cols``.
+    """
+    if empty_class not in ('zero', 'skip'):
+        raise ValueError(f"empty_class must be 'zero' or 'skip', got "
+                         f'{empty_class!r}')
+    passes = {name: LabelSetAccumulator(cols, num_rows, list(topk),
+                                        drop_empty_images, sparse_limit)
+              for name, cols in label_sets.items()}
+    if not passes:
+        return {}
+    hi = max(c1 for _, c1 in label_sets.values())
+    for r0 in range(0, num_rows, chunk_rows):
+        s, t = read_rows(r0, min(r0 + chunk_rows, num_rows))
+        s, t = validate_scores_targets(s[:, :hi], t[:, :hi])
+        for one in passes.values():
+            one.add_rows(r0, s, t)
+    return {name: one.result(read_cols, empty_class, chunk_cols,
+                             return_per_class)
+            for name, one in passes.items()}
+
+
+def stream_zsl_metrics(read_rows: Reader, read_cols: Optional[Reader],
+                       num_rows: int,
                        columns: Tuple[int, int],
                        topk: Sequence[int] = (3, 5),
                        empty_class: str = 'zero',
                        drop_empty_images: bool = False,
                        chunk_rows: int = 4096, chunk_cols: int = 64,
-                       return_per_class: bool = False) -> Dict:
-    """:func:`multilabel_zsl_metrics` of the classes ``columns`` in chunks.
-
-    Args:
-        read_rows: Row reader (see the module docstring).
-        read_cols: Column reader (class-major).
-        num_rows: Number of images.
-        columns: ``(start, stop)`` class range of the label set.
-        topk: The K values.
-        empty_class: ``'zero'`` or ``'skip'``.
-        drop_empty_images: Drop images without a positive in ``columns``.
-        chunk_rows: Images per row chunk.
-        chunk_cols: Classes per column chunk.
-        return_per_class: Also return ``'per_class_AP'``.
+                       return_per_class: bool = False,
+                       sparse_limit: int = 1 << 26) -> Dict:
+    """:func:`multilabel_zsl_metrics` of the classes ``columns`` in chunks
+    (:func:`stream_label_sets` with one set; same arguments).
 
     Returns:
-        dict: The keys of :func:`multilabel_zsl_metrics`.
+        dict: The keys of :func:`multilabel_zsl_metrics`, and
+        ``'ap_path'``: ``'sparse'`` or ``'columns'``.
     """
-    if empty_class not in ('zero', 'skip'):
-        raise ValueError(f"empty_class must be 'zero' or 'skip', got "
-                         f'{empty_class!r}')
+    return stream_label_sets(
+        read_rows, read_cols, num_rows, {'set': columns}, topk=topk,
+        empty_class=empty_class, drop_empty_images=drop_empty_images,
+        chunk_rows=chunk_rows, chunk_cols=chunk_cols,
+        return_per_class=return_per_class, sparse_limit=sparse_limit)['set']
+
+
+def row_stats(scores: np.ndarray, targets: np.ndarray,
+              ks: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+    """Positives per image and positives among its top K, for each K.
+
+    Args:
+        scores: ``[n, C]`` scores of one label set.
+        targets: ``[n, C]`` labels in {1, 0, -1}.
+        ks: The K values.
+
+    Returns:
+        tuple: ``n_pos [n]`` and ``hits [len(ks), n]`` (int64).
+    """
+    pos = targets == 1
+    return pos.sum(axis=1), topk_hits(scores, pos, ks)
+
+
+def _column_ap(read_cols: Reader, columns: Tuple[int, int],
+               keep: Optional[np.ndarray], chunk_cols: int) -> np.ndarray:
+    """Per-class AP from the class-major reader, ``chunk_cols`` at a time."""
     c0, c1 = columns
-    ks = list(topk)
-    keep = np.ones(num_rows, dtype=bool)
-    tp = np.zeros(len(ks), np.int64)
-    img_p = np.zeros(len(ks))
-    img_r = np.zeros(len(ks))
-    n_gt = n_has = 0
-    for r0 in range(0, num_rows, chunk_rows):
-        r1 = min(r0 + chunk_rows, num_rows)
-        s, t = read_rows(r0, r1)
-        s, t = validate_scores_targets(s[:, c0:c1], t[:, c0:c1])
-        pos = t == 1
-        n_pos = pos.sum(axis=1)
-        if drop_empty_images:
-            keep[r0:r1] = n_pos > 0
-            s, pos, n_pos = s[keep[r0:r1]], pos[keep[r0:r1]], \
-                n_pos[keep[r0:r1]]
-        hits = topk_hits(s, pos, ks)
-        has = n_pos > 0
-        n_gt += int(n_pos.sum())
-        n_has += int(has.sum())
-        tp += hits.sum(axis=1)
-        for i, k in enumerate(ks):
-            img_p[i] += float((hits[i] / k).sum())
-            img_r[i] += float((hits[i][has] / n_pos[has]).sum())
-    num = int(keep.sum())
     ap = np.full(c1 - c0, np.nan)
     for a in range(c0, c1, chunk_cols):
         b = min(a + chunk_cols, c1)
         s, t = read_cols(a, b)
-        if drop_empty_images:
+        if keep is not None:
             s, t = s[:, keep], t[:, keep]
         ap[a - c0:b - c0] = per_class_ap(s.T, t.T, num_threads=1)
-    empty = np.isnan(ap)
-    if empty_class == 'zero':
-        mean_ap = float(np.nan_to_num(ap, nan=0.0).mean()) if ap.size else 0.0
-    else:
-        mean_ap = float(ap[~empty].mean()) if (~empty).any() else 0.0
-    out = {'mAP': 100.0 * mean_ap}
-    for i, k in enumerate(ks):
-        prec = int(tp[i]) / (num * k) if num else 0.0
-        rec = int(tp[i]) / n_gt if n_gt else 0.0
-        out[f'P@{k}'] = 100.0 * prec
-        out[f'R@{k}'] = 100.0 * rec
-        out[f'F1@{k}'] = (100.0 * 2 * prec * rec / (prec + rec)
-                          if prec + rec > 0 else 0.0)
-        out[f'img_P@{k}'] = 100.0 * img_p[i] / num if num else 0.0
-        out[f'img_R@{k}'] = 100.0 * img_r[i] / n_has if n_has else 0.0
-    out['num_images'] = num
-    out['num_classes'] = c1 - c0
-    out['num_empty_classes'] = int(empty.sum())
-    if return_per_class:
-        out['per_class_AP'] = 100.0 * ap
-    return out
-
-
-# .npy files by byte offset ---------------------------------------------------
-def npy_data_offset(path: str) -> Tuple[int, np.dtype, Tuple[int, ...]]:
-    """Data offset, dtype and shape of a C-ordered ``.npy`` file."""
-    with open(path, 'rb') as f:
-        version = np.lib.format.read_magic(f)
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = read(f)
-        if fortran:
-            raise ValueError(f'{path}: Fortran-ordered arrays not supported')
-        return f.tell(), dtype, shape
-
-
-def create_npy(path: str, shape: Tuple[int, ...], dtype,
-               fill: Optional[int] = None) -> None:
-    """Create a (sparse) ``.npy`` file of ``shape``; readable with
-    ``np.load(path, mmap_mode='r')``.
-
-    Args:
-        path (str): Output file.
-        shape (tuple): Array shape.
-        dtype: Array dtype.
-        fill (int, optional): Byte written everywhere (else zeros, sparse).
-    """
-    dtype = np.dtype(dtype)
-    header = {'descr': np.lib.format.dtype_to_descr(dtype),
-              'fortran_order': False, 'shape': tuple(shape)}
-    with open(path, 'wb') as f:
-        np.lib.format.write_array_header_1_0(f, header)
-        size = int(np.prod(shape)) * dtype.itemsize
-        if fill is None:
-            f.truncate(f.tell() + size)
-        else:
-            block = bytes([fill]) * min(size, 1 << 24)
-            left = size
-            while left > 0:
-                n = min(left, len(block))
-                f.write(block[:n])
-                left -= n
-
-
-def write_npy_rows(path: str, rows: np.ndarray, values: np.ndarray) -> None:
-    """Write ``values[i]`` to row ``rows[i]`` of a 2-D ``.npy`` file.
-
-    Consecutive row indices are written with one call.
-    """
-    offset, dtype, shape = npy_data_offset(path)
-    values = np.ascontiguousarray(values, dtype=dtype)
-    rows = np.asarray(rows, dtype=np.int64)
-    if values.shape != (rows.size, shape[1]):
-        raise ValueError(f'{path}: values of shape {values.shape} for '
-                         f'{rows.size} rows of width {shape[1]}')
-    if rows.size and (rows.min() < 0 or rows.max() >= shape[0]):
-        raise ValueError(f'{path}: row index outside 0..{shape[0] - 1}')
-    row_bytes = shape[1] * dtype.itemsize
-    order = np.argsort(rows, kind='stable')
-    rows, values = rows[order], values[order]
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        for a, b in zip(np.r_[0, breaks], np.r_[breaks, rows.size]):
-            os.pwrite(fd, values[a:b].tobytes(),
-                      offset + int(rows[a]) * row_bytes)
-    finally:
-        os.close(fd)
-
-
-def read_npy_rows(path: str, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of a 2-D ``.npy`` file (a private copy)."""
-    offset, dtype, shape = npy_data_offset(path)
-    stop = min(stop, shape[0])
-    count = max(stop - start, 0) * shape[1]
-    with open(path, 'rb') as f:
-        f.seek(offset + start * shape[1] * dtype.itemsize)
-        data = np.fromfile(f, dtype=dtype, count=count)
-    return data.reshape(-1, shape[1])
-
-
-def transpose_npy(src: str, dst: str, chunk_bytes: int = 1 << 26) -> None:
-    """Write the transpose of a 2-D ``.npy`` file, ``chunk_bytes`` of rows
-    at a time (one positioned write per column and chunk)."""
-    offset_s, dtype, (n, c) = npy_data_offset(src)
-    create_npy(dst, (c, n), dtype)
-    offset_d = npy_data_offset(dst)[0]
-    item = dtype.itemsize
-    step = max(1, chunk_bytes // max(1, c * item))
-    fd = os.open(dst, os.O_WRONLY)
-    try:
-        for r0 in range(0, n, step):
-            block = np.ascontiguousarray(read_npy_rows(src, r0, r0 + step).T)
-            for j in range(c):
-                os.pwrite(fd, block[j].tobytes(),
-                          offset_d + (j * n + r0) * item)
-    finally:
-        os.close(fd)
+    return ap

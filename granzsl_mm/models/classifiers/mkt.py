@@ -5,8 +5,10 @@ Image side: CLIP's ViT with only the last blocks trainable (index >= 10 for
 ViT-B/16, plus ``ln_post`` and ``proj``; layer-wise lr decay 0.65 in the
 configs). All tokens go through ``ln_post`` and ``proj``: the CLS token is the
 global embedding, the patch tokens the local ones. Label side: frozen CLIP
-text embeddings of "There is a {} in the scene." (L2-normalised; computed once
-and cached by ``CLIPTextEncoder``).
+text embeddings of "There is a {} in the scene" (no period: MKT's stage-2
+prompt, and per its author the template of the released stage-1
+``label_emb.pt``, whose generating code is not in the repository;
+L2-normalised; computed once and cached by ``CLIPTextEncoder``).
 
 Scores of a label set (:mod:`granzsl_mm.models.classifiers.mkt_scores`) are
 normalised across the classes of the scored set, so the scores of the GZSL
@@ -62,7 +64,8 @@ class MKT(MultiLabelClassifierBase):
         num_seen_classes (int): How many of them are seen.
         class_names: Names of all classes in label order, see
             :func:`resolve_class_names`.
-        template (str): Prompt of the label embeddings.
+        template (str): Prompt of the label embeddings (MKT's, without a
+            period).
         topk (int): Patches averaged by the local score.
         local_head (dict, optional): A head replacing the plain top-k local
             score (SigRL's ``SigRLHead``); called as
@@ -91,7 +94,7 @@ class MKT(MultiLabelClassifierBase):
                  num_classes: int,
                  num_seen_classes: int,
                  class_names: ClassNames,
-                 template: str = 'There is a {} in the scene.',
+                 template: str = 'There is a {} in the scene',
                  topk: int = 16,
                  local_head: Optional[dict] = None,
                  rank_loss: Optional[dict] = None,

@@ -2,7 +2,7 @@
 open-vocabulary multi-label recognition.
 
 SigRL is MKT stage 1 (:class:`MKT`: CLIP ViT with the last blocks trainable,
-frozen CLIP label embeddings of "There is a {} in the scene.", global score of
+frozen CLIP label embeddings of "There is a {} in the scene", global score of
 the CLS embedding, ranking + L1 distillation losses, ZSL / GZSL scores each
 normalised over its own label set) whose local score comes from
 :class:`~granzsl_mm.models.heads.SigRLHead`: the graph-based multi-label

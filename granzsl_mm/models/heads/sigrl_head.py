@@ -17,9 +17,11 @@ With patch embeddings ``X [B, P, D]`` and label embeddings ``L [C, D]``:
 5. Local score: mean of the top-k over positions of ``R @ Lᵀ`` (as MKT, with
    the raw label embeddings).
 
-Documented choices (the released SigRL code does not run as published: the
-decoupling module of the open-vocabulary branch is missing and the graph
-layer import is broken; we follow the paper and the parts that exist):
+Documented choices (the released SigRL code: the open-vocabulary branch's
+semantic decoupling is ``OV/models/SDA.py``, ``SemanticDecoupling``, the
+same file as ``SPML/models/SDA.py``; ours matches it to 8e-8 on random
+inputs; its graph-layer import does not run as published, so the GMC
+follows the paper):
 
 * The reference divides ``Sᵀ L`` by the Frobenius norms of the whole batch
   tensors before ReLU and the row normalisation; a positive scalar cancels

@@ -6,9 +6,6 @@ InfoNCE (``ClipLoss``) with the learned temperature. After training,
 ``OpenCLIPBackbone(arch=..., pretrained=<file>)`` and ``CLIPTextEncoder``
 load it like any open_clip checkpoint.
 """
-import os
-import os.path as osp
-import tempfile
 from typing import Dict, List, Optional
 
 import open_clip
@@ -16,6 +13,7 @@ import torch
 from mmengine.model import BaseModel
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.utils.atomic_io import atomic_open
 
 from ..backbones.open_clip_builder import build_open_clip
 
@@ -29,18 +27,10 @@ def save_open_clip_checkpoint(clip: torch.nn.Module, path: str) -> None:
         clip (torch.nn.Module): The open_clip model.
         path (str): Output ``.pt`` file.
     """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in clip.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    # atomic, synced, mode 0o666 & ~umask (as a plain `open` gives)
+    with atomic_open(path, suffix='.tmp') as f:
+        torch.save(state, f)
 
 
 @MODELS.register_module()

@@ -4,7 +4,12 @@ CLIP text towers are causal and pool the EOT (argmax) token, so a token's
 output depends only on the tokens before it: cutting the batch to its longest
 EOT position (+1) gives the same features with far less compute. Towers that
 are not of this kind (SigLIP last-token pooling, non-causal, CoCa, Hugging
-Face) are never truncated.
+Face) are never truncated. :meth:`CLIPTextEncoder.encode` also sorts the
+texts by token length before batching, so every batch is cut to its own
+longest prompt (still exact: each row only sees its own tokens), shows a
+progress bar when it needs more than one batch, and keeps features of a
+frozen tower in :class:`TextFeatureCache` (memory, and on disk when a cache
+folder is set).
 """
 from typing import Any, List, Optional, Sequence, Union
 
@@ -17,34 +22,14 @@ from granzsl_mm.registry import MODELS
 
 from ..backbones.open_clip_builder import build_open_clip
 from .templates import get_templates
-from .text_feature_cache import TextFeatureCache, hash_module_weights
+from .text_feature_cache import (
+    TextFeatureCache,
+    default_cache_dir,
+    hash_module_weights,
+)
+from .tower_view import TowerView
 
 __all__ = ['CLIPTextEncoder']
-
-
-class _TowerView:
-    """Uniform access to the text modules of ``CLIP`` / ``CustomTextCLIP``."""
-
-    def __init__(self, clip: nn.Module) -> None:
-        text = getattr(clip, 'text', None)
-        src = clip if text is None else text
-        self.src = src
-        self.own_forward = text is None or (
-            getattr(text, 'cls_emb', 1) is None
-            and not getattr(text, 'use_pad_mask', True)
-            and hasattr(text, 'token_embedding'))
-        self.pool_type = (clip.text_pool_type if text is None else getattr(
-            text, 'pool_type', None))
-        self.eos_id = getattr(clip if text is None else text,
-                              'text_eos_id' if text is None else 'eos_id',
-                              None)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for missing attributes; ``src`` itself missing means
-        # a half-built object (copy/pickle create one without __init__).
-        if name == 'src':
-            raise AttributeError(name)
-        return getattr(self.src, name)
 
 
 @MODELS.register_module()
@@ -58,8 +43,13 @@ class CLIPTextEncoder(BaseModule):
         precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         frozen: Freeze the tower (enables the feature cache).
         truncate: Cut causal-EOT towers to the longest prompt of a batch.
-        cache_dir: Folder for the on-disk feature cache (None: memory only).
+        cache_dir: Folder for the on-disk feature cache (None: memory only;
+            ``'auto'``: the process-wide folder of
+            :func:`~.text_feature_cache.set_default_cache_dir` /
+            ``GRANZSL_MM_TEXT_CACHE``, memory only when unset).
         batch_size: Texts per forward in :meth:`encode`.
+        progress: Show a progress bar (stderr) when :meth:`encode` runs more
+            than one batch.
         init_cfg: mmengine init config.
     """
 
@@ -70,8 +60,9 @@ class CLIPTextEncoder(BaseModule):
                  precision: str = 'fp32',
                  frozen: bool = True,
                  truncate: bool = True,
-                 cache_dir: Optional[str] = None,
+                 cache_dir: Optional[str] = 'auto',
                  batch_size: int = 256,
+                 progress: bool = True,
                  init_cfg: Optional[dict] = None,
                  _clip: Optional[nn.Module] = None,
                  _tokenizer: Any = None) -> None:
@@ -87,10 +78,12 @@ class CLIPTextEncoder(BaseModule):
             # (the owner registers and moves it).
             object.__setattr__(self, 'clip', _clip)
             self.tokenizer = _tokenizer
-        self.tower = _TowerView(self.clip)
+        self.tower = TowerView(self.clip)
         self.truncate = truncate
         self.batch_size = batch_size
-        self.cache = TextFeatureCache(cache_dir)
+        self.progress = progress
+        self.cache = TextFeatureCache(
+            default_cache_dir() if cache_dir == 'auto' else cache_dir)
         self.num_encoded = 0  # texts actually run through the tower
 
     @classmethod
@@ -197,12 +190,31 @@ class CLIPTextEncoder(BaseModule):
         return F.normalize(self.clip.encode_text(tokens).float(), dim=-1)
 
     def _encode_uncached(self, texts: List[str]) -> Tensor:
+        tokens = self.tokenize(texts)
+        order = torch.arange(len(texts))
+        if self.truncate and self.is_causal_eot:
+            # shortest first: each batch is cut to its own longest prompt
+            order = torch.sort(tokens.argmax(dim=-1).cpu(),
+                               stable=True).indices
+        batches = range(0, len(texts), self.batch_size)
+        bar = None
+        if self.progress and len(batches) > 1:
+            from tqdm import tqdm
+            bar = tqdm(total=len(texts), desc='encoding prompts',
+                       unit='prompt', leave=False)
         feats = []
-        for start in range(0, len(texts), self.batch_size):
-            chunk = texts[start:start + self.batch_size]
-            feats.append(self._encode_tokens(self.tokenize(chunk)))
-            self.num_encoded += len(chunk)
-        return torch.cat(feats)
+        for start in batches:
+            rows = order[start:start + self.batch_size].to(tokens.device)
+            feats.append(self._encode_tokens(tokens[rows]))
+            self.num_encoded += len(rows)
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+        out = torch.cat(feats)
+        back = torch.empty_like(order)
+        back[order] = torch.arange(len(texts))
+        return out[back.to(out.device)]
 
     def encode(self, texts: Union[str, Sequence[str]]) -> Tensor:
         """Encode strings to ``[N, D]`` L2-normalised features.
@@ -236,8 +248,18 @@ class CLIPTextEncoder(BaseModule):
             if self.cache.cache_dir is None:
                 self._key = f'mem-{hash(state)}'
             else:
-                self._key = hash_module_weights(params)
+                self._key = hash_module_weights(params, self._structure())
         return self._key
+
+    def _structure(self) -> str:
+        """What, besides the weights, decides the features: module types
+        (activation: GELU / QuickGELU), pooling, truncation-free maths."""
+        src = self.tower.src
+        modules = (src.named_modules() if src is not self.clip else (
+            (n, m) for n, m in self.clip.named_modules()
+            if not n.startswith('visual')))
+        kinds = sorted({type(m).__name__ for _, m in modules})
+        return f'{kinds}|{self.tower.pool_type}|{type(self.clip).__name__}'
 
     def encode_with_templates(self, names: Sequence[str],
                               templates: Union[str, Sequence[str]] = 'single'

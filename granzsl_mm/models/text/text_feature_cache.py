@@ -1,7 +1,17 @@
 """Cache of frozen text features: in memory, optionally on disk.
 
-The on-disk shard is keyed by a hash of the text-tower weights, entries by the
-text itself, so the same sentence is never encoded twice by the same weights.
+The on-disk shard is keyed by a hash of the text-tower weights (and its
+module structure: the same weights with another activation are another
+tower), entries by the text itself, so the same sentence is never encoded
+twice by the same weights. A shard is one file ``text_features_<key>.pt``
+holding ``{'texts': [...], 'features': Tensor[N, D]}``.
+
+Where shards go: ``cache_dir`` of the encoder; ``'auto'`` (the default of
+:class:`CLIPTextEncoder`) is the process-wide folder of
+:func:`set_default_cache_dir` or the ``GRANZSL_MM_TEXT_CACHE`` environment
+variable, None (memory only) when neither is set. The tools
+(``tools/infer.py``, the web demo) set :data:`USER_CACHE_DIR`
+(``~/.cache/granzsl_mm/text_features``) unless told otherwise.
 """
 import hashlib
 import os
@@ -11,12 +21,41 @@ from typing import Dict, Iterable, List, Optional
 import torch
 from torch import Tensor, nn
 
-__all__ = ['TextFeatureCache', 'hash_module_weights']
+__all__ = ['TextFeatureCache', 'hash_module_weights', 'set_default_cache_dir',
+           'default_cache_dir', 'USER_CACHE_DIR']
+
+USER_CACHE_DIR = osp.join(osp.expanduser('~'), '.cache', 'granzsl_mm',
+                          'text_features')
+_default_dir: List[Optional[str]] = []  # set by set_default_cache_dir
 
 
-def hash_module_weights(tensors: Iterable[Tensor]) -> str:
-    """SHA-1 over the raw bytes of some tensors (order matters)."""
-    digest = hashlib.sha1()
+def set_default_cache_dir(path: Optional[str] = USER_CACHE_DIR) -> None:
+    """Where encoders with ``cache_dir='auto'`` keep their shards.
+
+    Args:
+        path (str, optional): A folder; None: memory only.
+    """
+    _default_dir[:] = [path]
+
+
+def default_cache_dir() -> Optional[str]:
+    """The folder ``cache_dir='auto'`` resolves to now (None: memory)."""
+    if _default_dir:
+        return _default_dir[0]
+    return os.environ.get('GRANZSL_MM_TEXT_CACHE') or None
+
+
+def hash_module_weights(tensors: Iterable[Tensor], extra: str = '') -> str:
+    """SHA-1 over the raw bytes of some tensors (order matters).
+
+    Args:
+        tensors: The tensors.
+        extra: Text hashed too (e.g. the module structure).
+
+    Returns:
+        str: 16 hex digits.
+    """
+    digest = hashlib.sha1(extra.encode())
     for tensor in tensors:
         data = tensor.detach().cpu().contiguous().reshape(-1)
         digest.update(str((tuple(data.shape), data.dtype)).encode())
@@ -46,8 +85,11 @@ class TextFeatureCache(nn.Module):
         self._store = {}
         path = self._path()
         if path and osp.isfile(path):
-            self._store = torch.load(path, map_location='cpu',
-                                     weights_only=True)
+            data = torch.load(path, map_location='cpu', weights_only=True)
+            if isinstance(data, dict) and 'features' in data:
+                self._store = dict(zip(data['texts'], data['features']))
+            else:  # older shards: {text: feature}
+                self._store = dict(data)
 
     def _path(self) -> Optional[str]:
         if not self.cache_dir or not self._key:
@@ -66,7 +108,9 @@ class TextFeatureCache(nn.Module):
         if path and texts:
             os.makedirs(self.cache_dir, exist_ok=True)
             tmp = path + f'.tmp{os.getpid()}'
-            torch.save(self._store, tmp)
+            names = list(self._store)
+            torch.save(dict(texts=names, features=torch.stack(
+                [self._store[n] for n in names])), tmp)
             os.replace(tmp, path)
 
     def get(self, texts: List[str]) -> Tensor:

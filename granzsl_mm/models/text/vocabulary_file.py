@@ -12,14 +12,14 @@ tensors only (loaded with ``weights_only=True``)::
      'sources': ['learned', 'learned', ...],     # per name
      'meta': {'method': 'GranZSL', 'arch': 'ViT-B-16', ...}}
 """
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from granzsl_mm.utils.atomic_io import atomic_open
 
 __all__ = ['VOCABULARY_FORMAT', 'save_vocabulary_file',
            'load_vocabulary_file']
@@ -70,16 +70,9 @@ def save_vocabulary_file(path: str,
                 embeddings=F.normalize(embeddings.detach().float().cpu(),
                                        dim=-1).contiguous(),
                 sources=[str(s) for s in sources], meta=dict(meta or {}))
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix='.tmp')
-    os.close(fd)
-    try:
-        torch.save(data, tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    # atomic, synced, mode 0o666 & ~umask (as a plain `open` gives)
+    with atomic_open(path, suffix='.tmp') as f:
+        torch.save(data, f)
     return path
 
 

@@ -1,11 +1,13 @@
 """Test-time aggregation: GranZSL snippets (functional core + TTA model).
 
 The snippet functions (torch only) load eagerly; the mmengine TTA model
-:class:`SnippetTTAModel` on first use.
+:class:`SnippetTTAModel` (and :class:`GranZSLSnippetVal`, GranZSL validating
+with snippets) on first use.
 """
 from granzsl_mm.utils.lazy import attach
 
 from .snippets import (
+    RESIZE_MODES,
     SCORE_MODES,
     aggregate_snippets,
     cut_snippets,
@@ -16,10 +18,14 @@ from .snippets import (
 )
 
 __all__ = [
-    'SnippetTTAModel', 'snippet_boxes', 'num_snippets', 'cut_snippets',
-    'local_scores', 'image_scores', 'aggregate_snippets', 'SCORE_MODES'
+    'SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict',
+    'snippet_boxes', 'num_snippets', 'cut_snippets',
+    'local_scores', 'image_scores', 'aggregate_snippets', 'SCORE_MODES',
+    'RESIZE_MODES'
 ]
 
 __getattr__, __dir__ = attach(
     __name__, submodules=('snippet_tta', 'snippets'),
-    attributes={'SnippetTTAModel': '.snippet_tta'})
+    attributes={'SnippetTTAModel': '.snippet_tta',
+                'GranZSLSnippetVal': '.snippet_tta',
+                'snippet_predict': '.snippet_tta'})

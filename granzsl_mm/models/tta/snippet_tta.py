@@ -10,6 +10,9 @@ views in ONE backbone call and aggregates with :func:`aggregate_snippets`.
 Mixed precision: with ``autocast='fp16'`` / ``'bf16'`` the towers run under
 ``torch.autocast``; the cosines are cast to float32 before the aggregation,
 so scoring and evaluation stay in fp32.
+
+:class:`GranZSLSnippetVal` is GranZSL validating the same way (model
+selection as the reference: ``configs/granzsl_coco_select_on_test.py``).
 """
 import contextlib
 from typing import List, Optional, Sequence, Union
@@ -20,12 +23,76 @@ from mmengine.model import BaseTTAModel
 
 from granzsl_mm.registry import MODELS
 
-from .snippets import aggregate_snippets, cut_snippets, num_snippets
+from ..classifiers.granzsl import GranZSL
+from .snippets import (
+    RESIZE_MODES,
+    aggregate_snippets,
+    cut_snippets,
+    num_snippets,
+)
 
-__all__ = ['SnippetTTAModel']
+__all__ = ['SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict']
 
 AUTOCAST_DTYPES = {None: None, 'fp32': None, 'fp16': torch.float16,
                    'bf16': torch.bfloat16}
+
+
+def _autocast(dtype: Optional[torch.dtype], device: torch.device):
+    """``torch.autocast`` context of ``dtype`` (or a no-op for None)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
+                    snippet_resize: str = 'bicubic',
+                    autocast_dtype: Optional[torch.dtype] = None,
+                    logit_scale: Optional[float] = None) -> list:
+    """Score a plain test batch on the full image plus its snippets.
+
+    The batch is preprocessed once, the snippets are cut from the batch
+    tensor (:func:`cut_snippets`), all views are encoded in ONE
+    ``module.view_cosines`` call and merged by :func:`aggregate_snippets`.
+
+    Args:
+        module (nn.Module): A model with ``data_preprocessor``,
+            ``view_cosines``, ``pack_predictions``, ``logit_scale`` and
+            ``score_mode`` (:class:`GranZSL`).
+        data (dict): ``inputs`` and ``data_samples`` of the test pipeline.
+        grids (Sequence[int]): Grid sizes.
+        snippet_resize (str): ``'bilinear'`` or ``'bicubic'``.
+        autocast_dtype (torch.dtype, optional): Run the towers under
+            ``torch.autocast`` of this dtype (scores stay fp32).
+        logit_scale (float, optional): Overrides ``module.logit_scale``.
+
+    Returns:
+        list: Data samples with ``pred_score``.
+    """
+    if not isinstance(data, dict):
+        raise TypeError('snippet scoring expects the plain test pipeline '
+                        '(tta_pipeline = test_pipeline), not TestTimeAug '
+                        f'views; got a {type(data).__name__} batch')
+    data = module.data_preprocessor(data, False)
+    images = data['inputs']
+    if images.shape[-1] != images.shape[-2]:
+        raise ValueError('snippets need square images (resize the test '
+                         f'images to S x S), got {tuple(images.shape)}')
+    bsz = images.shape[0]
+    crops = cut_snippets(images, grids, mode=snippet_resize)
+    views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], dim=1)
+    num_views = views.shape[1]
+    with torch.no_grad(), _autocast(autocast_dtype, views.device):
+        local, glob = module.view_cosines(views.flatten(0, 1))
+    if local is None:
+        raise ValueError('snippet aggregation needs dense features '
+                         "(backbone dense_mode='clearclip')")
+    local = local.float().reshape(bsz, num_views, *local.shape[1:])
+    glob = glob.float().reshape(bsz, num_views, -1)
+    scale = module.logit_scale if logit_scale is None else logit_scale
+    scores = aggregate_snippets(local[:, 0], glob[:, 0], local[:, 1:],
+                                glob[:, 1:], tuple(grids), scale,
+                                mode=module.score_mode)
+    return module.pack_predictions(scores, data.get('data_samples'))
 
 
 @MODELS.register_module()
@@ -47,14 +114,23 @@ class SnippetTTAModel(BaseTTAModel):
         autocast (str, optional): ``'fp16'`` or ``'bf16'`` runs the towers
             under ``torch.autocast`` (aggregation and scores in fp32);
             ``None`` / ``'fp32'``: no autocast.
+        snippet_resize (str): How each snippet is resized back to the
+            image size (:func:`cut_snippets`): ``'bilinear'`` (the GranZSL
+            reference, torchvision ``Resize``; the paper configs) or
+            ``'bicubic'`` (the default, kept for earlier results).
     """
 
     def __init__(self, module: Union[dict, nn.Module],
                  grids: Sequence[int] = (2, 3),
                  logit_scale: Optional[float] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None,
-                 autocast: Optional[str] = None) -> None:
+                 autocast: Optional[str] = None,
+                 snippet_resize: str = 'bicubic') -> None:
         super().__init__(module, data_preprocessor)
+        if snippet_resize not in RESIZE_MODES:
+            raise ValueError(f'snippet_resize must be one of {RESIZE_MODES}, '
+                             f'got {snippet_resize!r}')
+        self.snippet_resize = snippet_resize
         if autocast not in AUTOCAST_DTYPES:
             raise ValueError(f'autocast must be one of '
                              f'{list(AUTOCAST_DTYPES)}, got {autocast!r}')
@@ -77,40 +153,51 @@ class SnippetTTAModel(BaseTTAModel):
         Returns:
             list: Data samples with ``pred_score``.
         """
-        if not isinstance(data, dict):
-            raise TypeError('SnippetTTAModel expects the plain test pipeline '
-                            '(tta_pipeline = test_pipeline), not TestTimeAug '
-                            f'views; got a {type(data).__name__} batch')
-        data = self.module.data_preprocessor(data, False)
-        images = data['inputs']
-        if images.shape[-1] != images.shape[-2]:
-            raise ValueError('snippets need square images (resize the test '
-                             f'images to S x S), got {tuple(images.shape)}')
-        bsz = images.shape[0]
-        crops = cut_snippets(images, self.grids)
-        views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], dim=1)
-        num_views = views.shape[1]
-        with torch.no_grad(), self._autocast(views.device):
-            local, glob = self.module.view_cosines(views.flatten(0, 1))
-        if local is None:
-            raise ValueError('snippet aggregation needs dense features '
-                             "(backbone dense_mode='clearclip')")
-        local = local.float().reshape(bsz, num_views, *local.shape[1:])
-        glob = glob.float().reshape(bsz, num_views, -1)
-        scale = self.module.logit_scale if self.logit_scale is None \
-            else self.logit_scale
-        scores = aggregate_snippets(local[:, 0], glob[:, 0], local[:, 1:],
-                                    glob[:, 1:], self.grids, scale,
-                                    mode=self.module.score_mode)
-        return self.module.pack_predictions(scores, data.get('data_samples'))
-
-    def _autocast(self, device: torch.device):
-        """``torch.autocast`` context of the chosen dtype (or a no-op)."""
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type,
-                              dtype=self.autocast_dtype)
+        return snippet_predict(self.module, data, self.grids,
+                               self.snippet_resize, self.autocast_dtype,
+                               self.logit_scale)
 
     def merge_preds(self, data_samples_list: List[list]) -> list:
         """Not used: :meth:`test_step` aggregates features, not predictions."""
         raise NotImplementedError('SnippetTTAModel aggregates in test_step')
+
+
+@MODELS.register_module()
+class GranZSLSnippetVal(GranZSL):
+    """:class:`GranZSL` that validates with snippets (the reference's model
+    selection, ``configs/granzsl_coco_select_on_test.py``).
+
+    ``val_step`` scores the full image plus the snippet grids as
+    :class:`SnippetTTAModel` does; training, ``test_step`` (wrap with
+    ``--tta`` for snippets) and checkpoints are those of :class:`GranZSL`
+    (the same state-dict keys: a checkpoint loads into either).
+
+    Args:
+        *args: :class:`GranZSL` arguments.
+        val_grids (Sequence[int]): Snippet grids of validation.
+        val_snippet_resize (str): Snippet resize mode of validation.
+        val_autocast (str, optional): ``'fp16'`` / ``'bf16'``: validate the
+            towers under ``torch.autocast`` (scores fp32).
+        **kwargs: :class:`GranZSL` arguments.
+    """
+
+    def __init__(self, *args, val_grids: Sequence[int] = (2, 3),
+                 val_snippet_resize: str = 'bilinear',
+                 val_autocast: Optional[str] = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if val_snippet_resize not in RESIZE_MODES:
+            raise ValueError(f'val_snippet_resize must be one of '
+                             f'{RESIZE_MODES}, got {val_snippet_resize!r}')
+        if val_autocast not in AUTOCAST_DTYPES:
+            raise ValueError(f'val_autocast must be one of '
+                             f'{list(AUTOCAST_DTYPES)}, got {val_autocast!r}')
+        self.val_grids = tuple(int(n) for n in val_grids)
+        num_snippets(self.val_grids)  # validates the grid sizes
+        self.val_snippet_resize = val_snippet_resize
+        self.val_autocast_dtype = AUTOCAST_DTYPES[val_autocast]
+
+    def val_step(self, data: Union[dict, tuple, list]) -> list:
+        """Score a validation batch with snippets (see the class doc)."""
+        return snippet_predict(self, data, self.val_grids,
+                               self.val_snippet_resize,
+                               self.val_autocast_dtype)

@@ -9,12 +9,19 @@ averaged (see :func:`aggregate_snippets`). The logit scale ``s`` is a
 required argument of every scoring function (the models and configs set it:
 GranZSL's configs use 20).
 
-Resizing: the reference resizes PIL images (bicubic, uint8, clipped and
-rounded per crop). :func:`cut_snippets` resizes float tensors with
-``F.interpolate(mode='bicubic', antialias=True)``: no rounding to uint8 and
-no clipping of the bicubic overshoot, and it may run after normalisation
-(resizing is linear, so it commutes with the per-channel affine map). The
-pixels therefore differ by at most a few grey levels near strong edges.
+Resizing: GranZSL's reference (RCNn) cuts the crops from a PIL image resized
+to 224 x 224 (PIL's default, bicubic) and resizes every crop back with
+torchvision ``Resize((224, 224))``, i.e. PIL **bilinear** on uint8 (rounded
+per crop); its full view is that bilinear ``Resize`` of the original image.
+:func:`cut_snippets` resizes float tensors with ``F.interpolate(mode=...,
+antialias=True)``: ``'bilinear'`` (the reference's crop resize; GranZSL's
+paper configs) or ``'bicubic'`` (a named option, sharper). No rounding to
+uint8 (and, for bicubic, no clipping of the overshoot), and it may run after
+normalisation (resizing is linear, so it commutes with the per-channel affine
+map): pixels differ from PIL's by the uint8 rounding (bilinear) or a few grey
+levels near strong edges (bicubic). The crops are cut from the one test
+image of the batch (the reference cuts them from a second, bicubic 224
+image): see ``docs/reference_differences.md``.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -23,10 +30,12 @@ import torch.nn.functional as F
 
 __all__ = [
     'snippet_boxes', 'num_snippets', 'cut_snippets', 'local_scores',
-    'image_scores', 'aggregate_snippets', 'SCORE_MODES'
+    'image_scores', 'aggregate_snippets', 'SCORE_MODES', 'RESIZE_MODES'
 ]
 
 SCORE_MODES = ('both', 'global', 'local')
+# Snippet resize modes of :func:`cut_snippets` (``F.interpolate`` modes).
+RESIZE_MODES = ('bilinear', 'bicubic')
 
 
 def _check_grids(grids: Sequence[int]) -> Tuple[int, ...]:
@@ -69,7 +78,8 @@ def num_snippets(grids: Sequence[int]) -> int:
 
 
 def cut_snippets(images: torch.Tensor, grids: Sequence[int],
-                 out_size: Optional[int] = None) -> torch.Tensor:
+                 out_size: Optional[int] = None,
+                 mode: str = 'bicubic') -> torch.Tensor:
     """Cut the snippets of a batch of square images and resize them.
 
     Args:
@@ -77,6 +87,9 @@ def cut_snippets(images: torch.Tensor, grids: Sequence[int],
         grids (Sequence[int]): Grid sizes, in order.
         out_size (int, optional): Side of the resized snippets. Defaults to
             ``S``.
+        mode (str): Resize mode, one of :data:`RESIZE_MODES`:
+            ``'bilinear'`` (the GranZSL reference's crop resize) or
+            ``'bicubic'``; both antialiased (``F.interpolate``).
 
     Returns:
         torch.Tensor: ``[B, K, 3, out_size, out_size]`` snippets in the order
@@ -85,6 +98,8 @@ def cut_snippets(images: torch.Tensor, grids: Sequence[int],
     if images.dim() != 4 or images.shape[-1] != images.shape[-2]:
         raise ValueError('images must be [B, C, S, S] (square), got '
                          f'{tuple(images.shape)}')
+    if mode not in RESIZE_MODES:
+        raise ValueError(f'mode must be one of {RESIZE_MODES}, got {mode!r}')
     grids = _check_grids(grids)
     bsz, chans, size = images.shape[0], images.shape[1], images.shape[-1]
     out_size = size if out_size is None else int(out_size)
@@ -100,7 +115,7 @@ def cut_snippets(images: torch.Tensor, grids: Sequence[int],
         crops = crops.permute(0, 2, 4, 1, 3, 5).reshape(bsz * n * n, chans, w, w)
         if w != out_size:  # all crops of a grid share a size: one call
             crops = F.interpolate(crops, size=(out_size, out_size),
-                                  mode='bicubic', align_corners=False,
+                                  mode=mode, align_corners=False,
                                   antialias=True)
         per_grid.append(crops.reshape(bsz, n * n, chans, out_size, out_size))
     return torch.cat(per_grid, dim=1)
