@@ -22,7 +22,13 @@ DEMO_TEMPLATES = ['a picture of a {}.', 'there is a {}.', 'an image with a {}.']
 
 
 def quiet_stage(cfg: Config, work_dir: str, name: str) -> Config:
-    """Log warnings only and show a progress bar instead (one stage)."""
+    """Log warnings only and show a progress bar instead (one stage).
+
+    Also fills the registries (:func:`granzsl_mm.register_all_modules`):
+    a stage may be the first Runner job of a process.
+    """
+    from granzsl_mm.setup_env import register_all_modules
+    register_all_modules()
     cfg.work_dir = work_dir
     cfg.experiment_name = name  # one mmengine logger/visualizer per stage
     cfg.log_level = 'WARNING'

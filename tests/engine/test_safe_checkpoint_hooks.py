@@ -21,6 +21,11 @@ from granzsl_mm.engine import (
     prepare_test_cfg,
 )
 from granzsl_mm.utils.safe_checkpoint import SAFE_FORM_TAG, load_local_checkpoint
+from granzsl_mm.utils.safe_loading import (
+    install_safe_loading,
+    safe_loading_installed,
+    uninstall_safe_loading,
+)
 
 
 class _Data(torch.utils.data.Dataset):
@@ -62,7 +67,19 @@ def _runner(work_dir, max_epochs, resume=False):
         env_cfg=dict(dist_cfg=dict(backend='gloo')))
 
 
-def test_runner_saves_safe_atomic_checkpoints_and_resumes(tmp_path):
+@pytest.fixture
+def without_safe_loading():
+    """Run with mmengine's own loader (a tool run in this process may have
+    installed the opt-in one); restore the previous state afterwards."""
+    was_installed = safe_loading_installed()
+    uninstall_safe_loading()
+    yield
+    if was_installed:
+        install_safe_loading()
+
+
+def test_runner_saves_safe_atomic_checkpoints_and_resumes(
+        tmp_path, without_safe_loading):
     register_all_modules()
     assert CheckpointLoader._schemes[''] is not load_local_checkpoint
     work = str(tmp_path / 'work')
