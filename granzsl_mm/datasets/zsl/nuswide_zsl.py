@@ -1,5 +1,4 @@
 """NUS-WIDE zero-shot multi-label dataset (925 seen tags / 81 concepts)."""
-import json
 import os.path as osp
 from typing import List, Optional, Tuple
 
@@ -7,6 +6,7 @@ import numpy as np
 
 from granzsl_mm.registry import DATASETS
 
+from .annotation_file import read_annotation_file
 from .nuswide_metadata import (
     find_metadata_file,
     image_key,
@@ -118,20 +118,8 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
     # our annotation file --------------------------------------------------
     @staticmethod
     def _read_ann(path: str) -> dict:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'annotation file not found: {path}')
-        try:
-            with open(path, encoding='utf-8') as f:
-                ann = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f'annotation file is not valid JSON: {path} '
-                             f'({e})') from e
-        meta = ann.get('metainfo', {}) if isinstance(ann, dict) else {}
-        if meta.get('format') != NUSWIDE_ANN_FORMAT or 'data_list' not in ann:
-            raise ValueError(f'{path}: not a {NUSWIDE_ANN_FORMAT} file (write '
-                             'it with tools/dataset_converters/'
-                             'nuswide_zsl.py)')
-        return ann
+        return read_annotation_file(
+            path, NUSWIDE_ANN_FORMAT, 'tools/dataset_converters/nuswide_zsl.py')
 
     def _items_from_ann(self) -> List[dict]:
         ann, self._ann = self._ann, None

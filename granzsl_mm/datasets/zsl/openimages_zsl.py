@@ -1,5 +1,4 @@
 """Open Images v4 zero-shot multi-label dataset (7,186 seen / 400 unseen)."""
-import json
 import os.path as osp
 from typing import Dict, List, Optional
 
@@ -8,6 +7,7 @@ from mmpretrain.datasets import BaseDataset
 
 from granzsl_mm.registry import DATASETS
 
+from .annotation_file import read_annotation_file
 from .openimages_files import (
     find_openimages_file,
     read_class_descriptions,
@@ -154,21 +154,8 @@ class OpenImagesZSLDataset(ZSLMultiLabelDataset):
 
     @staticmethod
     def _read_ann(path: str) -> dict:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'annotation file not found: {path}')
-        try:
-            with open(path, encoding='utf-8') as f:
-                ann = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ValueError(f'annotation file is not valid JSON: {path} '
-                             f'({e})') from e
-        meta = ann.get('metainfo', {}) if isinstance(ann, dict) else {}
-        if meta.get('format') != OPENIMAGES_ANN_FORMAT or \
-                'data_list' not in ann:
-            raise ValueError(f'{path}: not a {OPENIMAGES_ANN_FORMAT} file '
-                             '(write it with tools/dataset_converters/'
-                             'openimages_zsl.py)')
-        return ann
+        return read_annotation_file(
+            path, OPENIMAGES_ANN_FORMAT, 'tools/dataset_converters/openimages_zsl.py')
 
     def _csv_items(self) -> List[dict]:
         info = self.split_info
