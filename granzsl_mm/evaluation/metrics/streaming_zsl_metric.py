@@ -59,10 +59,10 @@ from ..functional.streaming import (
     transpose_npy,
     write_npy_rows,
 )
+from .zsl_multilabel_metric import check_protocol_options
 
 __all__ = ['StreamingZSLMultiLabelMetric']
 
-_LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
 _SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
 # Bytes reserved at the head of a rank's append file: room for the .npy
 # header, so that a file already in dataset order becomes the score file
@@ -130,16 +130,8 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(label_sets, str):
-            label_sets = (label_sets, )
-        unknown = [s for s in label_sets if s not in _LABEL_SETS]
-        if unknown or not label_sets:
-            raise ValueError(f'label_sets must be a non-empty subset of '
-                             f'{_LABEL_SETS}, got {label_sets}')
-        if empty_class not in ('zero', 'skip'):
-            raise ValueError("empty_class must be 'zero' or 'skip'")
+        self.label_sets = check_protocol_options(label_sets, empty_class)
         self.topk = tuple(int(k) for k in topk)
-        self.label_sets = tuple(label_sets)
         self.empty_class = empty_class
         self.drop_empty_images = drop_empty_images
         self.score_dir = score_dir

@@ -10,9 +10,31 @@ from granzsl_mm.registry import METRICS
 from ..functional import multilabel_zsl_metrics
 from ..functional.multilabel_ap import TIE_RULES
 
-__all__ = ['ZSLMultiLabelMetric']
+__all__ = ['ZSLMultiLabelMetric', 'LABEL_SETS', 'check_protocol_options']
 
-_LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
+LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
+
+
+def check_protocol_options(label_sets: Sequence[str],
+                           empty_class: str) -> tuple:
+    """Check the protocol options shared by the ZSL metrics.
+
+    Args:
+        label_sets (str | Sequence[str]): A subset of ``LABEL_SETS``.
+        empty_class (str): ``'zero'`` or ``'skip'``.
+
+    Returns:
+        tuple: The label sets as a tuple.
+    """
+    if isinstance(label_sets, str):
+        label_sets = (label_sets, )
+    unknown = [s for s in label_sets if s not in LABEL_SETS]
+    if unknown or not label_sets:
+        raise ValueError(f'label_sets must be a non-empty subset of '
+                         f'{LABEL_SETS}, got {label_sets}')
+    if empty_class not in ('zero', 'skip'):
+        raise ValueError("empty_class must be 'zero' or 'skip'")
+    return tuple(label_sets)
 _SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
 
 
@@ -88,16 +110,8 @@ class ZSLMultiLabelMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if isinstance(label_sets, str):
-            label_sets = (label_sets, )
-        unknown = [s for s in label_sets if s not in _LABEL_SETS]
-        if unknown or not label_sets:
-            raise ValueError(f'label_sets must be a non-empty subset of '
-                             f'{_LABEL_SETS}, got {label_sets}')
-        if empty_class not in ('zero', 'skip'):
-            raise ValueError("empty_class must be 'zero' or 'skip'")
+        self.label_sets = check_protocol_options(label_sets, empty_class)
         self.topk = tuple(int(k) for k in topk)
-        self.label_sets = tuple(label_sets)
         self.empty_class = empty_class
         if ties not in TIE_RULES:
             raise ValueError(f'ties must be one of {TIE_RULES}, got {ties!r}')
