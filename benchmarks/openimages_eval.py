@@ -5,8 +5,12 @@ Three ways to get ZSL (400 classes) + GZSL (7,586) mAP and F1@10/20 of
 each run in its own subprocess so that its peak RSS (``ru_maxrss``) is its
 own:
 
-* ``streaming``: ``StreamingZSLMultiLabelMetric`` (score file on disk,
-  per-class AP in column chunks, top-K in row chunks);
+* ``streaming``: ``StreamingZSLMultiLabelMetric`` as configured by
+  default: top-K per buffered row chunk, per-class AP from the known labels
+  kept while they fit ``sparse_limit`` (they do here), so no score file;
+* ``streaming_file``: the same with ``keep_files=True``: the 4.75 GB score
+  file (scores float32 + labels int8) written and kept, as a user who wants
+  the scores afterwards runs it;
 * ``loop``: the whole matrix in memory and one descending sort per class, as
   the reference code computes AP (BiAM ``compute_AP`` per column), top-K with
   ``torch.topk`` over the whole matrix;
@@ -83,17 +87,24 @@ def _meta(c: int) -> dict:
                 unseen_classes=names[c - NUM_UNSEEN:])
 
 
-def run_streaming(n, c, pos, neg, topk):
+def run_streaming(n, c, pos, neg, topk, keep_files=False):
     from granzsl_mm.evaluation.metrics.streaming_zsl_metric import (
         StreamingZSLMultiLabelMetric,
     )
-    metric = StreamingZSLMultiLabelMetric(topk=topk, chunk_rows=2048,
-                                          chunk_cols=32, buffer_rows=512)
-    metric.dataset_meta = _meta(c)
-    for a, s, t in batches(n, c, pos, neg):
-        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
-                                   sample_idx=a + i) for i in range(len(s))])
-    return metric.evaluate(n)
+    with tempfile.TemporaryDirectory(prefix='oi_scores_') as folder:
+        metric = StreamingZSLMultiLabelMetric(
+            topk=topk, chunk_cols=32, buffer_rows=512, score_dir=folder,
+            keep_files=keep_files)
+        metric.dataset_meta = _meta(c)
+        for a, s, t in batches(n, c, pos, neg):
+            metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
+                                       sample_idx=a + i)
+                                  for i in range(len(s))])
+        return metric.evaluate(n)
+
+
+def run_streaming_file(n, c, pos, neg, topk):
+    return run_streaming(n, c, pos, neg, topk, keep_files=True)
 
 
 def run_today(n, c, pos, neg, topk):
@@ -143,14 +154,15 @@ def run_loop(n, c, pos, neg, topk):
 
 
 PATHS = dict(generate=run_generate, streaming=run_streaming,
-             loop=run_loop, today=run_today)
+             streaming_file=run_streaming_file, loop=run_loop,
+             today=run_today)
 
 
 def _import_first(path: str) -> None:
     """Import what a path uses before its timer starts (imports of torch /
     mmengine take seconds on a loaded machine and are no part of it)."""
     import torch  # noqa: F401
-    if path == 'streaming':
+    if path.startswith('streaming'):
         from granzsl_mm.evaluation.metrics import streaming_zsl_metric  # noqa
     elif path == 'today':
         from granzsl_mm.evaluation.metrics import zsl_multilabel_metric  # noqa
@@ -205,11 +217,11 @@ def main() -> None:
         results[path] = res
         m = res['metrics']
         if path == 'generate':
-            print(f'{path:9s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
+            print(f'{path:14s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
                   f'{res["cpu"]:8.1f} s  peak RSS {res["rss_gib"]:6.2f} GiB  '
                   '(inputs only)')
             continue
-        print(f'{path:9s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
+        print(f'{path:14s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
               f'{res["cpu"]:8.1f} s  peak RSS {res["rss_gib"]:6.2f} GiB  '
               + '  '.join(f'{k}={v:.4f}' for k, v in m.items()))
     gen = results.get('generate')
@@ -232,12 +244,14 @@ def main() -> None:
                 line += (f'; net of generating the inputs: wall '
                          f'x{net[0]:.2f}, cpu x{net[1]:.2f}')
             print(line + note)
-        if 'loop' in results and results['loop']['rows'] == base['rows']:
-            diffs = {k: abs(v - results['loop']['metrics'][k])
-                     for k, v in base['metrics'].items()
-                     if k in results['loop']['metrics']}
-            print(f'max |streaming - loop| over the metrics: '
-                  f'{max(diffs.values()):.2e}')
+    loop = results.get('loop')
+    for path in ('streaming', 'streaming_file'):
+        res = results.get(path)
+        if res is None or loop is None or loop['rows'] != res['rows']:
+            continue
+        diffs = [abs(v - loop['metrics'][k])
+                 for k, v in res['metrics'].items() if k in loop['metrics']]
+        print(f'max |{path} - loop| over the metrics: {max(diffs):.2e}')
 
 
 if __name__ == '__main__':

@@ -181,3 +181,18 @@ def test_inputs_not_modified_any_memory_order():
         s0, t0 = s.copy(), t.copy()
         assert multilabel_zsl_metrics(s, t) == pytest.approx(ref)
         assert np.array_equal(s, s0) and np.array_equal(t, t0)
+
+
+@pytest.mark.parametrize('dtype', [np.int8, np.int64, np.float32])
+def test_labels_outside_the_three_values_are_named(dtype):
+    """Every label dtype, int8's wrap-around check included, names the
+    values outside {1, 0, -1}."""
+    from granzsl_mm.evaluation.functional import validate_scores_targets
+    scores = np.zeros((4, 3), np.float32)
+    ok = np.array([[1, 0, -1]] * 4, dtype=dtype)
+    assert validate_scores_targets(scores, ok)[1].dtype == np.int8
+    for value in (2, -2, 127, -128):
+        bad = ok.copy()
+        bad[2, 1] = value
+        with pytest.raises(ValueError, match=rf'found \[{value}(\.0)?\]'):
+            validate_scores_targets(scores, bad)

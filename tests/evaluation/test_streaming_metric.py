@@ -2,6 +2,7 @@
 import json
 import os
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -83,6 +84,75 @@ def test_equals_in_memory_metric(tmp_path, drop, empty_class, ap_path,
     assert (tmp_path / 'scores_T.npy').exists() == (ap_path == 'columns')
 
 
+def _files_under(folder):
+    return sorted(os.path.relpath(os.path.join(d, f), folder)
+                  for d, _, fs in os.walk(folder) for f in fs)
+
+
+def _fed(metric, perm):
+    metric.dataset_meta = META
+    samples = make_samples()
+    for a in range(0, SIZE, 4):
+        metric.process(None, [samples[i] for i in perm[a:a + 4]])
+    return metric
+
+
+@pytest.mark.parametrize('in_order', [False, True])
+def test_sparse_labels_write_no_score_file(tmp_path, monkeypatch, in_order):
+    """While the known labels fit ``sparse_limit`` and no file is to be
+    kept, nothing is written to disk: AP needs only the known labels."""
+    from granzsl_mm.evaluation.metrics import streaming_zsl_metric as mod
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
+
+    def no_score_file(*args, **kwargs):
+        raise AssertionError('a score file was created')
+
+    monkeypatch.setattr(mod, 'create_npy', no_score_file)
+    kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen'))
+    perm = np.arange(SIZE) if in_order else \
+        np.random.default_rng(0).permutation(SIZE)
+    metric = _fed(StreamingZSLMultiLabelMetric(**kw, buffer_rows=4), perm)
+    assert _files_under(tmp) == []
+    got = metric.evaluate(SIZE)
+    expected = _in_memory(make_samples(), **kw)
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+    assert _files_under(tmp) == []
+
+
+@pytest.mark.parametrize('in_order', [False, True])
+def test_spill_when_labels_outgrow_sparse_limit(tmp_path, monkeypatch,
+                                                in_order):
+    """The known labels pass ``sparse_limit`` at the second buffer (30,
+    then 55 of them > 40): the rows kept so far go to the append file and
+    AP comes from the column path, with the in-memory metric's numbers."""
+    tmp = tmp_path / 'tmp'
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
+    kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen'),
+              drop_empty_images=True)
+    perm = np.arange(SIZE) if in_order else \
+        np.random.default_rng(0).permutation(SIZE)
+    samples = make_samples()
+    known = [int((samples[i]['gt_score'] >= 0).sum()) for i in perm]
+    assert sum(known[:4]) <= 40 < sum(known[:8])
+    metric = StreamingZSLMultiLabelMetric(**kw, buffer_rows=4, chunk_cols=3,
+                                          sparse_limit=40)
+    metric.dataset_meta = META
+    metric.process(None, [samples[i] for i in perm[:4]])
+    assert _files_under(tmp) == []
+    for a in range(4, SIZE, 4):
+        metric.process(None, [samples[i] for i in perm[a:a + 4]])
+    assert len(_files_under(tmp)) == 2  # scores.bin, targets.bin
+    got = metric.evaluate(SIZE)
+    expected = _in_memory(samples, **kw)
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+    assert _files_under(tmp) == []
+
+
 def test_sparse_ap_equals_per_class_ap():
     """Known-entry AP == per_class_ap on the dense matrix, ties included,
     and a dense label set without a column reader is refused."""
@@ -118,6 +188,11 @@ def test_registered_and_errors(tmp_path):
     metric.process(None, samples[:5] + samples[4:5])  # index 4 twice
     with pytest.raises(ValueError, match=r'rows \[4, 5'):
         metric.evaluate(6)
+    bad = dict(make_samples()[0], gt_score=np.full(8, 0.5, np.float32))
+    metric = StreamingZSLMultiLabelMetric(buffer_rows=1)
+    metric.dataset_meta = META
+    with pytest.raises(ValueError, match=r'found \[0\.5\]'):
+        metric.process(None, [bad])  # not cast to 0 on the way in
     with pytest.raises(ValueError, match='sample_idx'):
         metric.process(None, [dict(pred_score=np.zeros(8),
                                    gt_score=np.zeros(8))])
@@ -137,12 +212,15 @@ def test_npy_helpers(tmp_path):
     np.testing.assert_array_equal(read_npy_rows(path, 1, 3), arr[1:3])
 
 
-def test_two_gloo_processes_equal_one(tmp_path):
+@pytest.mark.parametrize('sparse_limit', [1 << 26, 40])
+def test_two_gloo_processes_equal_one(tmp_path, sparse_limit):
+    """Two ranks equal one; at ``sparse_limit=40`` rank 1 (43 known
+    labels) spills to the score file while rank 0 (38) stays sparse."""
     out = str(tmp_path / 'dist.json')
     run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
          '2', '--master_port', str(free_port()),
          os.path.join('tests', 'fixtures', 'streaming_metric_worker.py'),
-         out], timeout=120)
+         out, str(sparse_limit)], timeout=120)
     with open(out) as f:
         dist = json.load(f)
     expected = _in_memory(make_samples(), topk=(1, 3),
@@ -150,3 +228,31 @@ def test_two_gloo_processes_equal_one(tmp_path):
     assert dist.keys() == expected.keys()
     for key in expected:
         assert dist[key] == pytest.approx(expected[key], abs=1e-9), key
+
+
+@pytest.mark.parametrize('streaming', [False, True])
+def test_signed_or_fractional_labels_are_refused(tmp_path, streaming):
+    """Both metrics refuse labels in the papers' signed convention (+1 / -1,
+    no 0: read as ours, every known label would be a positive) and labels
+    that are not whole (a 0.5 cast to int8 would silently be a 0)."""
+    rng = np.random.default_rng(1)
+    signed = [dict(pred_score=rng.random(8).astype(np.float32),
+                   gt_score=rng.choice([1.0, -1.0], 8).astype(np.float32),
+                   sample_idx=i) for i in range(6)]
+    half = [dict(s, gt_score=np.where(s['gt_score'] > 0, 0.5, 0.0)
+                 .astype(np.float32)) for s in signed]
+
+    def metric():
+        m = StreamingZSLMultiLabelMetric(buffer_rows=4) if streaming else \
+            ZSLMultiLabelMetric()
+        m.dataset_meta = META
+        return m
+
+    m = metric()
+    m.process(None, signed)
+    with pytest.raises(ValueError, match='signed convention'):
+        m.evaluate(len(signed))
+    with pytest.raises(ValueError, match=r'0\.5'):
+        m = metric()
+        m.process(None, half)
+        m.evaluate(len(half))

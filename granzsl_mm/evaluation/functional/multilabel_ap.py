@@ -36,15 +36,16 @@ import numpy as np
 import torch
 
 __all__ = ['per_class_ap', 'topk_hits', 'multilabel_zsl_metrics',
-           'validate_scores_targets', 'TIE_RULES']
+           'validate_scores_targets', 'to_numpy', 'TIE_RULES']
 
 TIE_RULES = ('pessimistic', 'stable')
 
 ArrayLike = Union[np.ndarray, 'torch.Tensor']  # noqa: F821
 
 
-def _to_numpy(x: ArrayLike) -> np.ndarray:
-    """Convert a tensor / array-like to a NumPy array without copying."""
+def to_numpy(x: ArrayLike) -> np.ndarray:
+    """Convert a tensor / array-like to a NumPy array without copying
+    (half precision to float32)."""
     if hasattr(x, 'detach'):
         x = x.detach().cpu()
         if str(x.dtype) in ('torch.float16', 'torch.bfloat16'):
@@ -68,8 +69,8 @@ def validate_scores_targets(scores: ArrayLike,
         ValueError: On wrong dimensions, shape mismatch, non-finite scores or
             labels outside {1, 0, -1}.
     """
-    scores = _to_numpy(scores)
-    targets = _to_numpy(targets)
+    scores = to_numpy(scores)
+    targets = to_numpy(targets)
     if scores.ndim != 2 or targets.ndim != 2:
         raise ValueError('scores and targets must be 2-D [N, C], got shapes '
                          f'{scores.shape} and {targets.shape}')
@@ -86,7 +87,10 @@ def validate_scores_targets(scores: ArrayLike,
         tgt = targets[start:start + step]
         if tgt.dtype.kind == 'f' and not np.isfinite(tgt).all():
             raise ValueError('targets contain NaN or inf; use -1 for unknown')
-        bad = (tgt != 1) & (tgt != 0) & (tgt != -1)
+        if tgt.dtype == np.int8:  # -1, 0, 1 -> 255 + 1, 0 + 1, 1 + 1 (mod 256)
+            bad = tgt.view(np.uint8) + np.uint8(1) > 2
+        else:
+            bad = (tgt != 1) & (tgt != 0) & (tgt != -1)
         if bad.any():
             raise ValueError('targets must be in {1, 0, -1}; found '
                              f'{np.unique(tgt[bad])[:5].tolist()}')

@@ -33,10 +33,8 @@ from .npy_files import (
 )
 
 __all__ = ['stream_zsl_metrics', 'stream_label_sets', 'sparse_class_ap',
-           'LabelSetAccumulator', 'row_stats',
-           'npy_data_offset',
-           'create_npy',
-           'write_npy_rows', 'read_npy_rows', 'transpose_npy']
+           'LabelSetAccumulator', 'row_stats', 'npy_data_offset',
+           'create_npy', 'write_npy_rows', 'read_npy_rows', 'transpose_npy']
 
 Reader = Callable[[int, int], Tuple[np.ndarray, np.ndarray]]
 
@@ -282,8 +280,10 @@ def row_stats(scores: np.ndarray, targets: np.ndarray,
     Returns:
         tuple: ``n_pos [n]`` and ``hits [len(ks), n]`` (int64).
     """
-    pos = targets == 1
-    return pos.sum(axis=1), topk_hits(scores, pos, ks)
+    pos = targets == 1  # counted from flat indices: 2x pos.sum(1) if sparse
+    n_pos = np.bincount(np.flatnonzero(pos) // max(1, pos.shape[1]),
+                        minlength=pos.shape[0])
+    return n_pos, topk_hits(scores, pos, ks)
 
 
 def _column_ap(read_cols: Reader, columns: Tuple[int, int],

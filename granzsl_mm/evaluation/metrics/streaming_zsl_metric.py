@@ -4,17 +4,21 @@
 them whole on rank 0: 125,456 x 7,586 float32 is 3.8 GB before any sort.
 This metric gives the same numbers with memory bounded by one chunk:
 
-1. ``process``: each rank appends its samples' ``pred_score`` (float32) and
-   ``gt_score`` (int8) to files of its own, with their ``sample_idx``; per
-   buffered chunk it also counts, for each label set, the positives and
-   the positives among the top K of every image, and keeps the known
-   labels ``(row, class, score, label)`` while they stay under
-   ``sparse_limit`` (Open Images: ~9 known among 7,586; 99.9 % unknown);
-2. ``evaluate(size)``: rank 0 creates ``scores.npy`` / ``targets.npy`` of
-   ``size`` rows in ``score_dir`` (every rank must see that folder: a
-   shared file system across nodes); each rank writes its rows at their
-   ``sample_idx`` (one process with the samples in dataset order: its
-   append files become the score files in place, their reserved head
+1. ``process``: per buffered chunk each rank counts, for each label set,
+   the positives and the positives among the top K of every image, and
+   keeps the known labels ``(row, class, score, label)`` while they stay
+   under ``sparse_limit`` (Open Images: ~9 known among 7,586; 99.9 %
+   unknown). AP looks at known labels only, so while they fit nothing
+   else is kept: no score file is written unless ``keep_files``. Past the
+   limit the rank *spills*: the rows so far are written to an append file
+   of its own (scores and labels; the unknown entries, which no metric
+   reads, as 0 / -1), and every later chunk is appended as it comes;
+2. ``evaluate(size)``: if any rank spilled (or ``keep_files``), rank 0
+   creates ``scores.npy`` / ``targets.npy`` of ``size`` rows in
+   ``score_dir`` (every rank must see that folder: a shared file system
+   across nodes); each rank (spilling now if it had not) writes its rows
+   at their ``sample_idx`` (one process with the samples in dataset order:
+   its append files become the score files in place, their reserved head
    taking the ``.npy`` header); the sampler's padding (local sample ``k``
    of rank ``r`` at global position ``r + k * world_size >= size``, the
    rule of mmengine's ``DefaultSampler`` and ``collect_results``) is
@@ -22,13 +26,13 @@ This metric gives the same numbers with memory bounded by one chunk:
    never the score matrix;
 3. rank 0 sums P / R / F1 from the counts and computes per-class AP from
    the known labels (:class:`~granzsl_mm.evaluation.functional.streaming.
-   LabelSetAccumulator`, the rules of ``multilabel_zsl_metrics``); denser
-   labels make it write the class-major transpose of the score file once
-   and compute AP in column chunks of it. The scalar metrics are
-   broadcast.
+   LabelSetAccumulator`, the rules of ``multilabel_zsl_metrics``); after a
+   spill it writes the class-major transpose of the score file once and
+   computes AP in column chunks of it. The scalar metrics are broadcast.
 
 The score files are ``.npy``: ``np.load(path, mmap_mode='r')`` opens them
-memory-mapped; they are removed afterwards unless ``keep_files``.
+memory-mapped; with ``keep_files`` they hold every score and label and are
+left in ``score_dir``, otherwise they are removed afterwards.
 """
 import io
 import os
@@ -50,7 +54,7 @@ from mmengine.logging import MMLogger
 
 from granzsl_mm.registry import METRICS
 
-from ..functional.multilabel_ap import validate_scores_targets
+from ..functional.multilabel_ap import to_numpy, validate_scores_targets
 from ..functional.streaming import (
     LabelSetAccumulator,
     create_npy,
@@ -59,7 +63,10 @@ from ..functional.streaming import (
     transpose_npy,
     write_npy_rows,
 )
-from .zsl_multilabel_metric import check_protocol_options
+from .zsl_multilabel_metric import (
+    check_protocol_options,
+    refuse_signed_labels,
+)
 
 __all__ = ['StreamingZSLMultiLabelMetric']
 
@@ -78,15 +85,6 @@ def _npy_header(shape: tuple, dtype) -> bytes:
     return buf.getvalue()
 
 
-def _to_numpy(x) -> np.ndarray:
-    if hasattr(x, 'detach'):
-        x = x.detach().cpu()
-        if x.is_floating_point() and x.element_size() < 4:
-            x = x.float()
-        x = x.numpy()
-    return np.asarray(x)
-
-
 @METRICS.register_module()
 class StreamingZSLMultiLabelMetric(BaseMetric):
     """``ZSLMultiLabelMetric``'s numbers from a score file on disk.
@@ -103,14 +101,18 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         drop_empty_images: Drop images with no positive in the label set.
         score_dir: Folder of the score files (shared by all ranks; default
             a temporary folder made by rank 0, fine on one node).
-        keep_files: Keep ``scores.npy`` / ``targets.npy`` after evaluating.
+        keep_files: Write ``scores.npy`` / ``targets.npy`` with every score
+            and keep them after evaluating (default: written only when the
+            known labels outgrow ``sparse_limit``, then removed).
         chunk_rows: Kept for compatibility (the counts are made per
             ``buffer_rows`` chunk); ``chunk_cols``: classes per column
             chunk of the dense-label AP path.
         buffer_rows: Samples a rank buffers before counting them and
             appending them to its file.
-        sparse_limit: Most known labels of a label set for the sparse AP
-            path (16 bytes each); ``0`` forces the transposed column path.
+        sparse_limit: Most known labels a rank keeps in memory for the
+            sparse AP path (17 bytes each); past it the rank spills to the
+            score file and AP takes the transposed column path (``0``:
+            always).
         prefix: Optional prefix of all keys.
     """
 
@@ -150,9 +152,13 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         self._buf_t: List[np.ndarray] = []
         # per label set: lists of n_pos [n] and hits [len(topk), n] chunks
         self._stats: Dict[str, list] = {}
-        self._known: Optional[list] = []  # (local row, class, score, label)
+        # (local row, class, score, label) of the known labels, or None
+        self._known: Optional[list] = [] if self.sparse_limit > 0 else None
         self._num_known = 0
         self._num_flushed = 0
+        self._has_unknown = self._has_negative = False
+        # whether the append files hold every flushed row
+        self._spilled = self.keep_files or self.sparse_limit <= 0
 
     def _ranges(self, num_classes: int) -> Dict[str, tuple]:
         num_seen = self._num_seen(num_classes)
@@ -160,40 +166,75 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                       gzsl=(0, num_classes), multilabel=(0, num_classes))
         return {name: ranges[name] for name in self.label_sets}
 
-    def _count(self, s: np.ndarray, t: np.ndarray) -> None:
+    def _count(self, s: np.ndarray, t: np.ndarray) -> tuple:
         """Top-K counts of a flushed chunk per label set, and its known
-        labels (while under ``sparse_limit``): evaluate() reads no rows."""
+        labels (evaluate() reads no rows).
+
+        Returns:
+            tuple: Whether the known labels stay under ``sparse_limit``
+            (else they are not kept), and the checked scores and int8
+            labels.
+        """
         s, t = validate_scores_targets(s, t)
+        self._has_unknown = self._has_unknown or bool((t < 0).any())
+        self._has_negative = self._has_negative or bool((t == 0).any())
         for name, (c0, c1) in self._ranges(s.shape[1]).items():
             if c1 > c0:
                 self._stats.setdefault(name, []).append(
                     row_stats(s[:, c0:c1], t[:, c0:c1], self.topk))
+        fits = False
         if self._known is not None:
-            rr, cc = np.nonzero(t >= 0)
+            # flat indices: much faster than a 2-D np.nonzero
+            rr, cc = np.divmod(np.flatnonzero(t >= 0), t.shape[1])
             self._num_known += rr.size
-            if self._num_known > self.sparse_limit:
-                self._known = None  # dense labels: AP from the columns
-            else:
+            fits = self._num_known <= self.sparse_limit
+            if fits:
                 self._known.append((rr + self._num_flushed,
                                     cc.astype(np.int32), s[rr, cc],
                                     t[rr, cc]))
-        self._num_flushed += len(s)
+        return fits, s, t
 
-    def _flush(self) -> None:
-        if not self._buf_s:
-            return
+    def _append(self, scores: np.ndarray, targets: np.ndarray) -> None:
+        """Append rows to this rank's files (made on first use)."""
         if self._local_dir is None:
             self._local_dir = tempfile.mkdtemp(prefix='granzsl_scores_')
             for name in ('scores.bin', 'targets.bin'):
                 with open(osp.join(self._local_dir, name), 'wb') as f:
                     f.write(bytes(_HEAD))
-        chunk = dict(scores=np.stack(self._buf_s),
-                     targets=np.stack(self._buf_t))
-        self._count(chunk['scores'], chunk['targets'])
-        for name, arr in chunk.items():
+        for name, arr in (('scores', scores), ('targets', targets)):
             with open(osp.join(self._local_dir, f'{name}.bin'), 'ab') as f:
-                f.write(arr.data)
+                f.write(np.ascontiguousarray(arr).data)
+
+    def _spill(self) -> None:
+        """Write the rows flushed so far, rebuilt from their known labels
+        (unknown entries: score 0, label -1; no metric reads them), to the
+        append files; from now on chunks are appended as they come."""
+        if self._spilled:
+            return
+        rows, cols, sc, lb = self._known_arrays()
+        self._known, self._spilled = None, True
+        bounds = np.searchsorted(rows, np.arange(0, self._num_flushed + 1))
+        step = max(1, (1 << 25) // (4 * self._num_classes))
+        for a in range(0, self._num_flushed, step):
+            b = min(a + step, self._num_flushed)
+            s = np.zeros((b - a, self._num_classes), np.float32)
+            t = np.full((b - a, self._num_classes), -1, np.int8)
+            sl = slice(bounds[a], bounds[b])
+            s[rows[sl] - a, cols[sl]] = sc[sl]
+            t[rows[sl] - a, cols[sl]] = lb[sl]
+            self._append(s, t)
+
+    def _flush(self) -> None:
+        if not self._buf_s:
+            return
+        fits, scores, targets = self._count(np.stack(self._buf_s),
+                                            np.stack(self._buf_t))
         self._buf_s, self._buf_t = [], []
+        if not fits:
+            self._spill()  # the rows before this chunk; no-op if spilled
+        if self._spilled:
+            self._append(scores, targets)
+        self._num_flushed += len(scores)
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Append the batch's scores, labels and ``sample_idx``."""
@@ -209,21 +250,52 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
             if get('pred_score_zsl') is not None:
                 raise ValueError('pred_score_zsl is not supported by the '
                                  'streaming metric; use ZSLMultiLabelMetric')
-            pred = _to_numpy(pred).astype(np.float32, copy=False).reshape(-1)
+            pred = to_numpy(pred).astype(np.float32, copy=False).reshape(-1)
             if self._num_classes is None:
                 self._num_classes = pred.size
-                if self.sparse_limit <= 0:
-                    self._known = None
             elif pred.size != self._num_classes:
                 raise ValueError(f'pred_score has {pred.size} classes, '
                                  f'earlier samples {self._num_classes}')
             self._buf_s.append(pred)
-            self._buf_t.append(
-                _to_numpy(gt).astype(np.int8, copy=False).reshape(-1))
+            # labels keep their dtype until checked per chunk (a 0.5 must
+            # not be cast to 0 on the way in)
+            self._buf_t.append(to_numpy(gt).reshape(-1))
             self._sample_idx.append(int(idx))
             self.results.append(None)  # counted by BaseMetric's checks
             if len(self._buf_s) >= self.buffer_rows:
                 self._flush()
+
+    def _own_rows(self, size: int) -> np.ndarray:
+        """Dataset indices of this rank's samples, the padding dropped."""
+        rank, world = get_dist_info()
+        idx = np.asarray(self._sample_idx, dtype=np.int64)
+        return idx[rank + world * np.arange(idx.size) < size]
+
+    def _write_score_file(self, size: int, num_classes: int) -> tuple:
+        """Rank 0 creates the score files (or promotes its append files in
+        place); every rank writes its rows. Returns the folder and the
+        gathered row indices written by each rank."""
+        promoted = False
+        if is_main_process():
+            folder = self.score_dir or tempfile.mkdtemp(
+                prefix='granzsl_scorefile_')
+            os.makedirs(folder, exist_ok=True)
+            promoted = self._promote_in_order(folder, size, num_classes)
+            if not promoted:
+                create_npy(osp.join(folder, 'scores.npy'),
+                           (size, num_classes), np.float32)
+                create_npy(osp.join(folder, 'targets.npy'),
+                           (size, num_classes), np.int8)
+            box = [folder]
+        else:
+            box = [None]
+        broadcast_object_list(box)
+        folder = box[0]
+        written = all_gather_object(
+            np.arange(size) if promoted else self._write_own_rows(
+                osp.join(folder, 'scores.npy'),
+                osp.join(folder, 'targets.npy'), size))
+        return folder, written
 
     def _write_own_rows(self, scores_path: str, targets_path: str,
                         size: int) -> np.ndarray:
@@ -257,19 +329,25 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         rank, world = get_dist_info()
         idx = np.asarray(self._sample_idx, dtype=np.int64)
         real = rank + world * np.arange(idx.size) < size
-        out = dict(idx=idx[real], stats={}, known=None)
+        out = dict(idx=idx[real], stats={}, known=None,
+                   kinds=(self._has_unknown, self._has_negative))
         for name, parts in self._stats.items():
             n_pos = np.concatenate([p[0] for p in parts])
             hits = np.concatenate([p[1] for p in parts], axis=1)
             out['stats'][name] = (n_pos[real], hits[:, real])
         if self._known is not None:
-            parts = list(zip(*self._known)) if self._known else [
-                [np.zeros(0, np.int64)], [np.zeros(0, np.int32)],
-                [np.zeros(0, np.float32)], [np.zeros(0, np.int8)]]
-            rows, cols, sc, lb = (np.concatenate(p) for p in parts)
+            rows, cols, sc, lb = self._known_arrays()
             m = real[rows]
             out['known'] = (idx[rows[m]], cols[m], sc[m], lb[m])
         return out
+
+    def _known_arrays(self) -> tuple:
+        """The kept known labels as four arrays (local row, class, score,
+        label), in row order."""
+        parts = list(zip(*self._known)) if self._known else [
+            [np.zeros(0, np.int64)], [np.zeros(0, np.int32)],
+            [np.zeros(0, np.float32)], [np.zeros(0, np.int8)]]
+        return tuple(np.concatenate(p) for p in parts)
 
     def _promote_in_order(self, folder: str, size: int,
                           num_classes: int) -> bool:
@@ -318,28 +396,15 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
             raise ValueError(f'{type(self).__name__}: no samples or ranks '
                              f'disagree on the number of classes: {classes}')
         num_classes = classes[0]
-        made_tmp = self.score_dir is None
-        promoted = False
-        if is_main_process():
-            folder = self.score_dir or tempfile.mkdtemp(
-                prefix='granzsl_scorefile_')
-            os.makedirs(folder, exist_ok=True)
-            promoted = self._promote_in_order(folder, size, num_classes)
-            if not promoted:
-                create_npy(osp.join(folder, 'scores.npy'),
-                           (size, num_classes), np.float32)
-                create_npy(osp.join(folder, 'targets.npy'),
-                           (size, num_classes), np.int8)
-            box = [folder]
+        self._flush()
+        # one rank past sparse_limit: every rank writes the score file
+        with_file = any(all_gather_object(self._spilled))
+        if with_file:
+            self._spill()
+            folder, written = self._write_score_file(size, num_classes)
         else:
-            box = [None]
-        broadcast_object_list(box)
-        folder = box[0]
-        scores_path = osp.join(folder, 'scores.npy')
-        targets_path = osp.join(folder, 'targets.npy')
-        written = all_gather_object(
-            np.arange(size) if promoted else
-            self._write_own_rows(scores_path, targets_path, size))
+            folder, written = None, all_gather_object(self._own_rows(size))
+        made_tmp = self.score_dir is None
         stats = all_gather_object(self._own_stats(size))
         barrier()
         box = [None]
@@ -353,7 +418,7 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         barrier()
         if self._local_dir is not None:
             shutil.rmtree(self._local_dir, ignore_errors=True)
-        if is_main_process() and not self.keep_files:
+        if folder is not None and is_main_process() and not self.keep_files:
             for name in ('scores.npy', 'targets.npy', 'scores_T.npy',
                          'targets_T.npy'):
                 path = osp.join(folder, name)
@@ -368,7 +433,7 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         return box[0]
 
     def _checked_compute(self, written: List[np.ndarray], stats: List[dict],
-                         folder: str, size: int,
+                         folder: Optional[str], size: int,
                          num_classes: int) -> Dict[str, float]:
         hits = np.bincount(np.concatenate(written), minlength=size)
         if hits.size != size or (hits != 1).any():
@@ -378,18 +443,20 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                 f'{hits[bad].tolist()} times; every index of the {size} '
                 'samples must come exactly once (a sampler other than '
                 "mmengine's DefaultSampler?)")
+        refuse_signed_labels(any(st['kinds'][0] for st in stats),
+                             any(st['kinds'][1] for st in stats))
         metrics = self._compute(folder, size, num_classes, stats)
         if self.prefix:
             metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
         return metrics
 
-    def _compute(self, folder: str, size: int, num_classes: int,
+    def _compute(self, folder: Optional[str], size: int, num_classes: int,
                  stats: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
-        paths = {n: osp.join(folder, f'{n}.npy')
+        paths = {n: osp.join(folder or '', f'{n}.npy')
                  for n in ('scores', 'targets', 'scores_T', 'targets_T')}
 
-        def read_cols(a, b):
+        def read_cols(a, b):  # only called after a spill (folder set)
             if not osp.exists(paths['targets_T']):  # first call: transpose
                 transpose_npy(paths['scores'], paths['scores_T'])
                 transpose_npy(paths['targets'], paths['targets_T'])
@@ -412,16 +479,18 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                      if name in st['stats']]
             n_pos = np.concatenate([p[0] for p in parts])[order]
             hits = np.concatenate([p[1] for p in parts], axis=1)[:, order]
+            # the limit is per rank: rank 0 takes all the gathered labels
             acc = LabelSetAccumulator(
                 columns, size, self.topk, self.drop_empty_images,
-                self.sparse_limit if sparse else 0)
+                max(1, known[0].size) if sparse else 0)
             acc.add_counts(0, n_pos, hits, known)
             res = acc.result(read_cols, self.empty_class, self.chunk_cols,
                              False)
             logger.info(f'{name}: {res["num_images"]} images scored, '
                         f'{res["num_classes"]} classes, '
                         f'{res["num_empty_classes"]} without positives '
-                        f'(streamed from {folder}; AP: {res["ap_path"]})')
+                        f'(AP: {res["ap_path"]}'
+                        + (f', score file in {folder})' if folder else ')'))
             key_prefix = '' if name == 'multilabel' else f'{name}/'
             for key, value in res.items():
                 if key.startswith(_SCALAR_KEYS):

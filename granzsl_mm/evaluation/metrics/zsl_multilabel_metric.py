@@ -8,9 +8,10 @@ from mmengine.logging import MMLogger
 from granzsl_mm.registry import METRICS
 
 from ..functional import multilabel_zsl_metrics
-from ..functional.multilabel_ap import TIE_RULES
+from ..functional.multilabel_ap import TIE_RULES, to_numpy
 
-__all__ = ['ZSLMultiLabelMetric', 'LABEL_SETS', 'check_protocol_options']
+__all__ = ['ZSLMultiLabelMetric', 'LABEL_SETS', 'check_protocol_options',
+           'labels_as_int8', 'refuse_signed_labels']
 
 LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
 
@@ -38,24 +39,42 @@ def check_protocol_options(label_sets: Sequence[str],
 _SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
 
 
-def _to_numpy(x) -> np.ndarray:
-    """Tensor or array to a NumPy array (half precision to float32)."""
-    if hasattr(x, 'detach'):
-        x = x.detach().cpu()
-        if x.is_floating_point() and x.element_size() < 4:
-            x = x.float()
-        x = x.numpy()
-    return np.asarray(x)
+def labels_as_int8(gt) -> np.ndarray:
+    """A sample's ``gt_score`` as int8, refusing values that are not whole.
+
+    Args:
+        gt: Labels (tensor or array) in {1, 0, -1}.
+
+    Returns:
+        np.ndarray: The labels as int8 (same shape).
+
+    Raises:
+        ValueError: If a label is not a whole number (a 0.5 would silently
+            become 0).
+    """
+    gt = to_numpy(gt)
+    out = gt.astype(np.int8)
+    if gt.dtype.kind == 'f' and not np.array_equal(out, gt):
+        bad = np.unique(gt[out != gt])[:5].tolist()
+        raise ValueError(f'gt_score must be in {{1, 0, -1}}; found {bad}')
+    return out
 
 
-def _refuse_signed_labels(targets: np.ndarray) -> None:
+def refuse_signed_labels(has_unknown: bool, has_negative: bool) -> None:
     """Refuse targets in the papers' signed convention (+1 / -1, no 0).
 
     Our convention reads -1 as unknown, so a signed matrix would score every
     valid entry as positive (mAP 100). Unknowns without a single negative
     anywhere is that case.
+
+    Args:
+        has_unknown: Whether any label is -1.
+        has_negative: Whether any label is 0.
+
+    Raises:
+        ValueError: On unknowns without any negative.
     """
-    if targets.size and (targets < 0).any() and not (targets == 0).any():
+    if has_unknown and not has_negative:
         raise ValueError(
             'gt_score holds unknowns (-1) but no negative (0) at all: these '
             'look like labels in the signed convention (+1 positive, -1 '
@@ -141,11 +160,11 @@ class ZSLMultiLabelMetric(BaseMetric):
             if pred is None or gt is None:
                 raise ValueError('ZSLMultiLabelMetric needs `pred_score` and '
                                  '`gt_score` in every data sample')
-            item = dict(pred_score=_to_numpy(pred).astype(np.float32),
-                        gt_score=_to_numpy(gt).astype(np.int8))
+            item = dict(pred_score=to_numpy(pred).astype(np.float32),
+                        gt_score=labels_as_int8(gt))
             zsl = get('pred_score_zsl')
             if zsl is not None:
-                item['pred_score_zsl'] = _to_numpy(zsl).astype(np.float32)
+                item['pred_score_zsl'] = to_numpy(zsl).astype(np.float32)
             self.results.append(item)
 
     def _num_seen(self, num_classes: int) -> int:
@@ -174,7 +193,8 @@ class ZSLMultiLabelMetric(BaseMetric):
                 'before process()); check the dataset and the dataloader.')
         scores = np.stack([r['pred_score'] for r in results])
         targets = np.stack([r['gt_score'] for r in results])
-        _refuse_signed_labels(targets)
+        refuse_signed_labels(bool((targets < 0).any()),
+                             bool((targets == 0).any()))
         num_classes = targets.shape[1]
         num_seen = self._num_seen(num_classes)
         out = {}
