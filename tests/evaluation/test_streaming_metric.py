@@ -89,9 +89,9 @@ def _files_under(folder):
                   for d, _, fs in os.walk(folder) for f in fs)
 
 
-def _fed(metric, perm):
+def _fed(metric, perm, samples=None):
     metric.dataset_meta = META
-    samples = make_samples()
+    samples = make_samples() if samples is None else samples
     for a in range(0, SIZE, 4):
         metric.process(None, [samples[i] for i in perm[a:a + 4]])
     return metric
@@ -151,6 +151,36 @@ def test_spill_when_labels_outgrow_sparse_limit(tmp_path, monkeypatch,
     for key in expected:
         assert got[key] == pytest.approx(expected[key], abs=1e-9), key
     assert _files_under(tmp) == []
+
+
+@pytest.mark.parametrize('ap_path', ['sparse', 'columns'])
+def test_separate_unseen_scores_equal_in_memory_metric(tmp_path, ap_path):
+    """Samples carrying ``pred_score_zsl`` (the unseen set scored on its
+    own, as our ZSL models emit it): ZSL uses those scores, as in memory."""
+    samples = make_samples()
+    rng = np.random.default_rng(4)
+    for s in samples:
+        s['pred_score_zsl'] = np.round(rng.random(3) * 4).astype(
+            np.float32) / 4
+    kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen'))
+    expected = _in_memory(samples, **kw)
+    plain = _in_memory([plain_sample(s) for s in samples], **kw)
+    assert expected['zsl/mAP'] != plain['zsl/mAP']  # the scores matter
+    metric = StreamingZSLMultiLabelMetric(
+        **kw, buffer_rows=4, chunk_cols=2, score_dir=str(tmp_path),
+        sparse_limit=0 if ap_path == 'columns' else 1 << 20)
+    got = _fed(metric, np.random.default_rng(0).permutation(SIZE),
+               samples).evaluate(SIZE)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+    metric.process(None, samples[:1])
+    with pytest.raises(ValueError, match='pred_score_zsl'):
+        metric.process(None, [plain_sample(samples[1])])
+
+
+def plain_sample(sample):
+    return {k: v for k, v in sample.items() if k != 'pred_score_zsl'}
 
 
 def test_sparse_ap_equals_per_class_ap():

@@ -34,10 +34,12 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from .multilabel_ap import per_class_ap, topk_hits, validate_scores_targets
+from .multilabel_ap import topk_hits, validate_scores_targets
+from .streaming import sparse_class_ap
 
 __all__ = ['biam_pooled_ap', 'biam_pooled_ap_sparse', 'openimages_metrics',
-           'BIAM_SETTINGS', 'AP_MODES']
+           'openimages_metrics_from_known', 'scored_classes',
+           'check_openimages_options', 'BIAM_SETTINGS', 'AP_MODES']
 
 AP_MODES = ('per_class', 'biam_pooled')
 BIAM_SETTINGS = {
@@ -122,6 +124,103 @@ def biam_pooled_ap(scores, targets) -> np.ndarray:
                                  targets[rows, cols], scores.shape[1])
 
 
+def check_openimages_options(setting: Optional[str], ap: str, class_mask: str,
+                   f1_columns: str) -> tuple:
+    """Resolve ``setting`` into ``(class_mask, f1_columns)``; check all."""
+    if setting is not None:
+        if setting not in BIAM_SETTINGS:
+            raise ValueError(f'setting must be one of {list(BIAM_SETTINGS)}, '
+                             f'got {setting!r}')
+        class_mask = BIAM_SETTINGS[setting]['class_mask']
+        f1_columns = BIAM_SETTINGS[setting]['f1_columns']
+    for name, value, allowed in (('ap', ap, AP_MODES),
+                                 ('class_mask', class_mask,
+                                  ('annotated', 'none')),
+                                 ('f1_columns', f1_columns,
+                                  ('all', 'masked'))):
+        if value not in allowed:
+            raise ValueError(f'{name} must be one of {allowed}, got '
+                             f'{value!r}')
+    return class_mask, f1_columns
+
+
+def scored_classes(cols: np.ndarray, num_classes: int,
+                   class_mask: str) -> np.ndarray:
+    """Classes a setting scores: with an annotated entry among the kept
+    images (``cols`` of those entries), or all (``class_mask='none'``)."""
+    if class_mask == 'none':
+        return np.ones(num_classes, dtype=bool)
+    return np.bincount(cols, minlength=num_classes)[:num_classes] > 0
+
+
+def openimages_metrics_from_known(rows, cols, values, labels, n_pos, hits,
+                                  num_classes: int,
+                                  topk: Sequence[int] = (10, 20),
+                                  ap: str = 'per_class',
+                                  class_mask: str = 'annotated',
+                                  num_f1_columns: Optional[int] = None,
+                                  drop_empty_images: bool = True) -> Dict:
+    """:func:`openimages_metrics` from the known labels and per-image counts.
+
+    What a streaming evaluation keeps: the annotated entries, each image's
+    positives and the positives among its top K (over the F1 columns).
+    Images without a positive are dropped here (BiAM's filter) unless
+    ``drop_empty_images=False``.
+
+    Args:
+        rows, cols, values, labels: ``[E]`` image, class (0-based in the
+            setting), score and label (1 / 0) of every annotated entry.
+        n_pos: ``[N]`` positives of each image in the setting.
+        hits: ``[len(topk), N]`` positives among each image's top K.
+        num_classes: Classes of the setting.
+        topk: The K values (as ``hits``).
+        ap: ``'per_class'`` or ``'biam_pooled'``.
+        class_mask: ``'annotated'`` or ``'none'``.
+        num_f1_columns: Columns the top K was taken from (default all).
+        drop_empty_images: Keep only images with a positive (BiAM).
+
+    Returns:
+        dict: The keys of :func:`openimages_metrics`.
+    """
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+    values, labels = np.asarray(values), np.asarray(labels)
+    n_pos, hits = np.asarray(n_pos), np.asarray(hits)
+    keep = n_pos > 0 if drop_empty_images else np.ones(n_pos.size, bool)
+    kept = keep[rows]
+    rows, cols, values, labels = rows[kept], cols[kept], values[kept], \
+        labels[kept]
+    scored = scored_classes(cols, num_classes, class_mask)
+    if ap == 'biam_pooled':
+        all_ap = biam_pooled_ap_sparse(rows, cols, values, labels,
+                                       num_classes)
+    else:
+        all_ap = np.nan_to_num(sparse_class_ap(cols, values, labels,
+                                               num_classes), nan=0.0)
+    cls_ap = all_ap[scored]
+    n_pos_c = np.bincount(cols[labels == 1],
+                          minlength=num_classes)[:num_classes][scored]
+    out = {'mAP': 100.0 * float(cls_ap.mean()) if cls_ap.size else 0.0,
+           'weighted_mAP': 100.0 * float((n_pos_c * cls_ap).sum()
+                                         / n_pos_c.sum())
+           if n_pos_c.sum() else 0.0}
+    num = int(keep.sum())
+    n_gt = int(n_pos[keep].sum())
+    width = num_classes if num_f1_columns is None else num_f1_columns
+    for k, k_hits in zip(topk, hits):
+        tp = int(k_hits[keep].sum())
+        prec = tp / (num * min(k, width)) if num else 0.0
+        rec = tp / n_gt if n_gt else 0.0
+        out[f'P@{k}'] = 100.0 * prec
+        out[f'R@{k}'] = 100.0 * rec
+        out[f'F1@{k}'] = (100.0 * 2 * prec * rec / (prec + rec)
+                          if prec + rec > 0 else 0.0)
+    per_class = np.full(num_classes, np.nan)
+    per_class[scored] = 100.0 * cls_ap
+    out.update(num_images=num, num_classes=int(scored.sum()),
+               per_class_AP=per_class, ap=ap)
+    return out
+
+
 def openimages_metrics(scores, targets, topk: Sequence[int] = (10, 20),
                        setting: Optional[str] = None,
                        ap: str = 'per_class',
@@ -147,53 +246,21 @@ def openimages_metrics(scores, targets, topk: Sequence[int] = (10, 20),
         ``num_images``, ``num_classes`` (scored), ``per_class_AP`` (``[C]``
         in %, NaN for classes not scored), ``ap`` (the mode).
     """
-    if setting is not None:
-        if setting not in BIAM_SETTINGS:
-            raise ValueError(f'setting must be one of {list(BIAM_SETTINGS)}, '
-                             f'got {setting!r}')
-        class_mask = BIAM_SETTINGS[setting]['class_mask']
-        f1_columns = BIAM_SETTINGS[setting]['f1_columns']
-    for name, value, allowed in (('ap', ap, AP_MODES),
-                                 ('class_mask', class_mask,
-                                  ('annotated', 'none')),
-                                 ('f1_columns', f1_columns,
-                                  ('all', 'masked'))):
-        if value not in allowed:
-            raise ValueError(f'{name} must be one of {allowed}, got '
-                             f'{value!r}')
+    class_mask, f1_columns = check_openimages_options(setting, ap, class_mask,
+                                            f1_columns)
     scores, targets = validate_scores_targets(scores, targets)
     positives = targets == 1
-    if drop_empty_images:
-        keep = positives.any(axis=1)
-        scores, targets, positives = (scores[keep], targets[keep],
-                                      positives[keep])
-    num_classes = scores.shape[1]
-    scored = ((targets != -1).any(axis=0) if class_mask == 'annotated'
-              else np.ones(num_classes, dtype=bool))
-    if ap == 'biam_pooled':
-        cls_ap = biam_pooled_ap(scores[:, scored], targets[:, scored])
-    else:
-        cls_ap = np.nan_to_num(per_class_ap(scores[:, scored],
-                                            targets[:, scored],
-                                            validate=False), nan=0.0)
-    n_pos = positives[:, scored].sum(axis=0)
-    out = {'mAP': 100.0 * float(cls_ap.mean()) if cls_ap.size else 0.0,
-           'weighted_mAP': 100.0 * float((n_pos * cls_ap).sum() / n_pos.sum())
-           if n_pos.sum() else 0.0}
-    f1_scores, f1_pos = ((scores[:, scored], positives[:, scored])
-                         if f1_columns == 'masked' else (scores, positives))
-    num = f1_scores.shape[0]
-    n_gt = int(f1_pos.sum())
-    for k, hits in zip(topk, topk_hits(f1_scores, f1_pos, topk)):
-        tp = int(hits.sum())
-        prec = tp / (num * min(k, f1_scores.shape[1])) if num else 0.0
-        rec = tp / n_gt if n_gt else 0.0
-        out[f'P@{k}'] = 100.0 * prec
-        out[f'R@{k}'] = 100.0 * rec
-        out[f'F1@{k}'] = (100.0 * 2 * prec * rec / (prec + rec)
-                          if prec + rec > 0 else 0.0)
-    per_class = np.full(num_classes, np.nan)
-    per_class[scored] = 100.0 * cls_ap
-    out.update(num_images=num, num_classes=int(scored.sum()),
-               per_class_AP=per_class, ap=ap)
+    n_pos = positives.sum(axis=1)
+    rows, cols = np.nonzero(targets != -1)
+    f1_scores, f1_pos = scores, positives
+    if f1_columns == 'masked':
+        keep = n_pos > 0 if drop_empty_images else np.ones(n_pos.size, bool)
+        scored = scored_classes(cols[keep[rows]], scores.shape[1],
+                                class_mask)
+        f1_scores, f1_pos = scores[:, scored], positives[:, scored]
+    hits = topk_hits(f1_scores, f1_pos, topk)
+    out = openimages_metrics_from_known(
+        rows, cols, scores[rows, cols], targets[rows, cols], n_pos, hits,
+        scores.shape[1], topk, ap, class_mask, f1_scores.shape[1],
+        drop_empty_images)
     return out

@@ -89,9 +89,11 @@ def _npy_header(shape: tuple, dtype) -> bytes:
 class StreamingZSLMultiLabelMetric(BaseMetric):
     """``ZSLMultiLabelMetric``'s numbers from a score file on disk.
 
-    Label sets, keys and options as :class:`ZSLMultiLabelMetric`
-    (``pred_score`` only: methods that score the unseen set separately,
-    ``pred_score_zsl``, need the in-memory metric).
+    Label sets, keys and options as :class:`ZSLMultiLabelMetric`. Samples
+    that score the unseen set on its own (``pred_score_zsl``, as our ZSL
+    models emit it) have those scores stored as extra columns after
+    ``pred_score`` (their labels repeated): ZSL is scored on them, the
+    other sets on ``pred_score``, as in memory.
 
     Args:
         topk: The K values of P/R/F1@K.
@@ -146,7 +148,8 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
     # per-rank append files ------------------------------------------------
     def _reset(self) -> None:
         self._local_dir: Optional[str] = None
-        self._num_classes: Optional[int] = None
+        self._num_classes: Optional[int] = None  # stored columns
+        self._num_zsl: Optional[int] = None  # of them pred_score_zsl's
         self._sample_idx: List[int] = []
         self._buf_s: List[np.ndarray] = []
         self._buf_t: List[np.ndarray] = []
@@ -158,11 +161,20 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         self._num_flushed = 0
         self._has_unknown = self._has_negative = False
         # whether the append files hold every flushed row
-        self._spilled = self.keep_files or self.sparse_limit <= 0
+        self._spilled = self._needs_score_file()
 
-    def _ranges(self, num_classes: int) -> Dict[str, tuple]:
+    def _needs_score_file(self) -> bool:
+        """Whether every row goes to the score file from the start."""
+        return self.keep_files or self.sparse_limit <= 0
+
+    def _ranges(self, width: int) -> Dict[str, tuple]:
+        """Column range of each label set among the ``width`` stored ones
+        (``pred_score``'s classes, then any ``pred_score_zsl``)."""
+        num_zsl = self._num_zsl or 0
+        num_classes = width - num_zsl
         num_seen = self._num_seen(num_classes)
-        ranges = dict(zsl=(num_seen, num_classes), seen=(0, num_seen),
+        ranges = dict(zsl=(num_seen, num_classes) if not num_zsl else
+                      (num_classes, width), seen=(0, num_seen),
                       gzsl=(0, num_classes), multilabel=(0, num_classes))
         return {name: ranges[name] for name in self.label_sets}
 
@@ -247,19 +259,31 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                 raise ValueError('StreamingZSLMultiLabelMetric needs '
                                  '`pred_score`, `gt_score` and `sample_idx` '
                                  'in every data sample')
-            if get('pred_score_zsl') is not None:
-                raise ValueError('pred_score_zsl is not supported by the '
-                                 'streaming metric; use ZSLMultiLabelMetric')
             pred = to_numpy(pred).astype(np.float32, copy=False).reshape(-1)
-            if self._num_classes is None:
-                self._num_classes = pred.size
-            elif pred.size != self._num_classes:
-                raise ValueError(f'pred_score has {pred.size} classes, '
-                                 f'earlier samples {self._num_classes}')
-            self._buf_s.append(pred)
             # labels keep their dtype until checked per chunk (a 0.5 must
             # not be cast to 0 on the way in)
-            self._buf_t.append(to_numpy(gt).reshape(-1))
+            gt = to_numpy(gt).reshape(-1)
+            zsl = get('pred_score_zsl')
+            num_zsl = 0 if zsl is None else int(np.size(zsl))
+            if self._num_classes is None:
+                self._num_classes, self._num_zsl = pred.size + num_zsl, \
+                    num_zsl
+            elif (pred.size + num_zsl, num_zsl) != (self._num_classes,
+                                                    self._num_zsl):
+                raise ValueError(
+                    f'pred_score has {pred.size} classes and pred_score_zsl '
+                    f'{num_zsl}; earlier samples '
+                    f'{self._num_classes - self._num_zsl} and '
+                    f'{self._num_zsl}')
+            if num_zsl:
+                if gt.size < num_zsl:
+                    raise ValueError(f'pred_score_zsl has {num_zsl} classes, '
+                                     f'gt_score only {gt.size}')
+                pred = np.concatenate(
+                    [pred, to_numpy(zsl).astype(np.float32).reshape(-1)])
+                gt = np.concatenate([gt, gt[gt.size - num_zsl:]])
+            self._buf_s.append(pred)
+            self._buf_t.append(gt)
             self._sample_idx.append(int(idx))
             self.results.append(None)  # counted by BaseMetric's checks
             if len(self._buf_s) >= self.buffer_rows:
@@ -390,12 +414,14 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         Returns:
             dict: Metrics (same keys as ``ZSLMultiLabelMetric``).
         """
-        classes = [c for c in all_gather_object(self._num_classes)
-                   if c is not None]
+        classes = [c for c in all_gather_object((self._num_classes,
+                                                 self._num_zsl))
+                   if c[0] is not None]
         if not classes or len(set(classes)) > 1:
             raise ValueError(f'{type(self).__name__}: no samples or ranks '
-                             f'disagree on the number of classes: {classes}')
-        num_classes = classes[0]
+                             'disagree on the number of classes (stored '
+                             f'columns, pred_score_zsl): {classes}')
+        num_classes, self._num_zsl = classes[0]
         self._flush()
         # one rank past sparse_limit: every rank writes the score file
         with_file = any(all_gather_object(self._spilled))
