@@ -11,6 +11,8 @@ own:
 * ``streaming_file``: the same with ``keep_files=True``: the 4.75 GB score
   file (scores float32 + labels int8) written and kept, as a user who wants
   the scores afterwards runs it;
+* ``openimages``: ``OpenImagesZSLMetric`` (BiAM's protocol: class mask,
+  weighted mAP; streamed the same way, no score file for ZSL + GZSL);
 * ``loop``: the whole matrix in memory and one descending sort per class, as
   the reference code computes AP (BiAM ``compute_AP`` per column), top-K with
   ``torch.topk`` over the whole matrix;
@@ -103,6 +105,18 @@ def run_streaming(n, c, pos, neg, topk, keep_files=False):
         return metric.evaluate(n)
 
 
+def run_openimages(n, c, pos, neg, topk):
+    from granzsl_mm.evaluation.metrics.openimages_zsl_metric import (
+        OpenImagesZSLMetric,
+    )
+    metric = OpenImagesZSLMetric(topk=topk, buffer_rows=512)
+    metric.dataset_meta = _meta(c)
+    for a, s, t in batches(n, c, pos, neg):
+        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
+                                   sample_idx=a + i) for i in range(len(s))])
+    return metric.evaluate(n)
+
+
 def run_streaming_file(n, c, pos, neg, topk):
     return run_streaming(n, c, pos, neg, topk, keep_files=True)
 
@@ -154,7 +168,8 @@ def run_loop(n, c, pos, neg, topk):
 
 
 PATHS = dict(generate=run_generate, streaming=run_streaming,
-             streaming_file=run_streaming_file, loop=run_loop,
+             streaming_file=run_streaming_file, openimages=run_openimages,
+             loop=run_loop,
              today=run_today)
 
 
@@ -164,6 +179,8 @@ def _import_first(path: str) -> None:
     import torch  # noqa: F401
     if path.startswith('streaming'):
         from granzsl_mm.evaluation.metrics import streaming_zsl_metric  # noqa
+    elif path == 'openimages':
+        from granzsl_mm.evaluation.metrics import openimages_zsl_metric  # noqa
     elif path == 'today':
         from granzsl_mm.evaluation.metrics import zsl_multilabel_metric  # noqa
 

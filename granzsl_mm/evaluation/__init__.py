@@ -10,8 +10,11 @@ from . import functional  # noqa: F401
 from .functional import multilabel_zsl_metrics, per_class_ap
 
 __all__ = ['functional', 'metrics', 'reports', 'multilabel_zsl_metrics',
-           'per_class_ap', 'ZSLMultiLabelMetric']
+           'per_class_ap', 'ZSLMultiLabelMetric',
+           'StreamingZSLMultiLabelMetric', 'OpenImagesZSLMetric']
 
 __getattr__, __dir__ = attach(
     __name__, submodules=('metrics', 'reports', 'registered'),
-    attributes={'ZSLMultiLabelMetric': '.metrics'})
+    attributes={name: '.metrics' for name in (
+        'ZSLMultiLabelMetric', 'StreamingZSLMultiLabelMetric',
+        'OpenImagesZSLMetric')})
