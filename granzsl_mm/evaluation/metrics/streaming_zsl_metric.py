@@ -87,7 +87,7 @@ def _npy_header(shape: tuple, dtype) -> bytes:
 
 @METRICS.register_module()
 class StreamingZSLMultiLabelMetric(BaseMetric):
-    """``ZSLMultiLabelMetric``'s numbers from a score file on disk.
+    """``ZSLMultiLabelMetric``'s numbers in memory bounded by a chunk.
 
     Label sets, keys and options as :class:`ZSLMultiLabelMetric`. Samples
     that score the unseen set on its own (``pred_score_zsl``, as our ZSL
@@ -106,9 +106,10 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
         keep_files: Write ``scores.npy`` / ``targets.npy`` with every score
             and keep them after evaluating (default: written only when the
             known labels outgrow ``sparse_limit``, then removed).
-        chunk_rows: Kept for compatibility (the counts are made per
-            ``buffer_rows`` chunk); ``chunk_cols``: classes per column
-            chunk of the dense-label AP path.
+        chunk_rows: Rows per read when a subclass reads the score file
+            back (the counts are made per ``buffer_rows`` chunk);
+            ``chunk_cols``: classes per column chunk of the dense-label AP
+            path.
         buffer_rows: Samples a rank buffers before counting them and
             appending them to its file.
         sparse_limit: Most known labels a rank keeps in memory for the
