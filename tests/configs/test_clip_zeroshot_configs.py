@@ -1,5 +1,6 @@
 """CLIP zero-shot configs: paper-scale values, tiny builds, a demo test run."""
 import json
+import os
 import os.path as osp
 import pickle
 
@@ -39,6 +40,7 @@ def test_coco_config_matches_the_papers_split():
 
 @pytest.mark.parametrize('name', ['clip_zeroshot_coco.py',
                                   'clip_zeroshot_nuswide.py',
+                                  'clip_zeroshot_openimages.py',
                                   'clip_zeroshot_demo.py'])
 def test_tiny_builds_score_all_classes(name, tmp_path):
     register_all_modules()
@@ -46,7 +48,7 @@ def test_tiny_builds_score_all_classes(name, tmp_path):
     split = tmp_path / 'split.json'
     split.write_text(json.dumps(dict(seen=['a', 'b', 'c'], unseen=['d'])))
     if not isinstance(cfg.model.class_names, list):
-        cfg.model.class_names = str(split)  # nuswide / demo read split files
+        cfg.model.class_names = str(split)  # the others read split files
     model = MODELS.build(cfg.model).eval()
     num = len(model.class_names)
     x = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
@@ -68,3 +70,86 @@ def test_demo_config_evaluates_zsl_and_gzsl_in_one_pass(tmp_path,
     metrics = build_runner(cfg).test()
     assert {'zsl/mAP', 'gzsl/mAP'} <= set(metrics)
     assert 0 <= metrics['zsl/mAP'] <= 100
+
+
+def test_openimages_config_matches_the_papers_protocol():
+    cfg = _load('clip_zeroshot_openimages.py')
+    assert cfg.model.type == 'ZeroShotMultiLabelClassifier'
+    assert cfg.model.class_names.endswith('/split_7186_400.json')
+    assert cfg.model.num_seen_classes is None  # from the split file
+    ev = cfg.test_evaluator
+    assert (ev.type, tuple(ev.topk), tuple(ev.label_sets)) == (
+        'OpenImagesZSLMetric', (10, 20), ('zsl', 'gzsl'))
+    assert ev.get('ap', 'per_class') == 'per_class'
+    ds = cfg.test_dataloader.dataset
+    assert (ds.type, ds.split, ds.label_set) == ('OpenImagesZSLDataset',
+                                                 'test', 'all')
+    assert ds.data_root + '/split_7186_400.json' == cfg.model.class_names
+    assert cfg.test_dataloader.sampler == dict(type='DefaultSampler',
+                                               shuffle=False)
+
+
+def _tiny_openimages(tmp_path):
+    """A converted tiny Open Images root with its test images, and the paper
+    config shrunk onto it (one prompt template: 34 classes, fast)."""
+    import numpy as np
+    from PIL import Image
+
+    from granzsl_mm.datasets.converters.openimages_zsl import (
+        convert_openimages_zsl,
+    )
+    from tests.fixtures.openimages_files import write_openimages_root
+    root = write_openimages_root(str(tmp_path / 'openimages'))
+    convert_openimages_zsl(root, root, splits=('test', ))
+    with open(osp.join(root, 'openimages_zsl_test.json')) as f:
+        images = [d['img_path'] for d in json.load(f)['data_list']]
+    os.makedirs(osp.join(root, 'test'))
+    rng = np.random.default_rng(0)
+    for name in images:  # <data_root>/test/<ImageID>.jpg
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+                        ).save(osp.join(root, 'test', name))
+    cfg = tiny_override(_load('clip_zeroshot_openimages.py'), data_root=root,
+                        work_dir=str(tmp_path / 'work'))
+    cfg.model.class_names = osp.join(root, 'split_7186_400.json')
+    cfg.model.templates = 'single'
+    return cfg
+
+
+def test_openimages_config_runs_and_matches_the_protocol(tmp_path):
+    """The tiny run evaluates with the config's evaluator in the Runner;
+    its numbers equal ``openimages_metrics`` on the dumped predictions,
+    and the model prompts the class names, not the MIDs."""
+    import numpy as np
+
+    from granzsl_mm.engine import build_runner
+    from granzsl_mm.evaluation.functional.openimages_protocol import (
+        openimages_metrics,
+    )
+    from granzsl_mm.evaluation.prediction_dump import load_predictions
+    register_all_modules()
+    cfg = _tiny_openimages(tmp_path)
+    dump = str(tmp_path / 'preds.pth')
+    cfg.test_evaluator = [cfg.test_evaluator,
+                          dict(type='SafeDumpResults', out_file_path=dump)]
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    meta = runner.test_dataloader.dataset.metainfo
+    assert (len(meta['seen_classes']), len(meta['unseen_classes'])) == (30, 4)
+    assert list(runner.model.class_names) == list(meta['classes'])
+    assert runner.model.class_names[30] == 'Bun (/m/u07)'
+    preds = sorted(load_predictions(dump), key=lambda p: int(p['sample_idx']))
+    assert len(preds) == 2  # a, c; b has no positive (dropped), d, e none
+    fields = ('pred_score', 'pred_score_zsl', 'gt_score')
+    scores, zsl, targets = (np.stack([np.asarray(p[k], dtype=np.float32)
+                                      for p in preds]) for k in fields)
+    assert scores.shape == targets.shape == (2, 34) and zsl.shape == (2, 4)
+    expected = dict(
+        zsl=openimages_metrics(zsl, targets[:, 30:], topk=(10, 20),
+                               setting='zsl'),
+        gzsl=openimages_metrics(scores, targets, topk=(10, 20),
+                                setting='gzsl'))
+    for name, res in expected.items():
+        for key in ('mAP', 'weighted_mAP', 'F1@10', 'F1@20'):
+            assert 0 <= metrics[f'{name}/{key}'] <= 100
+            assert metrics[f'{name}/{key}'] == pytest.approx(
+                float(res[key]), abs=1e-4), (name, key)

@@ -135,7 +135,14 @@ def test_converter_round_trip(root, tmp_path):
     assert summaries['test']['images_without_labels'] == 1  # b
     with open(os.path.join(out, 'split_7186_400.json')) as f:
         split = json.load(f)
-    assert split['unseen'] == ['/m/u07', '/m/u02', '/m/u11', '/m/u05']
+    assert split['unseen_mids'] == ['/m/u07', '/m/u02', '/m/u11', '/m/u05']
+    # a model's class_names: the dataset's class names, not MIDs (CLIP
+    # prompts "a photo of a /m/u07" otherwise)
+    from granzsl_mm.structures.class_names import read_class_names
+    names = read_class_names(os.path.join(out, 'split_7186_400.json'))
+    assert names.names == list(_ds(root).metainfo['classes'])
+    assert names.num_seen == 30
+    assert names.names[30] == 'Bun (/m/u07)'  # shared with /m/s01
     from_json = _ds(out, ann_file='openimages_zsl_test.json')
     assert _labels(from_json) == _labels(_ds(root))
     assert from_json.metainfo['classes'] == _ds(root).metainfo['classes']

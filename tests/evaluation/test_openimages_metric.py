@@ -87,6 +87,22 @@ def test_separate_unseen_scores_and_no_score_file(tmp_path, monkeypatch):
     assert got['gzsl/mAP'] == pytest.approx(ref['mAP'], abs=1e-9)
 
 
+def test_tensors_as_models_emit_them():
+    """Torch tensors (``pred_score_zsl`` included), not only arrays."""
+    import torch
+    zsl = np.random.default_rng(6).random((len(SCORES), 4)).astype(
+        np.float32)
+    samples = [dict(pred_score=torch.from_numpy(s['pred_score']),
+                    gt_score=torch.from_numpy(s['gt_score']),
+                    pred_score_zsl=torch.from_numpy(s['pred_score_zsl']),
+                    sample_idx=s['sample_idx']) for s in _samples(zsl)]
+    got = _run(OpenImagesZSLMetric(topk=(2, )), samples,
+               np.arange(len(SCORES)))
+    ref = openimages_metrics(zsl, TARGETS[:, NUM_SEEN:], topk=(2, ),
+                             setting='zsl')
+    assert got['zsl/mAP'] == pytest.approx(ref['mAP'], abs=1e-9)
+
+
 def test_registered_and_bad_options():
     assert METRICS.get('OpenImagesZSLMetric') is OpenImagesZSLMetric
     with pytest.raises(ValueError, match='label_sets'):

@@ -9,7 +9,7 @@ Writes to OUT_DIR (format granzsl_mm.openimages_zsl/v1, read by
 OpenImagesZSLDataset(ann_file=...)):
   openimages_zsl_train.json       train csv, 7,186 seen labels
   openimages_zsl_test.json        test csv, 7,186 + 400 labels
-  split_7186_400.json             MIDs and names of the split
+  split_7186_400.json             class names (seen, unseen) and MIDs
 and prints image and label counts. Labels: Confidence 1 -> positive, 0 ->
 verified negative, not listed -> unknown. unseen_labels.pkl is read with a
 restricted unpickler (nothing in it runs).

@@ -10,7 +10,10 @@ into seen then unseen classes; every label not listed is unknown):
 * ``openimages_zsl_validation.json`` / ``openimages_zsl_test.json``: all
   7,186 + 400 labels;
 * ``split_7186_400.json`` (``split_7186_2594.json`` with ``unseen='all'``):
-  MIDs and display names of the split.
+  ``seen`` / ``unseen``: the class names (display names, made unique by
+  their MID where several MIDs share one: ``'Bun (/m/0xyz)'``), so that
+  ``model.class_names`` can name this file; ``seen_mids`` / ``unseen_mids``:
+  the MIDs.
 
 Images are listed whether or not they were downloaded; the dataset checks
 them when it is built.
@@ -91,7 +94,10 @@ def convert_openimages_zsl(root: str, out_dir: str,
         summaries[split] = _write(ds, paths[split])
     info = ds.split_info
     with open(paths['split'], 'w', encoding='utf-8') as f:
-        json.dump(dict(seen=info['seen_mids'], unseen=info['unseen_mids'],
-                       seen_classes=info['seen_classes'],
-                       unseen_classes=info['unseen_classes']), f, indent=1)
+        # seen / unseen: the class names, the dataset's (read as a model's
+        # class_names by read_class_names); the MIDs beside them
+        json.dump(dict(seen=info['seen_classes'],
+                       unseen=info['unseen_classes'],
+                       seen_mids=info['seen_mids'],
+                       unseen_mids=info['unseen_mids']), f, indent=1)
     return summaries

@@ -265,7 +265,9 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
             # not be cast to 0 on the way in)
             gt = to_numpy(gt).reshape(-1)
             zsl = get('pred_score_zsl')
-            num_zsl = 0 if zsl is None else int(np.size(zsl))
+            if zsl is not None:
+                zsl = to_numpy(zsl).astype(np.float32, copy=False).reshape(-1)
+            num_zsl = 0 if zsl is None else zsl.size
             if self._num_classes is None:
                 self._num_classes, self._num_zsl = pred.size + num_zsl, \
                     num_zsl
@@ -280,8 +282,7 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
                 if gt.size < num_zsl:
                     raise ValueError(f'pred_score_zsl has {num_zsl} classes, '
                                      f'gt_score only {gt.size}')
-                pred = np.concatenate(
-                    [pred, to_numpy(zsl).astype(np.float32).reshape(-1)])
+                pred = np.concatenate([pred, zsl])
                 gt = np.concatenate([gt, gt[gt.size - num_zsl:]])
             self._buf_s.append(pred)
             self._buf_t.append(gt)
