@@ -1,6 +1,5 @@
 """CLIP zero-shot configs: paper-scale values, tiny builds, a demo test run."""
 import json
-import os
 import os.path as osp
 import pickle
 
@@ -92,22 +91,11 @@ def test_openimages_config_matches_the_papers_protocol():
 def _tiny_openimages(tmp_path):
     """A converted tiny Open Images root with its test images, and the paper
     config shrunk onto it (one prompt template: 34 classes, fast)."""
-    import numpy as np
-    from PIL import Image
-
-    from granzsl_mm.datasets.converters.openimages_zsl import (
-        convert_openimages_zsl,
+    from tests.fixtures.openimages_files import (
+        write_converted_openimages_root,
     )
-    from tests.fixtures.openimages_files import write_openimages_root
-    root = write_openimages_root(str(tmp_path / 'openimages'))
-    convert_openimages_zsl(root, root, splits=('test', ))
-    with open(osp.join(root, 'openimages_zsl_test.json')) as f:
-        images = [d['img_path'] for d in json.load(f)['data_list']]
-    os.makedirs(osp.join(root, 'test'))
-    rng = np.random.default_rng(0)
-    for name in images:  # <data_root>/test/<ImageID>.jpg
-        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
-                        ).save(osp.join(root, 'test', name))
+    root = write_converted_openimages_root(str(tmp_path / 'openimages'),
+                                           splits=('test', ))
     cfg = tiny_override(_load('clip_zeroshot_openimages.py'), data_root=root,
                         work_dir=str(tmp_path / 'work'))
     cfg.model.class_names = osp.join(root, 'split_7186_400.json')
