@@ -246,8 +246,8 @@ def openimages_metrics(scores, targets, topk: Sequence[int] = (10, 20),
         ``num_images``, ``num_classes`` (scored), ``per_class_AP`` (``[C]``
         in %, NaN for classes not scored), ``ap`` (the mode).
     """
-    class_mask, f1_columns = check_openimages_options(setting, ap, class_mask,
-                                            f1_columns)
+    class_mask, f1_columns = check_openimages_options(setting, ap,
+                                                      class_mask, f1_columns)
     scores, targets = validate_scores_targets(scores, targets)
     positives = targets == 1
     n_pos = positives.sum(axis=1)
