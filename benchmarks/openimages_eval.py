@@ -89,6 +89,15 @@ def _meta(c: int) -> dict:
                 unseen_classes=names[c - NUM_UNSEEN:])
 
 
+def _feed(metric, n, c, pos, neg):
+    """Feed the synthetic set to a streaming metric and evaluate it."""
+    metric.dataset_meta = _meta(c)
+    for a, s, t in batches(n, c, pos, neg):
+        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
+                                   sample_idx=a + i) for i in range(len(s))])
+    return metric.evaluate(n)
+
+
 def run_streaming(n, c, pos, neg, topk, keep_files=False):
     from granzsl_mm.evaluation.metrics.streaming_zsl_metric import (
         StreamingZSLMultiLabelMetric,
@@ -97,24 +106,15 @@ def run_streaming(n, c, pos, neg, topk, keep_files=False):
         metric = StreamingZSLMultiLabelMetric(
             topk=topk, chunk_cols=32, buffer_rows=512, score_dir=folder,
             keep_files=keep_files)
-        metric.dataset_meta = _meta(c)
-        for a, s, t in batches(n, c, pos, neg):
-            metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
-                                       sample_idx=a + i)
-                                  for i in range(len(s))])
-        return metric.evaluate(n)
+        return _feed(metric, n, c, pos, neg)
 
 
 def run_openimages(n, c, pos, neg, topk):
     from granzsl_mm.evaluation.metrics.openimages_zsl_metric import (
         OpenImagesZSLMetric,
     )
-    metric = OpenImagesZSLMetric(topk=topk, buffer_rows=512)
-    metric.dataset_meta = _meta(c)
-    for a, s, t in batches(n, c, pos, neg):
-        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
-                                   sample_idx=a + i) for i in range(len(s))])
-    return metric.evaluate(n)
+    return _feed(OpenImagesZSLMetric(topk=topk, buffer_rows=512), n, c, pos,
+                 neg)
 
 
 def run_streaming_file(n, c, pos, neg, topk):

@@ -98,25 +98,19 @@ class OpenImagesZSLMetric(StreamingZSLMultiLabelMetric):
     def _compute(self, folder: Optional[str], size: int, num_classes: int,
                  stats: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
-        if any(st['known'] is None for st in stats):
+        order, known_all = self._gathered(stats)
+        if known_all is None:
             raise ValueError(
                 f'{type(self).__name__} needs the annotated labels in '
                 f'memory, but a rank had more than sparse_limit='
                 f'{self.sparse_limit}; raise it (17 bytes per label)')
-        order = np.argsort(np.concatenate([st['idx'] for st in stats]),
-                           kind='stable')  # row = dataset index
-        rows, cols, values, labels = (
-            np.concatenate([st['known'][i] for st in stats])
-            for i in range(4))
+        rows, cols, values, labels = known_all
         metrics: Dict[str, float] = {}
         for name, (c0, c1) in self._ranges(num_classes).items():
             if c1 <= c0:
                 logger.warning(f'setting {name!r} has no classes; skipped')
                 continue
-            n_pos = np.concatenate([st['stats'][name][0]
-                                    for st in stats])[order]
-            hits = np.concatenate([st['stats'][name][1] for st in stats],
-                                  axis=1)[:, order]
+            n_pos, hits = self._set_counts(stats, name, order)
             class_mask, f1_columns = check_openimages_options(
                 name, self.ap, 'annotated', 'all')
             m = (cols >= c0) & (cols < c1)

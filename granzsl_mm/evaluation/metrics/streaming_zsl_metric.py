@@ -478,6 +478,26 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
             metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
         return metrics
 
+    @staticmethod
+    def _gathered(stats: List[dict]) -> tuple:
+        """The ranks' rows in dataset order (``order``), and their known
+        labels ``(rows, cols, scores, labels)`` (None if a rank spilled)."""
+        order = np.argsort(np.concatenate([st['idx'] for st in stats]),
+                           kind='stable')  # row = dataset index
+        if any(st['known'] is None for st in stats):
+            return order, None
+        return order, tuple(np.concatenate([st['known'][i] for st in stats])
+                            for i in range(4))
+
+    @staticmethod
+    def _set_counts(stats: List[dict], name: str,
+                    order: np.ndarray) -> tuple:
+        """Positives per image and top-K hits of a label set, all ranks, in
+        dataset order."""
+        parts = [st['stats'][name] for st in stats if name in st['stats']]
+        return (np.concatenate([p[0] for p in parts])[order],
+                np.concatenate([p[1] for p in parts], axis=1)[:, order])
+
     def _compute(self, folder: Optional[str], size: int, num_classes: int,
                  stats: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
@@ -491,22 +511,14 @@ class StreamingZSLMultiLabelMetric(BaseMetric):
             return (read_npy_rows(paths['scores_T'], a, b),
                     read_npy_rows(paths['targets_T'], a, b))
 
-        idx = np.concatenate([st['idx'] for st in stats])
-        order = np.argsort(idx, kind='stable')  # row = dataset index
-        sparse = all(st['known'] is not None for st in stats)
-        known = None
-        if sparse:
-            known = tuple(np.concatenate([st['known'][i] for st in stats])
-                          for i in range(4))
+        order, known = self._gathered(stats)
+        sparse = known is not None
         metrics: Dict[str, float] = {}
         for name, columns in self._ranges(num_classes).items():
             if columns[1] <= columns[0]:
                 logger.warning(f'label set {name!r} has no classes; skipped')
                 continue
-            parts = [st['stats'][name] for st in stats
-                     if name in st['stats']]
-            n_pos = np.concatenate([p[0] for p in parts])[order]
-            hits = np.concatenate([p[1] for p in parts], axis=1)[:, order]
+            n_pos, hits = self._set_counts(stats, name, order)
             # the limit is per rank: rank 0 takes all the gathered labels
             acc = LabelSetAccumulator(
                 columns, size, self.topk, self.drop_empty_images,
