@@ -14,7 +14,7 @@ $(VENV)/.installed: setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip 'setuptools<81' wheel
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[lite,tests,demo]'
+	$(BIN)/python -m pip install -q -e '.[lite,tests,web]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -28,7 +28,7 @@ DEMO_THREADS ?= 1
 EVIDENCE_SEEDS ?= 5
 
 # the first world (single seed, the configs' choices; data/demo is what the
-# configs, the web demo and docs/inference.md use afterwards)
+# configs, the web app and docs/inference.md use afterwards)
 demo: install
 	$(BIN)/python tools/run_demo.py --work-dir work_dirs/demo --data-root data/demo --threads $(DEMO_THREADS)
 

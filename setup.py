@@ -108,11 +108,11 @@ setup(
         'tensorboard': ['tensorboard>=2.10'],
         'wandb': ['wandb'],
         'mlflow': ['mlflow'],
-        # Web demo (tools/demo/web_demo.py) and its browser test. Playwright
+        # Web app (tools/web_app.py) and its browser test. Playwright
         # drives the system Chromium (apt-get install chromium); it never
         # downloads a browser. gradio pins Pillow<13: the suite is tested
         # with the Pillow this extra brings.
-        'demo': ['gradio>=6.0,<7', 'playwright>=1.40'],
+        'web': ['gradio>=6.0,<7', 'playwright>=1.40'],
     },
     license='Apache-2.0',
 )

@@ -31,8 +31,9 @@ import time
 
 import torch
 
-from granzsl_mm.models.text import CLIPTextEncoder, get_templates
+from granzsl_mm.models.text import CLIPTextEncoder
 from granzsl_mm.structures import COCO80_CLASSES
+from granzsl_mm.structures.prompts import get_templates
 
 __all__ = ['prompts', 'main']
 

@@ -3,7 +3,7 @@
 # negative' (AN) loss (model, pipelines and optimiser:
 # _base_/spml_resnet50.py). Switch the loss to mode='em' (alpha 0.01 on CUB)
 # for entropy maximisation (Zhou et al.); EM + APL:
-# spml_cub_em_apl_resnet50.py.
+# spml_cub_apl_resnet50.py.
 #   python tools/train.py configs/spml_cub_resnet50.py
 #   python tools/test.py configs/spml_cub_resnet50.py \
 #       work_dirs/spml_cub_resnet50/best_mAP_epoch_*.pth

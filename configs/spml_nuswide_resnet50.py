@@ -2,7 +2,7 @@
 # ImageNet ResNet-50 trained end to end with the 'assume negative' (AN) loss
 # (model, pipelines and optimiser: _base_/spml_resnet50.py). Switch the loss
 # to mode='em' (alpha 0.1 on NUS-WIDE) for entropy maximisation (Zhou et
-# al.); EM + APL: spml_nuswide_em_apl_resnet50.py.
+# al.); EM + APL: spml_nuswide_apl_resnet50.py.
 #   python tools/train.py configs/spml_nuswide_resnet50.py
 #   python tools/test.py configs/spml_nuswide_resnet50.py \
 #       work_dirs/spml_nuswide_resnet50/best_mAP_epoch_*.pth

@@ -12,9 +12,9 @@ __all__ = ['__version__', 'register_all_modules', 'get_model', 'list_models']
 
 __getattr__, __dir__ = attach(
     __name__,
-    submodules=('apis', 'datasets', 'demo', 'engine', 'evaluation', 'models',
+    submodules=('apis', 'datasets', 'engine', 'evaluation', 'models',
                 'proving_ground', 'registry', 'setup_env', 'structures',
-                'utils'),
+                'utils', 'web_app'),
     attributes={'register_all_modules': '.setup_env',
                 'get_model': '.apis.model_zoo',
                 'list_models': '.apis.model_zoo'})

@@ -7,7 +7,7 @@ resolve from MMPretrain-scoped configs as ``granzsl_mm.TypeName``.
 
 Each registry's location is a module that imports every module registering a
 type of that kind (``engine``, ``datasets``, ``models.registered``,
-``evaluation.registered``): mmengine imports it on the first look-up, so a
+``evaluation.metrics``): mmengine imports it on the first look-up, so a
 config with ``default_scope='granzsl_mm'`` finds our types without
 :func:`granzsl_mm.register_all_modules`.
 """
@@ -70,7 +70,7 @@ LOCATIONS = {
     'engine': 'granzsl_mm.engine',
     'datasets': 'granzsl_mm.datasets',
     'models': 'granzsl_mm.models.registered',
-    'evaluation': 'granzsl_mm.evaluation.registered',
+    'evaluation': 'granzsl_mm.evaluation.metrics',
 }
 
 

@@ -11,12 +11,17 @@ from .model_zoo import get_model, list_models
 __all__: list = ['dataset_meta_from_config', 'get_model', 'list_models', 'FeatureCache',
                  'extract_features', 'cached_scores', 'evaluate_cached']
 
-from .inferencer import MultiLabelInferencer, as_zero_shot, list_images  # noqa: E402
+from .inferencer import MultiLabelInferencer, list_images  # noqa: E402
 from .vocabularies import named_vocabularies, read_vocabulary  # noqa: E402
 
-__all__ += ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
+__all__ += ['MultiLabelInferencer', 'list_images',
             'named_vocabularies', 'read_vocabulary']
 
-from .pseudo_labels import generate_pseudo_labels  # noqa: E402
+from .pseudo_labels import (  # noqa: E402
+    clip_class_similarity,
+    clip_pseudo_labels,
+    generate_pseudo_labels,
+)
 
-__all__ += ['generate_pseudo_labels']
+__all__ += ['clip_class_similarity', 'clip_pseudo_labels',
+            'generate_pseudo_labels']

@@ -14,7 +14,6 @@ its own classes and prompt templates for every other word (``'prompt'``).
 """
 import os.path as osp
 import sys
-import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -30,29 +29,10 @@ from .label_drawing import draw_labels
 from .score_ranking import lines_to_draw, rank_by_source, rank_columns
 from .vocabularies import read_vocabulary
 
-__all__ = ['MultiLabelInferencer', 'as_zero_shot', 'list_images',
+__all__ = ['MultiLabelInferencer', 'list_images',
            'IMAGE_EXTENSIONS']
 
 _MODEL_SETS = NAMED_SUBSETS  # the model's own classes: 'all', 'seen', ...
-
-
-def as_zero_shot(model: nn.Module, class_names: Optional[Sequence[str]] = None
-                 ) -> nn.Module:
-    """Deprecated: use ``ZeroShotMultiLabelClassifier.from_granzsl``.
-
-    Args:
-        model: A ``ZeroShotMultiLabelClassifier`` (returned as is) or a
-            GranZSL-like model.
-        class_names: Names of the GranZSL classes.
-
-    Returns:
-        nn.Module: The classifier (see
-        :meth:`ZeroShotMultiLabelClassifier.from_granzsl`).
-    """
-    warnings.warn('granzsl_mm.apis.as_zero_shot is deprecated; use '
-                  'ZeroShotMultiLabelClassifier.from_granzsl', DeprecationWarning,
-                  stacklevel=2)
-    return _zero_shot_view(model, class_names)
 
 
 def _zero_shot_view(model: nn.Module,
@@ -283,7 +263,7 @@ def _config_class_names(cfg: Optional[Config]) -> Optional[List[str]]:
     """Class names from a JSON split file named by the config's datasets."""
     if cfg is None:
         return None
-    from granzsl_mm.models.text import read_class_names
+    from granzsl_mm.structures.class_names import read_class_names
     for loader in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         dataset = (cfg.get(loader) or {}).get('dataset') or {}
         split = dataset.get('split_file')

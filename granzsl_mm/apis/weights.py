@@ -10,7 +10,7 @@ Two kinds of files reach a model, through two different options:
   model, ...) and which option takes it;
 * a **CLIP weights file** (open_clip ``.bin`` / ``.safetensors`` / ``.pt``,
   an OpenAI TorchScript ``.pt``): ``--clip-checkpoint`` (``tools/infer.py``,
-  ``tools/test.py``), ``--clip-weights`` (web demo), i.e.
+  ``tools/test.py``), ``--clip-weights`` (web app), i.e.
   ``model.backbone.pretrained=FILE``. :func:`set_clip_weights` sets it and
   checks the file against the config's architecture and activation first.
 """
@@ -45,7 +45,7 @@ __all__ = ['CheckpointMismatchError', 'ClipWeightsError',
 CLIP_OPTIONS = {
     'infer': '--clip-checkpoint FILE',
     'test': '--clip-checkpoint FILE',
-    'web_demo': '--clip-weights FILE',
+    'web_app': '--clip-weights FILE',
     'api': "set_clip_weights(cfg, FILE) or cfg_options "
            "model.backbone.pretrained=FILE",
 }

@@ -31,7 +31,6 @@ from .spml import (
     save_pseudo_labels,
     train_val_split,
 )
-from .templates import OPENAI_IMAGENET_TEMPLATES, TEMPLATE_SETS
 from .zsl import (
     COCO80_CLASSES,
     COCO_SEEN_48,
@@ -48,8 +47,8 @@ __all__ = [
     'ClassDescriptionDataset', 'read_class_split', 'expand_descriptions',
     'expand_entry', 'DESCRIPTION_FORMAT', 'DescriptionError', 'check_classes',
     'load_any_descriptions', 'load_descriptions', 'read_post_llm',
-    'save_descriptions', 'PackTextInputs', 'OPENAI_IMAGENET_TEMPLATES',
-    'TEMPLATE_SETS', 'COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17',
+    'save_descriptions', 'PackTextInputs', 'COCO80_CLASSES', 'COCO_SEEN_48',
+    'COCO_UNSEEN_17',
     'load_instances', 'COCOZSLDataset', 'BadImageError', 'find_bad_images',
     'binary_to_ours', 'ours_to_signed', 'signed_to_ours',
     'ZSLMultiLabelDataset', 'read_zsl_classes', 'write_nuswide_metadata',

@@ -2,7 +2,7 @@
 
 ``functional`` (NumPy/torch only) loads eagerly; ``metrics`` (mmengine) and
 ``reports`` load on first use. Registered types are imported by
-:mod:`granzsl_mm.evaluation.registered` (the registries' location).
+:mod:`granzsl_mm.evaluation.metrics` (the registries' location).
 """
 from granzsl_mm.utils.lazy import attach
 
@@ -14,7 +14,7 @@ __all__ = ['functional', 'metrics', 'reports', 'multilabel_zsl_metrics',
            'StreamingZSLMultiLabelMetric', 'OpenImagesZSLMetric']
 
 __getattr__, __dir__ = attach(
-    __name__, submodules=('metrics', 'reports', 'registered'),
+    __name__, submodules=('metrics', 'reports'),
     attributes={name: '.metrics' for name in (
         'ZSLMultiLabelMetric', 'StreamingZSLMultiLabelMetric',
         'OpenImagesZSLMetric')})

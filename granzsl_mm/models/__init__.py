@@ -10,15 +10,12 @@ from granzsl_mm.utils.lazy import attach
 
 __all__ = ['backbones', 'classifiers', 'converters', 'heads', 'layers',
            'losses', 'pretrain', 'text', 'tta', 'TextImageDataPreprocessor',
-           'ResizedClsDataPreprocessor', 'clip_class_similarity',
-           'clip_pseudo_labels']
+           'ResizedClsDataPreprocessor']
 
 __getattr__, __dir__ = attach(
     __name__,
     submodules=('backbones', 'classifiers', 'converters', 'data_preprocessors',
-                'heads', 'layers', 'losses', 'pretrain', 'pseudo_labels',
+                'heads', 'layers', 'losses', 'pretrain',
                 'registered', 'resized_data_preprocessor', 'text', 'tta'),
     attributes={'TextImageDataPreprocessor': '.data_preprocessors',
-                'ResizedClsDataPreprocessor': '.resized_data_preprocessor',
-                'clip_class_similarity': '.pseudo_labels',
-                'clip_pseudo_labels': '.pseudo_labels'})
+                'ResizedClsDataPreprocessor': '.resized_data_preprocessor'})

@@ -16,7 +16,12 @@ from . import (  # noqa: F401
     resized_data_preprocessor,
     text,
 )
-from .losses import registered as _losses  # noqa: F401
+from .losses import (  # noqa: F401
+    masked_bce,
+    name_losses,
+    ranking,
+    spml,
+)
 from .tta import snippet_tta  # noqa: F401
 
 __all__: list = []

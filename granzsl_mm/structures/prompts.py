@@ -10,15 +10,11 @@ Template sets, by name (:data:`TEMPLATE_SETS`):
 * ``'single'``: ``'a photo of a {}.'``, CLIP's basic prompt;
 * ``'openai_imagenet_80'``: the 80 prompts that CLIP's authors ensembled
   for ImageNet zero-shot classification.
-
-The names of the two former copies (``'openai_imagenet'``, ``'a_photo_of'``)
-are still accepted, with a ``DeprecationWarning``, until release 0.3.
 """
-import warnings
 from typing import Dict, List, Sequence, Tuple, Union
 
 __all__ = ['SINGLE_TEMPLATE', 'OPENAI_IMAGENET_TEMPLATES', 'TEMPLATE_SETS',
-           'DEPRECATED_TEMPLATE_SET_NAMES', 'template_set',
+           'template_set',
            'get_templates', 'resolve_templates', 'fill_templates']
 
 Templates = Union[None, str, Sequence[str]]
@@ -66,20 +62,12 @@ TEMPLATE_SETS: Dict[str, Tuple[str, ...]] = {
     'openai_imagenet_80': OPENAI_IMAGENET_TEMPLATES,
 }
 
-# Former names (one per removed copy) -> the name in TEMPLATE_SETS.
-DEPRECATED_TEMPLATE_SET_NAMES: Dict[str, str] = {
-    'openai_imagenet': 'openai_imagenet_80',
-    'a_photo_of': 'single',
-}
-
 
 def template_set(name: str) -> Tuple[str, ...]:
     """The templates of a named set.
 
     Args:
-        name (str): A key of :data:`TEMPLATE_SETS`, or a deprecated name
-            of :data:`DEPRECATED_TEMPLATE_SET_NAMES` (with a
-            ``DeprecationWarning``).
+        name (str): A key of :data:`TEMPLATE_SETS`.
 
     Returns:
         tuple[str]: The templates.
@@ -87,11 +75,6 @@ def template_set(name: str) -> Tuple[str, ...]:
     Raises:
         KeyError: An unknown name.
     """
-    if name in DEPRECATED_TEMPLATE_SET_NAMES:
-        new = DEPRECATED_TEMPLATE_SET_NAMES[name]
-        warnings.warn(f'template set {name!r} is now called {new!r}; the old '
-                      'name goes in 0.3.', DeprecationWarning, stacklevel=3)
-        name = new
     if name not in TEMPLATE_SETS:
         raise KeyError(f'unknown template set {name!r}; one of '
                        f'{list(TEMPLATE_SETS)} or a list of strings')

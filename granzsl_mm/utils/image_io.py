@@ -1,7 +1,7 @@
 """One image reader for the whole project: pixel limit, bit depth, names.
 
 Every reader of user images (dataset pipelines through
-``LoadImageFromFile``, the inferencer, the web demo) decodes through
+``LoadImageFromFile``, the inferencer, the web app) decodes through
 :func:`read_image_bytes`, so they share
 
 * **one pixel limit** (image bombs): the header is read first and an image

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 from .safe_checkpoint import load_local_checkpoint
 
 __all__ = ['install_safe_loading', 'uninstall_safe_loading',
-           'safe_loading_installed', 'install_safe_checkpoint']
+           'safe_loading_installed']
 
 _LOCAL_PREFIX = ''
 _previous: Optional[Callable] = None
@@ -74,17 +74,3 @@ def uninstall_safe_loading() -> None:
         prefixes=_LOCAL_PREFIX, loader=_previous, force=True)
     _previous = None
 
-
-def install_safe_checkpoint() -> None:
-    """Deprecated name of :func:`install_safe_loading` (removed in 0.3).
-
-    Saving is no longer patched: configs set
-    :class:`~granzsl_mm.engine.SafeFormHook` and
-    :class:`~granzsl_mm.engine.AtomicCheckpointHook`.
-    """
-    import warnings
-    warnings.warn('install_safe_checkpoint() is deprecated: checkpoints are '
-                  'saved safely by SafeFormHook/AtomicCheckpointHook; call '
-                  'install_safe_loading() for mmengine\'s own loader.',
-                  DeprecationWarning, stacklevel=2)
-    install_safe_loading()

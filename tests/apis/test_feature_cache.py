@@ -171,7 +171,7 @@ def test_extract_features_tool_matches_runner_test(tmp_path, small_demo_world):
 def test_global_only_default_sizes_and_streaming_eval(model, tmp_path):
     """Default: no dense file; files hold exactly the stated bytes/image;
     the cache scored through the streaming metric == the in-memory one."""
-    from granzsl_mm.apis.feature_store import (
+    from granzsl_mm.apis.feature_cache import (
         cache_bytes_per_image,
         describe_cache_size,
     )

@@ -232,27 +232,20 @@ def test_imports_never_touch_the_network():
     assert proc.stdout.strip().endswith('ok')
 
 
-def test_as_zero_shot_is_a_deprecated_alias_of_from_granzsl(granzsl,
-                                                             image_paths):
-    from granzsl_mm.apis import as_zero_shot
+def test_from_granzsl_scores_as_granzsl(granzsl):
     from granzsl_mm.models.classifiers import ZeroShotMultiLabelClassifier
-    with pytest.warns(DeprecationWarning, match='from_granzsl'):
-        old = as_zero_shot(granzsl)
     new = ZeroShotMultiLabelClassifier.from_granzsl(granzsl)
-    with pytest.warns(DeprecationWarning):
-        assert as_zero_shot(new) is new  # a zero-shot classifier as it is
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        torch.testing.assert_close(old(x, mode='tensor'),
-                                   new(x, mode='tensor'), rtol=0, atol=0)
         torch.testing.assert_close(new(x, mode='tensor'),
                                    granzsl(x, mode='tensor'))
     assert new.vocabulary_sources == ['learned'] * len(NAMES)
 
 
 def test_vocabulary_file_is_read_once(granzsl, tmp_path, monkeypatch):
-    import granzsl_mm.models.text.class_vocabulary as class_vocabulary
     import granzsl_mm.models.text.vocabulary_file as vocabulary_file
+
+    import granzsl_mm.models.text.class_vocabulary as class_vocabulary
     path = MultiLabelInferencer(granzsl).model.export_vocabulary(
         str(tmp_path / 'names.pt'))
     inf = MultiLabelInferencer(build_granzsl(

@@ -80,14 +80,14 @@ def test_dataset_arguments_exist():
 
 def test_nuswide_class_names_follow_the_dataset_order():
     from granzsl_mm.datasets.zsl.nuswide_metadata import read_zsl_classes
-    from granzsl_mm.models.classifiers.class_names import resolve_class_names
+    from granzsl_mm.structures import read_class_names
     root = osp.join(ROOT, '..', 'shared', 'data', 'nuswide')
     if not osp.isfile(osp.join(root, 'TagList1k.txt')):
         pytest.skip('../shared/data/nuswide is not available')
     cfg = _load('mkt_nuswide.py')
     spec = {k: osp.join(root, osp.basename(v))
             for k, v in cfg.model.class_names.items()}
-    names = resolve_class_names(spec)
+    names = read_class_names(spec).names
     _, seen, unseen = read_zsl_classes(root)
     assert names == seen + unseen
     assert (len(names), len(seen)) == (cfg.model.num_classes,

@@ -13,7 +13,7 @@ from granzsl_mm.datasets import (
     read_post_llm,
     save_descriptions,
 )
-from granzsl_mm.datasets.templates import OPENAI_IMAGENET_TEMPLATES
+from granzsl_mm.structures.prompts import OPENAI_IMAGENET_TEMPLATES
 
 CAT = {
     'parents': ['pet', 'animal'],

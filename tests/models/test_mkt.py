@@ -159,15 +159,15 @@ def test_bad_config():
 
 
 def test_class_names_from_files(tmp_path):
-    from granzsl_mm.models.classifiers.class_names import resolve_class_names
+    from granzsl_mm.structures import read_class_names
     seen = tmp_path / 'tags.txt'
     seen.write_text('sky\r\ndog\r\ncat\r\n')
     unseen = tmp_path / 'concepts.txt'
     unseen.write_text('dog\nzebra\n')
-    assert resolve_class_names(dict(seen=str(seen), unseen=str(unseen))) == \
+    assert read_class_names(dict(seen=str(seen), unseen=str(unseen))).names == \
         ['sky', 'cat', 'dog', 'zebra']
     with pytest.raises(FileNotFoundError):
-        resolve_class_names(str(tmp_path / 'missing.txt'))
+        read_class_names(str(tmp_path / 'missing.txt'))
 
 
 # ------------------------------------------------------------ stage 2

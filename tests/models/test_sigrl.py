@@ -224,7 +224,7 @@ def build_sigrl_spml(**kwargs):
         num_classes=6, num_seen_classes=6, distill_loss=None,
         head=dict(gmc=dict(type='GATv2', hidden_features=16, num_heads=4,
                            dropout=0.0), chunk_size=3),
-        spml_loss=dict(type='SPMLLoss', mode='em_apl', alpha=0.1, beta=0.7),
+        spml_loss=dict(type='SPMLLoss', mode='em_pl', alpha=0.1, beta=0.7),
         score_scale=10.0)
     cfg.update(kwargs)
     return build_sigrl(**cfg)
@@ -272,19 +272,19 @@ def test_spml_mode_loss_is_spml_loss_of_scaled_scores():
     scores = captured[0]
     assert scores.shape == (2, 6)  # every class scored in training
     probs = (10.0 * scores.detach()).sigmoid()
-    expected = spml_loss(probs, SPML_TARGETS, 'em_apl', alpha=0.1, beta=0.7,
+    expected = spml_loss(probs, SPML_TARGETS, 'em_pl', alpha=0.1, beta=0.7,
                          soft_targets=SOFT)
     torch.testing.assert_close(losses['loss_spml'], expected)
     # without soft targets: the entropy term on every unknown instead
     plain = model.loss(images, _spml_samples(soft=False))['loss_spml']
     torch.testing.assert_close(plain, spml_loss(probs, SPML_TARGETS,
-                                                'em_apl', alpha=0.1,
+                                                'em_pl', alpha=0.1,
                                                 beta=0.7))
     assert not torch.isclose(plain, expected)
     # the gradient reaching the scores is that of spml_loss
     losses['loss_spml'].backward()
     ref_scores = scores.detach().clone().requires_grad_(True)
-    spml_loss((10.0 * ref_scores).sigmoid(), SPML_TARGETS, 'em_apl',
+    spml_loss((10.0 * ref_scores).sigmoid(), SPML_TARGETS, 'em_pl',
               alpha=0.1, beta=0.7, soft_targets=SOFT).backward()
     torch.testing.assert_close(scores.grad, ref_scores.grad)
     # gradients reach GATv2 and the whole image tower, never the text tower

@@ -45,7 +45,7 @@ def test_em_hand_computed(alpha):
     assert got.item() == pytest.approx(expected, rel=1e-12)
 
 
-def test_em_apl_hand_computed():
+def test_em_pl_hand_computed():
     alpha, beta = 0.1, 0.7
     expected = (nl(0.9) + nl(1 - 0.2)
                 + beta * (0.8 * nl(0.6) + 0.2 * nl(1 - 0.6))  # soft target

@@ -50,7 +50,7 @@ def _check(preds, store, mode, alpha, beta, ref):
 
 
 @pytest.mark.parametrize('name', DATASETS)
-def test_em_apl_equals_reference(golden, name):
+def test_apl_equals_reference(golden, name):
     case = golden['loss_case']
     ref = case[name]
     _check(case['preds'], case['labels_em_apl'], 'apl', ref['alpha'],
@@ -65,7 +65,7 @@ def test_em_equals_reference(golden, name):
            ref['EM'])
 
 
-def test_em_apl_extreme_scores_equal_reference(golden):
+def test_apl_extreme_scores_equal_reference(golden):
     case = golden['loss_extreme']
     _check(case['preds'], case['labels'], 'apl', case['alpha'], case['beta'],
            case['EM_APL'])
@@ -95,7 +95,7 @@ def test_soft_label_zero_falls_back_to_em(golden):
     torch.testing.assert_close(pl[1, 2], 0.9 * -torch.log(1 - p + 1e-5))
 
 
-def test_em_pl_is_vlpl_and_old_name_is_deprecated():
+def test_em_pl_is_vlpl_and_other_names_are_refused():
     probs = torch.tensor([[0.8, 0.3, 0.6]])
     targets = torch.tensor([[1.0, -1.0, -1.0]])
     soft = torch.tensor([[float('nan'), 0.9, float('nan')]])
@@ -108,12 +108,10 @@ def test_em_pl_is_vlpl_and_old_name_is_deprecated():
         0.7 * (0.9 * nl(p[1]) + 0.1 * nl(1 - p[1])),  # VLPL: 0.9 / 0.1
         -0.2 * (p[2] * nl(p[2]) + (1 - p[2]) * nl(1 - p[2]))])
     torch.testing.assert_close(got[0], expected)
-    with pytest.warns(DeprecationWarning, match='em_pl'):
-        old = spml_loss_matrix(probs, targets, 'em_apl', alpha=0.2, beta=0.7,
-                               soft_targets=soft)
-    torch.testing.assert_close(old, got, rtol=0, atol=0)
-    with pytest.warns(DeprecationWarning, match='em_pl'):
-        module = SPMLLoss(mode='em_apl', alpha=0.2, beta=0.7)
-    assert module.mode == 'em_pl'
+    for former in ('em_apl', 'zhou'):
+        with pytest.raises(ValueError, match="'an', 'em', 'em_pl', 'apl'"):
+            spml_loss_matrix(probs, targets, former, soft_targets=soft)
+        with pytest.raises(ValueError, match="'an', 'em', 'em_pl', 'apl'"):
+            SPMLLoss(mode=former)
     with pytest.raises(ValueError, match='mode'):
         spml_loss(probs, targets, 'zhou')

@@ -2,7 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from granzsl_mm.models.text import OPENAI_IMAGENET_TEMPLATES, CLIPTextEncoder
+from granzsl_mm.models.text import CLIPTextEncoder
+from granzsl_mm.structures.prompts import OPENAI_IMAGENET_TEMPLATES
 
 TINY = 'TinyCLIP-test'
 TEXTS = ['a cat', 'a photo of a big brown dog sitting on a red sofa.',
@@ -101,7 +102,7 @@ def test_templates():
                                     ['a photo of a {}.', 'a {}.'])
     parts = enc.encode(['a photo of a cat.', 'a cat.'])
     assert (out[0] - F.normalize(parts.mean(0), dim=-1)).abs().max() < 1e-6
-    assert enc.encode_with_templates(['cat'], 'openai_imagenet').shape == (1, 32)
+    assert enc.encode_with_templates(['cat'], 'openai_imagenet_80').shape == (1, 32)
 
 
 def _tiny_cfg(**text_cfg):

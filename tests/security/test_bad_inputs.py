@@ -199,12 +199,12 @@ def test_bad_nuswide_label_pickle_names_its_file(tmp_path):
 
 
 def test_demo_uploads_share_the_pixel_limit(tmp_path, monkeypatch):
-    from granzsl_mm.demo import DemoInputError, read_images
+    from granzsl_mm.web_app import AppInputError, read_images
     path = tmp_path / 'big.png'
     Image.fromarray(np.zeros((50, 40, 3), np.uint8)).save(path)
     assert read_images([str(path)]) == [('big.png', str(path))]
     monkeypatch.setenv('GRANZSL_MAX_IMAGE_PIXELS', '1999')
-    with pytest.raises(DemoInputError) as info:
+    with pytest.raises(AppInputError) as info:
         read_images([str(path)])
     assert 'big.png' in str(info.value) and str(tmp_path) not in str(
         info.value)

@@ -21,6 +21,8 @@ def _mode(path):
 
 
 def _writers(tmp):
+    from granzsl_mm.models.text.vocabulary_file import save_vocabulary_file
+
     from granzsl_mm.datasets.descriptions.io import (
         atomic_write_json,
         save_descriptions,
@@ -30,7 +32,6 @@ def _writers(tmp):
     from granzsl_mm.models.pretrain.contrastive_clip import (
         save_open_clip_checkpoint,
     )
-    from granzsl_mm.models.text.vocabulary_file import save_vocabulary_file
     from granzsl_mm.utils.atomic_io import (
         atomic_write_bytes,
         atomic_write_text,

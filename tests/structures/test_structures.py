@@ -131,17 +131,14 @@ def test_structures_import_the_standard_library_only():
                     for n in names} <= allowed, (path, names)
 
 
-def test_template_set_names_and_deprecated_aliases():
+def test_template_set_names():
     assert len(prompts.OPENAI_IMAGENET_TEMPLATES) == 80
     assert len(set(prompts.OPENAI_IMAGENET_TEMPLATES)) == 80
     assert set(prompts.TEMPLATE_SETS) == {'single', 'openai_imagenet_80'}
     assert prompts.get_templates('single') == ('a photo of a {}.', )
-    for old, new in prompts.DEPRECATED_TEMPLATE_SET_NAMES.items():
-        with pytest.warns(DeprecationWarning, match=f'now called {new!r}'):
-            assert prompts.get_templates(old) == prompts.TEMPLATE_SETS[new]
-        with pytest.warns(DeprecationWarning):
-            assert prompts.fill_templates('cat', old) == [
-                t.format('cat') for t in prompts.TEMPLATE_SETS[new]]
+    for former in ('openai_imagenet', 'a_photo_of'):
+        with pytest.raises(KeyError, match='unknown template set'):
+            prompts.get_templates(former)
     with pytest.raises(KeyError, match='unknown template set'):
         prompts.get_templates('imagenet')
     with pytest.raises(ValueError, match='exactly one'):
@@ -233,11 +230,11 @@ def test_former_readers_agree(tmp_path):
     from granzsl_mm.datasets.descriptions.generation import (
         read_class_names as generation_names,
     )
-    from granzsl_mm.models.classifiers.class_names import resolve_class_names
     from granzsl_mm.models.text import ClassVocabulary
+    from granzsl_mm.structures import read_class_names
     path = _write(tmp_path / 's.json',
                   json.dumps(dict(seen=['a', 'b'], unseen=['c'])))
-    assert resolve_class_names(path) == generation_names(path) == \
+    assert read_class_names(path).names == generation_names(path) == \
         read_vocabulary(path) == ['a', 'b', 'c']
     assert read_class_split(path) == (['a', 'b'], ['c'])
     vocab = ClassVocabulary(path)

@@ -19,7 +19,8 @@ when ``'sentences'`` is among ``fields`` and its kind's group
 """
 from typing import Dict, List, Optional, Sequence, Union
 
-from ..templates import fill_templates
+from granzsl_mm.structures.prompts import fill_templates
+
 from .format import TEXT_FIELDS, DescriptionError
 
 __all__ = ['ALL_FIELDS', 'FIELD_GROUPS', 'ABLATION_GROUPS', 'with_article',

@@ -25,7 +25,3 @@ __all__ += ['SigRL']
 from .mkt_stage2 import MKTPromptTuning  # noqa: E402
 
 __all__ += ['MKTPromptTuning']
-
-from .class_names import resolve_class_names  # noqa: E402
-
-__all__ += ['resolve_class_names']

@@ -39,9 +39,9 @@ import torch
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.class_names import ClassSource, read_class_names
 
 from .base import MultiLabelClassifierBase
-from .class_names import ClassNames, resolve_class_names
 from .mkt_scores import mkt_local_scores, normalized_average_scores
 from .mkt_spml import log_score_scale, seen_columns, stack_gt_scores, stack_soft_targets
 from .mkt_teacher import FrozenTailTeacher
@@ -63,7 +63,7 @@ class MKT(MultiLabelClassifierBase):
         num_classes (int): All classes, seen then unseen.
         num_seen_classes (int): How many of them are seen.
         class_names: Names of all classes in label order, see
-            :func:`resolve_class_names`.
+            :func:`~granzsl_mm.structures.read_class_names`.
         template (str): Prompt of the label embeddings (MKT's, without a
             period).
         topk (int): Patches averaged by the local score.
@@ -93,7 +93,7 @@ class MKT(MultiLabelClassifierBase):
                  backbone: dict,
                  num_classes: int,
                  num_seen_classes: int,
-                 class_names: ClassNames,
+                 class_names: ClassSource,
                  template: str = 'There is a {} in the scene',
                  topk: int = 16,
                  local_head: Optional[dict] = None,
@@ -121,7 +121,7 @@ class MKT(MultiLabelClassifierBase):
             raise ValueError(f'score_scale must be > 0, got {score_scale}')
         if template.count('{}') != 1:
             raise ValueError(f'template needs one "{{}}": {template!r}')
-        self.class_names = resolve_class_names(class_names)
+        self.class_names = read_class_names(class_names).names
         if len(self.class_names) != num_classes:
             raise ValueError(f'{len(self.class_names)} class names for '
                              f'num_classes={num_classes}')

@@ -3,7 +3,7 @@
 The loss functions live in :mod:`granzsl_mm.models.losses.functional`
 (torch only) and load eagerly; the registered ``nn.Module`` wrappers
 (mmengine registry) load on first use, or all at once through
-:mod:`granzsl_mm.models.losses.registered`.
+:mod:`granzsl_mm.models.registered`.
 """
 from granzsl_mm.utils.lazy import attach
 
@@ -26,9 +26,8 @@ __all__ = [
 
 __getattr__, __dir__ = attach(
     __name__,
-    submodules=('masked_bce', 'name_alignment', 'pair_distinct', 'ranking',
-                'registered', 'spml'),
-    attributes={'NameAlignmentLoss': '.name_alignment',
-                'PairDistinctLoss': '.pair_distinct',
+    submodules=('masked_bce', 'name_losses', 'ranking', 'spml'),
+    attributes={'NameAlignmentLoss': '.name_losses',
+                'PairDistinctLoss': '.name_losses',
                 'SPMLLoss': '.spml', 'MaskedBCELoss': '.masked_bce',
                 'RankingLoss': '.ranking', 'L1DistillLoss': '.ranking'})

@@ -14,8 +14,8 @@ from granzsl_mm.registry import MODELS
 from .functional.spml import (
     LOG_EPS,
     SPML_MODES,
+    check_spml_mode,
     neglog,
-    resolve_spml_mode,
     spml_loss,
     spml_loss_matrix,
 )
@@ -36,7 +36,7 @@ class SPMLLoss(nn.Module):
     :class:`~granzsl_mm.models.heads.SPMLLinearClsHead` to carry them).
 
     Args:
-        mode (str): ``'an'``, ``'em'`` or ``'em_apl'``.
+        mode (str): ``'an'``, ``'em'``, ``'em_pl'`` or ``'apl'``.
         alpha (float): Entropy weight on unknowns.
         beta (float): Pseudo-label weight.
         use_sigmoid (bool): Inputs are logits (apply a sigmoid); if False they
@@ -51,10 +51,7 @@ class SPMLLoss(nn.Module):
                  use_sigmoid: bool = True,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
-        mode = resolve_spml_mode(mode)
-        if mode not in SPML_MODES:
-            raise ValueError(f'mode must be one of {SPML_MODES}, got {mode!r}')
-        self.mode = mode
+        self.mode = check_spml_mode(mode)
         self.alpha = alpha
         self.beta = beta
         self.use_sigmoid = use_sigmoid

@@ -19,9 +19,9 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.prompts import get_templates
 
 from ..backbones.open_clip_builder import build_open_clip
-from .templates import get_templates
 from .text_feature_cache import (
     TextFeatureCache,
     default_cache_dir,

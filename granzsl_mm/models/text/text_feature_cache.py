@@ -10,7 +10,7 @@ Where shards go: ``cache_dir`` of the encoder; ``'auto'`` (the default of
 :class:`CLIPTextEncoder`) is the process-wide folder of
 :func:`set_default_cache_dir` or the ``GRANZSL_MM_TEXT_CACHE`` environment
 variable, None (memory only) when neither is set. The tools
-(``tools/infer.py``, the web demo) set :data:`USER_CACHE_DIR`
+(``tools/infer.py``, the web app) set :data:`USER_CACHE_DIR`
 (``~/.cache/granzsl_mm/text_features``) unless told otherwise.
 """
 import hashlib

@@ -4,8 +4,8 @@ The registered ``nn.Module`` wrappers of :mod:`granzsl_mm.models.losses`
 call these; import them from here (or from ``granzsl_mm.models.losses``)
 to compute a loss without loading the framework.
 """
-from .granzsl import name_alignment_loss, pair_distinct_loss
 from .masked_bce import BCE_REDUCTIONS, masked_bce_loss
+from .name_losses import name_alignment_loss, pair_distinct_loss
 from .ranking import ranking_loss
 from .spml import LOG_EPS, SPML_MODES, neglog, spml_loss, spml_loss_matrix
 

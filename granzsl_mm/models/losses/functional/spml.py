@@ -17,23 +17,19 @@ sigmoid outputs. With ``neglog(x) = -log(x + 1e-5)`` each entry costs
   a soft target of exactly 0 (their ``-0.0``) falls back to the ``'em'``
   term, as in their code.
 
-``'em_apl'`` is the former, misleading name of ``'em_pl'`` (deprecated).
-
 The loss is the sum over all entries divided by ``N * C`` (as the reference
 code of Cole et al. normalises every SPML loss).
 """
-import warnings
 from typing import Optional
 
 import torch
 
 __all__ = [
-    'SPML_MODES', 'DEPRECATED_SPML_MODES', 'resolve_spml_mode', 'LOG_EPS',
+    'SPML_MODES', 'check_spml_mode', 'LOG_EPS',
     'neglog', 'spml_loss_matrix', 'spml_loss'
 ]
 
 SPML_MODES = ('an', 'em', 'em_pl', 'apl')
-DEPRECATED_SPML_MODES = {'em_apl': 'em_pl'}
 LOG_EPS = 1e-5
 
 
@@ -42,22 +38,22 @@ def neglog(x: torch.Tensor) -> torch.Tensor:
     return -torch.log(x + LOG_EPS)
 
 
-def resolve_spml_mode(mode: str) -> str:
-    """The current name of an SPML mode (a DeprecationWarning for an old
-    one)."""
-    if mode in DEPRECATED_SPML_MODES:
-        new = DEPRECATED_SPML_MODES[mode]
-        warnings.warn(f"SPML loss mode {mode!r} is VLPL's EM_PL and is now "
-                      f"called {new!r}; Zhou et al.'s EM + APL is mode "
-                      "'apl'", DeprecationWarning, stacklevel=3)
-        return new
+def check_spml_mode(mode: str) -> str:
+    """``mode`` itself if it is one of :data:`SPML_MODES`.
+
+    Raises:
+        ValueError: Another name, with the list of the modes.
+    """
+    if mode not in SPML_MODES:
+        raise ValueError(f'SPML loss mode must be one of {SPML_MODES}, got '
+                         f"{mode!r} (Zhou et al.'s EM + APL is 'apl', VLPL's "
+                         "EM_PL is 'em_pl')")
     return mode
 
 
 def _check(probs: torch.Tensor, targets: torch.Tensor, mode: str,
            soft_targets: Optional[torch.Tensor]) -> None:
-    if mode not in SPML_MODES:
-        raise ValueError(f'mode must be one of {SPML_MODES}, got {mode!r}')
+    check_spml_mode(mode)
     if probs.dim() != 2:
         raise ValueError(f'probs must be [N, C], got {tuple(probs.shape)}')
     if targets.shape != probs.shape:
@@ -88,16 +84,16 @@ def spml_loss_matrix(probs: torch.Tensor,
     Args:
         probs (torch.Tensor): ``[N, C]`` sigmoid outputs.
         targets (torch.Tensor): ``[N, C]`` in {1, 0, -1}.
-        mode (str): ``'an'``, ``'em'`` or ``'em_apl'``.
+        mode (str): ``'an'``, ``'em'``, ``'em_pl'`` or ``'apl'``.
         alpha (float): Weight of the entropy term on unknowns (em modes).
-        beta (float): Weight of the pseudo-label term (``'em_apl'``).
+        beta (float): Weight of the pseudo-label term (``'em_pl'`` / ``'apl'``).
         soft_targets (torch.Tensor, optional): ``[N, C]`` soft targets in
-            [0, 1], NaN where an unknown has none; used by ``'em_apl'`` only.
+            [0, 1], NaN where an unknown has none; used by ``'em_pl'`` and
+            ``'apl'`` only.
 
     Returns:
         torch.Tensor: ``[N, C]`` loss of each entry.
     """
-    mode = resolve_spml_mode(mode)
     _check(probs, targets, mode, soft_targets)
     pos_cost, neg_cost = neglog(probs), neglog(1 - probs)
     unknown = targets == -1
@@ -130,11 +126,11 @@ def spml_loss(probs: torch.Tensor,
         targets (torch.Tensor): ``[N, C]``: 1 observed positive, 0 known
             negative, -1 unknown.
         mode (str): ``'an'`` (unknowns assumed negative), ``'em'`` (entropy
-            maximisation on unknowns) or ``'em_apl'`` (``'em'`` plus
+            maximisation on unknowns) or ``'em_pl'`` / ``'apl'`` (``'em'`` plus
             asymmetric pseudo-labels from ``soft_targets``).
         alpha (float): Entropy weight (0.1 on COCO, 0.2 on VOC in the
             reference).
-        beta (float): Pseudo-label weight (``'em_apl'``).
+        beta (float): Pseudo-label weight (``'em_pl'`` / ``'apl'``).
         soft_targets (torch.Tensor, optional): ``[N, C]`` float, NaN where an
             unknown has no pseudo-label.
 
