@@ -12,6 +12,11 @@ from typing import Any, Dict, List, Optional, Union
 
 import torch
 
+from granzsl_mm.utils.torchscript_archive import (
+    is_torchscript_archive,
+    read_torchscript_state_dict,
+)
+
 __all__ = ['CheckpointMismatchError', 'read_state_dict', 'clip_architecture',
            'config_clip_architecture', 'describe_file', 'arch_text',
            'arch_diff', 'clip_prefix', 'tensors_of', 'file_name',
@@ -27,11 +32,6 @@ _CLIP_KEYS = ('visual.conv1.weight', 'token_embedding.weight',
 
 
 # ------------------------------------------------------------ reading files
-def _is_torchscript(path: str) -> bool:
-    from granzsl_mm.models.backbones.open_clip_builder import _is_torchscript as check
-    return check(path)
-
-
 def read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, Any]:
     """The ``{name: tensor}`` of a checkpoint file or loaded object.
 
@@ -54,8 +54,9 @@ def read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, Any]:
         if checkpoint.endswith('.safetensors'):
             from safetensors.torch import load_file
             obj, fmt = load_file(checkpoint), 'safetensors'
-        elif _is_torchscript(checkpoint):
-            obj = torch.jit.load(checkpoint, map_location='cpu').state_dict()
+        elif is_torchscript_archive(checkpoint):
+            # read as data: torch.jit.load would run the archive's code
+            obj = read_torchscript_state_dict(checkpoint)
             fmt = 'torchscript'
         else:
             from mmengine.runner.checkpoint import _load_checkpoint

@@ -17,12 +17,16 @@ import socket
 import tempfile
 import threading
 import warnings
-import zipfile
 from typing import Any, Optional, Tuple
 
 import open_clip
 import torch
 from torch import nn
+
+from granzsl_mm.utils.torchscript_archive import (
+    is_torchscript_archive,
+    read_torchscript_state_dict,
+)
 
 __all__ = ['build_open_clip', 'register_model_cfg', 'resolve_quick_gelu',
            'ActivationMismatchError', 'PRECISIONS']
@@ -129,16 +133,6 @@ def _arch_quick_gelu(arch: str, model_cfg: Optional[dict]) -> bool:
     return bool(cfg.get('quick_gelu', False))
 
 
-def _is_torchscript(path: str) -> bool:
-    """OpenAI's released ``.pt`` files are TorchScript archives (a zip with
-    ``constants.pkl`` / ``code/``); ``torch.save`` files have neither."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as z:
-        return any(n.endswith('/constants.pkl') or '/code/' in n
-                   for n in z.namelist())
-
-
 def _tag_of_file(arch: str, path: str) -> Optional[str]:
     """The open_clip tag a local file was downloaded for, when recognisable:
     a file in the Hugging Face cache of a tag's ``hf_hub`` repository, or a
@@ -208,7 +202,7 @@ def resolve_quick_gelu(arch: str,
     if arch.startswith('hf-hub:'):
         known, source = _hf_hub_quick_gelu(arch), f'the cached {arch} config'
     elif pretrained and osp.isfile(pretrained):
-        if _is_torchscript(pretrained):
+        if is_torchscript_archive(pretrained):
             known, source = True, f'{pretrained} (an OpenAI TorchScript file)'
         elif model_cfg is None and arch in open_clip.list_models():
             tag = _tag_of_file(arch, pretrained)
@@ -233,6 +227,40 @@ def resolve_quick_gelu(arch: str,
             f'weights were trained with {"QuickGELU" if known else "GELU"}; '
             'drop the quick_gelu setting or use matching weights.')
     return known
+
+
+def load_torchscript_weights(model: nn.Module, path: str) -> None:
+    """Load an OpenAI TorchScript archive's weights into an open_clip model.
+
+    The archive is read as data (:mod:`granzsl_mm.utils.torchscript_archive`);
+    its extra entries (``input_resolution``, ``context_length``,
+    ``vocab_size`` and the model's non-persistent buffers) are dropped, as
+    open_clip does for these files.
+
+    Args:
+        model: The open_clip model built for the archive's architecture.
+        path: The archive.
+
+    Raises:
+        ValueError: The archive's tensors do not fit the model (missing or
+            foreign names, other shapes).
+    """
+    state = read_torchscript_state_dict(path)
+    wanted = model.state_dict()
+    ignorable = {'input_resolution', 'context_length', 'vocab_size'} | {
+        name for name, _ in model.named_buffers()}
+    foreign = sorted(set(state) - set(wanted) - ignorable)
+    missing = sorted(set(wanted) - set(state))
+    shapes = sorted(k for k in set(wanted) & set(state)
+                    if wanted[k].shape != state[k].shape)
+    if foreign or missing or shapes:
+        raise ValueError(
+            f'{osp.basename(path)} does not fit this open_clip model: '
+            f'{len(missing)} missing (e.g. {missing[:3]}), {len(foreign)} '
+            f'foreign (e.g. {foreign[:3]}), {len(shapes)} of another shape '
+            f'(e.g. {shapes[:3]}); pick the architecture the file was saved '
+            'with.')
+    model.load_state_dict({k: state[k] for k in wanted}, strict=True)
 
 
 def _check_pretrained(arch: str, pretrained: str) -> None:
@@ -293,11 +321,18 @@ def build_open_clip(arch: str,
     if not hub:  # hub / local-dir configs carry their own activation
         kwargs = (dict(force_quick_gelu=True) if use_quick else
                   dict(quick_gelu=False))
+    # OpenAI's TorchScript files are read as data (open_clip would hand them
+    # to torch.jit.load, which runs the archive's code)
+    archive = bool(pretrained) and osp.isfile(pretrained) and \
+        is_torchscript_archive(pretrained)
     with warnings.catch_warnings():
         # open_clip's "QuickGELU mismatch" warning: resolved above.
         warnings.filterwarnings('ignore', message='QuickGELU mismatch')
-        model = open_clip.create_model(arch, pretrained=pretrained or None,
-                                       precision='fp32', **kwargs)
+        model = open_clip.create_model(
+            arch, pretrained=None if archive else (pretrained or None),
+            precision='fp32', **kwargs)
+    if archive:
+        load_torchscript_weights(model, pretrained)
     model = model.to(PRECISIONS[precision]).eval()
     tokenizer = open_clip.get_tokenizer(arch)
     return model, tokenizer
