@@ -1,5 +1,7 @@
-# One-command set-up: `make demo` (main job on the embedded demo) and
-# `make test` (test suite). Both create .venv and install everything.
+# One-command set-up: `make demo` (main job on the embedded demo),
+# `make test` (the whole test suite, as CI runs it) and `make test-quick`
+# (the tests not marked slow: no subprocess, no training run). All create
+# .venv and install everything.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +10,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
-.PHONY: install test demo evidence lint clean
+.PHONY: install test test-quick demo evidence lint clean
 
 $(VENV)/.installed: setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,9 @@ install: $(VENV)/.installed
 
 test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+
+test-quick: install
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
 
 # The proving ground (docs/demo.md). --threads 1: the setting its run times
 # were measured with (torch's default spins idle threads on a busy machine).

@@ -84,6 +84,7 @@ setup(
         'open_clip_torch>=2.24',
         'pycocotools>=2.0.6',
         'numpy',
+        'scipy',  # Student-t intervals of the proving ground
         'matplotlib',
         'tqdm',
         'setuptools<81',  # mmengine's Config imports pkg_resources

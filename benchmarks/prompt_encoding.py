@@ -6,7 +6,7 @@ image. Three ways, on random ViT-B-16 weights (``pretrained=None``, no
 download; the cost does not depend on the weights' values):
 
 * **today**: every prompt at the full 77-token context, no cache (how the
-  prompts were encoded before issue 18);
+  prompts were encoded before they were cut and cached);
 * **first run**: prompts sorted by token length, each batch cut to its own
   longest prompt (exact: causal mask + EOT pooling), features written to an
   on-disk cache (an empty folder);

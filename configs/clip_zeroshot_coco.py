@@ -9,19 +9,16 @@
 # spatial softmax, as GranZSL) or local_pooling='topk' (MKT's top-k patches);
 # model.vocabulary_file=<names.pt> uses learned class names (GranZSL).
 # Test set (GZSL, 65 labels) and its pipeline: _base_/datasets/coco_zsl_test.py.
-# Label order = the dataset's: seen (category-id order), then unseen
-# (_base_/class_lists/coco_zsl.py); CLIP's normalisation from
-# _base_/constants/clip_normalization.py.
-_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py',
-          '_base_/constants/clip_normalization.py',
-          '_base_/class_lists/coco_zsl.py']
+# Label order = the dataset's: seen (category-id order), then unseen: the
+# class list 'coco48_17' (granzsl_mm.structures.class_lists.CLASS_LISTS).
+_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
 
 model = dict(
     type='ZeroShotMultiLabelClassifier',
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', dense_mode='clearclip', frozen=True),
-    class_names=_base_.coco_seen + _base_.coco_unseen,
-    num_seen_classes=len(_base_.coco_seen),
+    class_names='coco48_17',
+    num_seen_classes=48,
     templates='openai_imagenet_80',
     score_mode='global',
     local_pooling='softmax',
@@ -29,9 +26,10 @@ model = dict(
     logit_scale='clip',
     score_act='none',
     vocabulary='all',
+    # CLIP's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}, to_rgb=True))
+                           mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True))
 
 test_evaluator = dict(type='ZSLMultiLabelMetric', topk=(3, 5))
 test_cfg = dict()

@@ -1,7 +1,7 @@
 # GranZSL on MS-COCO 2014, 48 seen / 17 unseen classes (ICCV 2025 recipe).
 # Text-only training of the 65 class names on descriptions + the 80 OpenAI
 # ImageNet templates; frozen CLIP ViT-B/16; test with snippets: --tta.
-# As RCNn (issue 16): bilinear test resize and snippets, the released
+# As RCNn: bilinear test resize and snippets, the released
 # description files as written (dedupe=False), mixed precision wherever CUDA
 # is present (no --amp needed); remaining differences:
 # docs/reference_differences.md.
@@ -10,8 +10,7 @@
 #       work_dirs/granzsl_coco/epoch_30.pth --tta
 _base_ = [
     '_base_/default_runtime.py', '_base_/granzsl_schedule.py',
-    '_base_/datasets/coco_zsl_test.py',
-    '_base_/constants/clip_normalization.py'
+    '_base_/datasets/coco_zsl_test.py'
 ]
 
 # data_root, split_file (the papers' 48/17 split), image_size and the GZSL
@@ -36,9 +35,10 @@ model = dict(
     logit_scale=20.0,
     score_mode='both',
     label_set='gzsl',
+    # CLIP's mean / std (0-255)
     data_preprocessor=dict(type='TextImageDataPreprocessor',
-                           mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}, to_rgb=True))
+                           mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True))
 
 # Text training in mixed precision where CUDA is present (fp16 autocast +
 # dynamic loss scaling, as the reference's autocast / GradScaler), plain fp32

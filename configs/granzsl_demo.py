@@ -36,7 +36,7 @@ train_dataloader = dict(
         split_file=data_root + '/split.json',
         templates=templates,
         # pinned: the demo's numbers predate granzsl_coco.py's reference
-        # default (dedupe=False, issue 16)
+        # default (dedupe=False, the released sentences as written)
         dedupe=True))
 
 test_pipeline = [
@@ -57,7 +57,7 @@ test_dataloader = dict(
         pipeline=test_pipeline))
 tta_pipeline = test_pipeline
 # Pinned to the demo's earlier behaviour (granzsl_coco.py now follows the
-# reference: bilinear snippets, AMP where CUDA is present; issue 16).
+# reference: bilinear snippets, AMP where CUDA is present).
 tta_model = dict(snippet_resize='bicubic')
 
 # A short, higher-lr schedule (sum-reduced loss on small batches).

@@ -7,12 +7,10 @@
 # data_root, split_file, image_size and the GZSL test set:
 # _base_/datasets/coco_zsl_test.py (here with MKT's test pipeline).
 # Label order of COCOZSLDataset with cls_ids.pickle: seen, then unseen, each
-# in COCO category-id order (_base_/class_lists/coco_zsl.py). The reference
-# normalises with timm's ImageNet mean / std, not CLIP's
-# (_base_/constants/imagenet_normalization.py).
-_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py',
-          '_base_/class_lists/coco_zsl.py',
-          '_base_/constants/imagenet_normalization.py']
+# in COCO category-id order (the class list 'coco48_17',
+# granzsl_mm.structures.class_lists.CLASS_LISTS). The reference normalises
+# with timm's ImageNet mean / std, not CLIP's.
+_base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
 
 num_classes, num_seen_classes = 65, 48
 
@@ -23,8 +21,7 @@ model = dict(
                   trainable_blocks_from=10),
     num_classes=num_classes,
     num_seen_classes=num_seen_classes,
-    class_names=dict(seen={{_base_.coco_seen}},
-                     unseen={{_base_.coco_unseen}}),
+    class_names='coco48_17',
     # MKT's prompt, no period (its stage 2 and, per its author, the released
     # stage-1 label_emb.pt; the code that built that file is not public)
     template='There is a {} in the scene',
@@ -32,8 +29,9 @@ model = dict(
     rank_loss=dict(type='RankingLoss', loss_weight=1.0),
     distill_loss=dict(type='L1DistillLoss', loss_weight=1.0),
     label_set='gzsl',
-    data_preprocessor=dict(type='ClsDataPreprocessor', mean={{_base_.imagenet_mean}},
-                           std={{_base_.imagenet_std}}, to_rgb=True))
+    data_preprocessor=dict(type='ClsDataPreprocessor',
+                           mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True))
 
 # timm's create_transform(is_training=True, auto_augment=
 # 'rand-m9-mstd0.5-inc1', interpolation='bicubic', color_jitter=False):

@@ -8,7 +8,7 @@
 #   python tools/test.py configs/mkt_demo.py work_dirs/mkt_demo/epoch_2.pth
 # tools/run_demo.py does all of this (and sets the checkpoint). Without the
 # checkpoint the tiny CLIP is random (every path runs, scores mean nothing).
-_base_ = ['mkt_coco.py', '_base_/constants/clip_normalization.py']
+_base_ = ['mkt_coco.py']
 
 data_root = 'data/demo'
 split_file = 'split.json'
@@ -35,8 +35,8 @@ model = dict(
     # the tiny CLIP was pre-trained with CLIP's normalisation; its frozen
     # trunk needs the same (mkt_coco.py's timm ImageNet statistics would
     # shift it)
-    data_preprocessor=dict(mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}))
+    data_preprocessor=dict(mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305]))
 
 # The world's labels name every object in the image: no random crop (it
 # would cut objects out while keeping their labels), no RandAugment (colour

@@ -13,8 +13,13 @@ model = dict(
     distill_loss=None)
 
 # The stage-1 checkpoint (its image-encoder keys match; the learned context
-# starts from CLIP's token embeddings).
+# starts from CLIP's token embeddings, so the checkpoint may lack it).
 load_from = 'work_dirs/mkt_coco/epoch_20.pth'
+custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='SafeFormHook'),
+    dict(type='CheckpointFitHook', missing_ok=['prompt_learner.']),
+]
 
 optim_wrapper = dict(
     _delete_=True,

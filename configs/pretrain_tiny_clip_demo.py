@@ -4,8 +4,7 @@
 #   python tools/pretrain_tiny_clip.py configs/pretrain_tiny_clip_demo.py
 # writes data/demo/tiny_clip.pt, a plain open_clip state dict:
 #   OpenCLIPBackbone(arch='TinyCLIP-world', pretrained='data/demo/tiny_clip.pt')
-_base_ = ['_base_/default_runtime.py',
-          '_base_/constants/clip_normalization.py']
+_base_ = ['_base_/default_runtime.py']
 
 data_root = 'data/demo'
 arch = 'TinyCLIP-world'
@@ -15,9 +14,10 @@ model = dict(
     type='ContrastiveCLIP',
     arch=arch,
     pretrained=None,
+    # CLIP's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}, to_rgb=True))
+                           mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305], to_rgb=True))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -16,11 +16,7 @@ train_dataloader = dict(batch_size=16,
 val_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
 
-# _base_/default_runtime.py's hooks, the APL step and the early stop
-custom_hooks = [
-    dict(type='RNGStateHook'),
-    dict(type='SafeFormHook'),
-    dict(type='AsymmetricPseudoLabelHook', warmup_epoch=4,
-         neg_proportion=0.9),
-    {{_base_.early_stopping}},
-]
+# _base_/default_runtime.py's hooks, then _base_/spml_apl_resnet50.py's
+# APL step (labelling from the end of epoch 4) and early stop
+custom_hooks = _base_.custom_hooks + [
+    dict(_base_.apl_hook, warmup_epoch=4), _base_.early_stopping]

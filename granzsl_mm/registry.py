@@ -75,9 +75,16 @@ LOCATIONS = {
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:
-    """Create a child registry of an MMPretrain registry in our scope."""
+    """Create a child registry of an MMPretrain registry in our scope.
+
+    Its locations are ours plus the parent's: a look-up in our scope falls
+    back to the parent's types without importing the parent's modules, so
+    they are imported with ours (MMPretrain's ``UniversalVisualizer`` is
+    found whatever was imported before).
+    """
     return Registry(
-        name, parent=parent, scope=_SCOPE, locations=[LOCATIONS[location]])
+        name, parent=parent, scope=_SCOPE,
+        locations=[LOCATIONS[location], *getattr(parent, '_locations', [])])
 
 
 RUNNERS = _child('runner', mmpretrain_registry.RUNNERS, 'engine')

@@ -1,5 +1,33 @@
-"""Shared fixtures: a small synthetic world in the COCO-ZSL formats."""
+"""Shared fixtures: a small synthetic world in the COCO-ZSL formats; a
+run that leaves files in the checkout fails (tests write under tmp_path)."""
 import pytest
+
+from tests.fixtures.repo_guard import left_behind, snapshot
+
+_CHECKOUT_BEFORE = pytest.StashKey[set]()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_CHECKOUT_BEFORE] = snapshot()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    before = session.config.stash.get(_CHECKOUT_BEFORE, None)
+    if before is None or session.config.option.collectonly or hasattr(
+            session.config, 'workerinput'):  # a pytest-xdist worker
+        return
+    written = left_behind(before)
+    if not written:
+        return
+    reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None:
+        reporter.write_line('')
+        reporter.write_sep('=', 'the tests left these in the repository '
+                           '(write under tmp_path)', red=True)
+        for path in written:
+            reporter.write_line(path)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope='session')

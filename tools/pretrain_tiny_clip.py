@@ -9,7 +9,7 @@ import argparse
 
 import granzsl_mm
 from granzsl_mm.proving_ground import build_synthetic_world
-from granzsl_mm.proving_ground.pipeline import pretrain_tiny_clip
+from granzsl_mm.proving_ground.stages import pretrain_tiny_clip
 
 
 def parse_args() -> argparse.Namespace:

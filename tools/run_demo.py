@@ -10,14 +10,13 @@ validation split, means, 95 % t-intervals and paired differences
 (evidence.md / evidence.json / evidence.png). See docs/demo.md.
 """
 import argparse
+import os.path as osp
 
-from granzsl_mm.proving_ground.evidence import (
-    EVIDENCE_DEFAULTS,
-    report_evidence,
-    run_evidence,
-)
-from granzsl_mm.proving_ground.pipeline import run_world_demo
+from granzsl_mm.proving_ground.pipeline import WORLD_SETTINGS, run_proving_ground
+from granzsl_mm.proving_ground.report import report_evidence
 from granzsl_mm.proving_ground.world import WORLDS
+
+V1, V2 = WORLD_SETTINGS['v1'], WORLD_SETTINGS['v2']
 
 
 def _floats(text: str) -> tuple:
@@ -39,13 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--configs-dir', default=None,
                         help='configs folder (default: the repository\'s)')
     parser.add_argument('--num-train', type=int, default=None,
-                        help='training images per world (v1: 4000, v2: '
-                        f"{EVIDENCE_DEFAULTS['num_train']})")
+                        help=f"training images per world (v1: {V1['num_train']}"
+                        f", v2: {V2['num_train']})")
     parser.add_argument('--num-test', type=int, default=None,
-                        help='test images per world (600)')
+                        help=f"test images per world ({V2['num_test']})")
     parser.add_argument('--num-val', type=int, default=None,
-                        help='validation images per world (v2: '
-                        f"{EVIDENCE_DEFAULTS['num_val']})")
+                        help=f"validation images per world (v2: {V2['num_val']})")
     parser.add_argument('--seed', type=int, default=0,
                         help='v1: world seed; v2: first seed index')
     parser.add_argument('--pretrain-iters', type=int, default=None,
@@ -60,15 +58,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--mkt-lrs', type=_floats, default=None,
                         help='MKT learning-rate grid, comma-separated (v2; '
                         'default ' + ','.join(
-                            f'{v:g}' for v in EVIDENCE_DEFAULTS['mkt_lrs'])
+                            f'{v:g}' for v in V2['mkt_lrs'])
                         + ')')
     parser.add_argument('--sigrl-lrs', type=_floats, default=None,
                         help='SigRL learning-rate grid (v2; default ' +
                         ','.join(f'{v:g}'
-                                 for v in EVIDENCE_DEFAULTS['sigrl_lrs'])
+                                 for v in V2['sigrl_lrs'])
                         + ')')
     parser.add_argument('--force-pretrain', action='store_true',
-                        help='ignore the cached tiny CLIP checkpoint (v1)')
+                        help='ignore the cached tiny CLIP checkpoint(s) and '
+                        'stage results')
     parser.add_argument('--report-only', action='store_true',
                         help='v2: aggregate the finished seeds of the work '
                         'dir (seed_<i>/results.json) without running')
@@ -81,41 +80,36 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    if args.world == 'v1':
-        if args.seeds != 1:
-            raise SystemExit('--world v1 is the single-seed first demo; '
-                             'use --world v2 for --seeds N')
-        run_world_demo(work_dir=args.work_dir, data_root=args.data_root,
-                       configs_dir=args.configs_dir,
-                       num_train=args.num_train or 4000,
-                       num_test=args.num_test or 600, seed=args.seed,
-                       pretrain_iters=args.pretrain_iters,
-                       granzsl_epochs=args.granzsl_epochs,
-                       ablations=not args.no_ablations,
-                       image_methods=not args.no_image_methods,
-                       image_epochs=args.image_epochs,
-                       force_pretrain=args.force_pretrain,
-                       num_threads=args.threads)
-        return
+    if args.world == 'v1' and args.seeds != 1:
+        raise SystemExit('--world v1 is the single-seed first demo; '
+                         'use --world v2 for --seeds N')
     if args.seeds < 1:
         raise SystemExit(f'--seeds must be >= 1, got {args.seeds}')
+    # v1: one world in the work dir and data root themselves; v2: seed
+    # folders and the evidence report over them
+    seeds = None if args.world == 'v1' else args.seeds
     if args.report_only:
+        if seeds is None:
+            raise SystemExit('--report-only aggregates the seeds of a v2 run')
         try:
-            report_evidence(args.work_dir, args.seeds, first_seed=args.seed)
+            report_evidence(args.work_dir, seeds, first_seed=args.seed)
         except FileNotFoundError as err:
             raise SystemExit(str(err)) from None
-        return
-    run_evidence(work_dir=args.work_dir, data_root=args.data_root,
-                 seeds=args.seeds, first_seed=args.seed,
-                 configs_dir=args.configs_dir,
-                 ablations=not args.no_ablations,
-                 image_methods=not args.no_image_methods,
-                 num_threads=args.threads, world=args.world,
-                 num_train=args.num_train, num_test=args.num_test,
-                 num_val=args.num_val, pretrain_iters=args.pretrain_iters,
-                 granzsl_epochs=args.granzsl_epochs,
-                 image_epochs=args.image_epochs, mkt_lrs=args.mkt_lrs,
-                 sigrl_lrs=args.sigrl_lrs)
+    else:
+        run_proving_ground(
+            work_dir=args.work_dir, data_root=args.data_root,
+            world=args.world, seeds=seeds, first_seed=args.seed,
+            configs_dir=args.configs_dir, ablations=not args.no_ablations,
+            image_methods=not args.no_image_methods,
+            force_pretrain=args.force_pretrain, num_threads=args.threads,
+            num_train=args.num_train, num_test=args.num_test,
+            num_val=args.num_val, pretrain_iters=args.pretrain_iters,
+            granzsl_epochs=args.granzsl_epochs,
+            image_epochs=args.image_epochs, mkt_lrs=args.mkt_lrs,
+            sigrl_lrs=args.sigrl_lrs)
+    report = 'results.md' if seeds is None else 'evidence.md'
+    with open(osp.join(args.work_dir, report), encoding='utf-8') as f:
+        print(f.read().rstrip())
 
 
 if __name__ == '__main__':

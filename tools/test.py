@@ -115,8 +115,17 @@ def main() -> None:
     _apply_show_options(cfg, args)
     if args.amp:
         _apply_amp(cfg)
-    runner = build_runner(cfg)
-    metrics = runner.test()
+    try:
+        runner = build_runner(cfg)
+    except RunnerSetupError as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
+    from granzsl_mm.apis.weights import CheckpointMismatchError
+    try:
+        metrics = runner.test()
+    except CheckpointMismatchError as err:  # scored nothing
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
     if args.out is not None and args.out_item == 'metrics':
         import mmengine
         mmengine.dump(metrics, args.out)

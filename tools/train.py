@@ -76,8 +76,17 @@ def main() -> None:
     except RunnerSetupError as err:
         print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
         sys.exit(2)
-    runner = build_runner(cfg)
-    runner.train()
+    try:
+        runner = build_runner(cfg)
+    except RunnerSetupError as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
+    from granzsl_mm.apis.weights import CheckpointMismatchError
+    try:
+        runner.train()
+    except CheckpointMismatchError as err:  # load_from / --resume misfit
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == '__main__':

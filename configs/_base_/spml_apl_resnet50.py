@@ -29,6 +29,14 @@ train_pipeline = [
 # read by the dataloader workers through a memory-mapped file (see
 # granzsl_mm/datasets/spml/apl_label_store.py), so num_workers > 0 is fine.
 
-# The reference's early stop (patience 1, any improvement counts).
+# The APL step and the reference's early stop (patience 1, any improvement
+# counts), for the leaves' custom_hooks. They cannot be set here: the
+# leaves' dataset base (spml_protocol.py, from default_runtime.py) already
+# sets custom_hooks, mmengine refuses a key set by two bases of one config
+# and replaces a list whole, and warmup_epoch is the dataset's. Each leaf
+# writes, with its reference warm-up:
+#   custom_hooks = _base_.custom_hooks + [
+#       dict(_base_.apl_hook, warmup_epoch=5), _base_.early_stopping]
+apl_hook = dict(type='AsymmetricPseudoLabelHook', neg_proportion=0.9)
 early_stopping = dict(type='EarlyStoppingHook', monitor='mAP', rule='greater',
                       min_delta=0.0, patience=1)

@@ -6,18 +6,17 @@
 # passes the pseudo-labels, `soft_targets`, to the loss). The leaves
 # (spml_{coco,voc}_clip_linear.py) set num_classes, alpha and the
 # pseudo-label file.
-_base_ = [
-    'schedules/spml_adam_10e.py', 'constants/clip_normalization.py',
-    'constants/imagenet_normalization.py'
-]
+_base_ = ['schedules/spml_adam_10e.py']
 
 image_size = 224
 
 model = dict(
     type='ImageClassifier',
+    # CLIP's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}, to_rgb=True),
+                           mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305],
+                           to_rgb=True),
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', frozen=False, out_type='global'),
     head=dict(
@@ -39,8 +38,8 @@ pseudo_label_cfg = dict(
     # clip_pseudo_label_input below. See docs/spml.md.
     data_preprocessor=dict(type='ResizedClsDataPreprocessor', size=(336, 336),
                            mode='bilinear', antialias=True,
-                           mean={{_base_.imagenet_mean}},
-                           std={{_base_.imagenet_std}}, to_rgb=True),
+                           mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
     pipeline=[
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(448, 448), backend='pillow',
@@ -60,8 +59,9 @@ pseudo_label_cfg = dict(
 # pseudo_label_cfg = dict(**clip_pseudo_label_input).
 clip_pseudo_label_input = dict(
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.clip_mean}},
-                           std={{_base_.clip_std}}, to_rgb=True),
+                           mean=[122.770938, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305],
+                           to_rgb=True),
     pipeline=[
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(336, 336), backend='pillow',

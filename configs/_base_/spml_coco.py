@@ -5,14 +5,14 @@
 # spml_protocol.py; the pipelines are set by the model configs.
 # Layout: data/coco/annotations/instances_{train,val}2014.json,
 #         data/coco/{train,val}2014/*.jpg
-_base_ = ['spml_protocol.py', 'class_lists/coco80.py']
+_base_ = ['spml_protocol.py']
 
 data_root = 'data/coco'
 num_classes = 80
-# Label order of COCOMultiLabelDataset (category-id order); the models that
-# embed class names with CLIP (SigRL) read them from here
-# (class_lists/coco80.py).
-class_names = {{_base_.coco80_classes}}
+# Label order of COCOMultiLabelDataset (category-id order), a key of
+# granzsl_mm.structures.class_lists.CLASS_LISTS; the models that embed class
+# names with CLIP (SigRL) read it from here.
+class_names = 'coco80'
 coco_train = dict(type='COCOMultiLabelDataset', data_root=data_root,
                   ann_file='annotations/instances_train2014.json',
                   data_prefix=dict(img_path='train2014'))

@@ -4,16 +4,16 @@
 # MultiLabelLinearClsHead (stock head); only the loss is ours: SPMLLoss takes
 # the stock head's logits and gt_score (-1 = unknown) and applies the sigmoid
 # itself. The leaves (spml_{coco,voc}_resnet50.py) set num_classes and alpha.
-_base_ = ['schedules/spml_adam_10e.py',
-          'constants/imagenet_normalization.py']
+_base_ = ['schedules/spml_adam_10e.py']
 
 image_size = 448  # the reference resizes to 448 x 448
 
 model = dict(
     type='ImageClassifier',
+    # ImageNet's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.imagenet_mean}},
-                           std={{_base_.imagenet_std}}, to_rgb=True),
+                           mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
     backbone=dict(
         type='ResNet', depth=50, num_stages=4, out_indices=(3, ),
         style='pytorch',

@@ -11,7 +11,6 @@
 # recipe: Adam 1e-5, batch 8, 10 epochs, best epoch by validation mAP). The
 # leaves (spml_{coco,voc}_sigrl_clip.py) set the classes, alpha and the
 # pseudo-label file.
-# (ImageNet mean / std come with spml_clip_linear.py, VLPL's CLIP input)
 _base_ = ['spml_clip_linear.py']
 
 model = dict(
@@ -21,8 +20,8 @@ model = dict(
     # resizes bilinearly (to 448, then the batch to 224 for CLIP; here once
     # to 224)
     data_preprocessor=dict(type='ClsDataPreprocessor',
-                           mean={{_base_.imagenet_mean}},
-                           std={{_base_.imagenet_std}}, to_rgb=True),
+                           mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
     # frozen=False: the whole image tower trains (the text tower stays
     # frozen: MKT / SigRL always keep the label embeddings fixed)
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',

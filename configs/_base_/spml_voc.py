@@ -5,14 +5,15 @@
 # seeds, one positive per image, loaders, metric): spml_protocol.py; the
 # pipelines are set by the model configs.
 # Layout: data/VOCdevkit/VOC2012/{JPEGImages,ImageSets/Main}
-_base_ = ['spml_protocol.py', 'class_lists/voc.py']
+_base_ = ['spml_protocol.py']
 
 data_root = 'data/VOCdevkit/VOC2012'
 num_classes = 20
 # Label order of VOCMultiLabelDataset, as words for CLIP prompts (the
 # dataset's 'diningtable', 'motorbike', 'pottedplant', 'tvmonitor' spelt
-# out); read by the models that embed class names (SigRL).
-class_names = {{_base_.voc_class_words}}  # class_lists/voc.py
+# out), a key of granzsl_mm.structures.class_lists.CLASS_LISTS; read by the
+# models that embed class names (SigRL).
+class_names = 'voc20'
 voc_train = dict(type='VOCMultiLabelDataset', data_root=data_root,
                  split='train', difficult_as='negative')
 voc_val = dict(type='VOCMultiLabelDataset', data_root=data_root,

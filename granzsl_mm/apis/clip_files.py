@@ -32,7 +32,8 @@ _CLIP_KEYS = ('visual.conv1.weight', 'token_embedding.weight',
 
 
 # ------------------------------------------------------------ reading files
-def read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, Any]:
+def read_state_dict(checkpoint: Union[str, dict],
+                    allow_empty: bool = False) -> Dict[str, Any]:
     """The ``{name: tensor}`` of a checkpoint file or loaded object.
 
     Reads our checkpoints (``state_dict`` + ``meta``), open_clip files
@@ -41,6 +42,8 @@ def read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, Any]:
 
     Args:
         checkpoint (str | dict): Path or loaded checkpoint.
+        allow_empty (bool): Accept a state dict without tensors (a model
+            whose weights are all frozen saves none).
 
     Returns:
         dict: The tensors, plus ``'__meta__'`` (the checkpoint's ``meta``,
@@ -75,7 +78,7 @@ def read_state_dict(checkpoint: Union[str, dict]) -> Dict[str, Any]:
             f'{file_name(checkpoint)} holds no state dict of tensors.')
     state = {(k[len('module.'):] if k.startswith('module.') else k): v
              for k, v in state.items() if isinstance(v, torch.Tensor)}
-    if not state:
+    if not state and not allow_empty:
         raise CheckpointMismatchError(
             f'{file_name(checkpoint)} holds no tensors.')
     state['__meta__'] = meta

@@ -39,8 +39,10 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from granzsl_mm.models.tta.snippets import image_scores
+from granzsl_mm.utils.atomic_io import atomic_write_text
 
 __all__ = ['FeatureCache', 'backbone_fingerprint', 'cache_bytes_per_image',
            'describe_cache_size', 'extract_features', 'cached_scores',
@@ -208,10 +210,8 @@ class FeatureCache:
             new('gt_score.npy', (num_images, num_classes), np.int8)
         new('done.npy', (num_images, ), np.uint8)
         meta.update(info or {})
-        tmp = meta_path + '.tmp'
-        with open(tmp, 'w') as f:  # written last: marks a complete layout
-            json.dump(meta, f, indent=1)
-        os.replace(tmp, meta_path)
+        # written last, atomically: marks a complete layout
+        atomic_write_text(json.dumps(meta, indent=1), meta_path)
         return cls(root, mode='r+')
 
     def __len__(self) -> int:
@@ -360,10 +360,8 @@ def extract_features(model: torch.nn.Module,
         loader = torch.utils.data.DataLoader(
             torch.utils.data.Subset(dataset, todo), batch_size=batch_size,
             num_workers=num_workers, collate_fn=_collate, shuffle=False)
-        bar = None
-        if progress:
-            from mmengine.utils import ProgressBar
-            bar = ProgressBar(len(todo))
+        bar = tqdm(total=len(todo), desc='extracting features', unit='image',
+                   disable=not progress, dynamic_ncols=True)
         pos = 0
         for batch in loader:
             size = len(batch['inputs'])
@@ -377,11 +375,10 @@ def extract_features(model: torch.nn.Module,
                 g is not None for g in gts) else None
             cache.write(indices, glob, dense_feat if dense else None,
                         gt_batch)
-            if bar is not None:
-                for _ in range(size):
-                    bar.update()
+            bar.update(size)
             if on_batch is not None:
                 on_batch(size)
+        bar.close()
     model.train(was_training)
     return cache
 

@@ -13,7 +13,6 @@ its CLIP and uses its learned class names (``sources`` says ``'learned'``) for
 its own classes and prompt templates for every other word (``'prompt'``).
 """
 import os.path as osp
-import sys
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -21,8 +20,10 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from tqdm import tqdm
 
 from granzsl_mm.structures.class_names import NAMED_SUBSETS
+from granzsl_mm.structures.constants import DEFAULT_SNIPPET_GRIDS
 
 from .image_inputs import IMAGE_EXTENSIONS, ImageInput, list_images, load_image
 from .label_drawing import draw_labels
@@ -56,7 +57,7 @@ class MultiLabelInferencer:
             the model's own classes.
         device: Torch device.
         tta: Snippet test-time aggregation (grids of the config's
-            ``tta_model``, else ``(2, 3)``).
+            ``tta_model``, else ``structures.DEFAULT_SNIPPET_GRIDS``).
         score_act: ``'none'`` (raw ``cosine x scale``) or ``'sigmoid'``.
         calibration: A ``score_calibration.ScoreCalibration`` or its file:
             one merged ranking (else mixed sources rank apart).
@@ -93,7 +94,7 @@ class MultiLabelInferencer:
         self.device = device
         self.tta = tta
         tta_cfg = (self.cfg.get('tta_model') if self.cfg else None) or {}
-        self.grids = tuple(tta_cfg.get('grids', (2, 3)))
+        self.grids = tuple(tta_cfg.get('grids', DEFAULT_SNIPPET_GRIDS))
         from granzsl_mm.registry import TRANSFORMS
         self.pipeline = Compose([TRANSFORMS.build(t)
                                  for t in self._pipeline_cfg()])
@@ -178,18 +179,16 @@ class MultiLabelInferencer:
                batch_size: int = 8, progress: bool = False) -> torch.Tensor:
         """``[N, V]`` scores of the images over the current vocabulary."""
         items = list_images(images)
-        bar = _progress(len(items)) if progress else None
+        bar = tqdm(total=len(items), desc='scoring images', unit='image',
+                   disable=not progress, dynamic_ncols=True)
         out = []
         for chunk, inputs in self._batches(items, batch_size):
             if self.tta:
                 out.append(self.model.snippet_scores(inputs, self.grids))
             else:
                 out.append(self.model(inputs, mode='tensor'))
-            if bar is not None:
-                for _ in chunk:
-                    bar.update()
-        if bar is not None:
-            sys.stderr.write('\n')
+            bar.update(len(chunk))
+        bar.close()
         scores = torch.cat(out).float().cpu()
         if self.calibration is not None:
             return self.calibration.apply(scores, self.sources)
@@ -274,7 +273,3 @@ def _config_class_names(cfg: Optional[Config]) -> Optional[List[str]]:
                 return read_class_names(path)[0]
     return None
 
-
-def _progress(total: int):
-    from mmengine.utils import ProgressBar
-    return ProgressBar(total, file=sys.stderr)

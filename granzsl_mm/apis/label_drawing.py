@@ -1,8 +1,9 @@
 """Draw an image with its ranked labels (matplotlib, no display needed)."""
-import os
 import os.path as osp
 
 import numpy as np
+
+from granzsl_mm.utils.atomic_io import atomic_savefig
 
 __all__ = ['draw_labels']
 
@@ -36,8 +37,7 @@ def draw_labels(image_rgb: np.ndarray, result: dict, out_file: str) -> str:
     title = result.get('img_path')
     if title:
         fig.suptitle(osp.basename(title), fontsize=10)
-    folder = osp.dirname(osp.abspath(out_file))
-    os.makedirs(folder, exist_ok=True)
-    fig.savefig(out_file, dpi=80, bbox_inches='tight')
-    plt.close(fig)
-    return out_file
+    try:
+        return atomic_savefig(fig, out_file, dpi=80, bbox_inches='tight')
+    finally:
+        plt.close(fig)

@@ -9,7 +9,8 @@ embeddings, the config's score combination and, with ``snippets``, the
 GranZSL snippet cut (the resize of the config's ``tta_model.snippet_resize``:
 antialiased, hence opset >= 18) and aggregation.
 
->>> graph = ScoresGraph(model, grids=(2, 3))
+>>> from granzsl_mm.structures import DEFAULT_SNIPPET_GRIDS  # (2, 3)
+>>> graph = ScoresGraph(model, grids=DEFAULT_SNIPPET_GRIDS)
 >>> export_onnx(graph, 'granzsl.onnx', image_size=224)
 >>> compare_with_onnxruntime(graph, 'granzsl.onnx', images)  # max |diff|
 """
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from granzsl_mm.models.tta.snippets import aggregate_snippets, cut_snippets
+from granzsl_mm.utils.atomic_io import atomic_path
 
 __all__ = ['ScoresGraph', 'export_onnx', 'compare_with_onnxruntime',
            'MIN_OPSET_ANTIALIAS']
@@ -175,8 +177,8 @@ def export_onnx(graph: ScoresGraph, path: str, image_size: int,
     # nn.MultiheadAttention's fused inference path has no ONNX symbolic.
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        with torch.no_grad():
-            torch.onnx.export(graph, (example, ), path,
+        with torch.no_grad(), atomic_path(path, suffix='.onnx') as tmp:
+            torch.onnx.export(graph, (example, ), tmp,
                               input_names=['images'],
                               output_names=['scores'], dynamic_axes=axes,
                               opset_version=opset, dynamo=False)

@@ -19,6 +19,8 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 
+from granzsl_mm.utils.atomic_io import atomic_write_text
+
 __all__ = ['ScoreCalibration', 'fit_platt', 'fit_score_calibration',
            'expected_calibration_error', 'as_calibration', 'check_score_act',
            'SCORE_ACTS']
@@ -126,9 +128,8 @@ class ScoreCalibration:
 
     def save(self, path: str) -> str:
         """Write as JSON; returns ``path``."""
-        with open(path, 'w', encoding='utf-8') as f:
-            json.dump(dict(method='platt', params=self.params, ece=self.ece),
-                      f, indent=1)
+        atomic_write_text(json.dumps(dict(method='platt', params=self.params,
+                                          ece=self.ece), indent=1), path)
         return path
 
     @classmethod

@@ -3,9 +3,11 @@
 ``read_vocabulary`` turns what a user types into a list of words:
 
 * a list / tuple of words;
-* a named set: ``'coco80'``, ``'coco48_17'`` (48 seen then 17 unseen, the
-  ZSL split), ``'coco48'`` / ``'coco_seen'``, ``'coco17'`` / ``'coco_unseen'``,
-  ``'nuswide81'``;
+* a named set, a key of the one table of class lists,
+  :data:`granzsl_mm.structures.class_lists.CLASS_LISTS` (any case, ``-``
+  for ``_``): ``'coco80'``, ``'coco48_17'`` (48 seen then 17 unseen, the
+  ZSL split), ``'coco48'`` / ``'coco_seen'``, ``'coco17'`` /
+  ``'coco_unseen'``, ``'nuswide81'``, ``'voc20'``;
 * a text file (one word per line, or comma-separated; ``#`` comments);
 * a JSON file: a list of words, a description file (``classes`` mapping), an
   MMPretrain annotation file (``metainfo.classes``), COCO categories or a
@@ -14,48 +16,28 @@
 * a vocabulary file of learned embeddings (``*.pt``, its names);
 * a string with commas or newlines (``'cat, dog, red car'``).
 """
-import json
 import os.path as osp
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
-# The class lists (COCO ZSL label order: seen then unseen) and the one
-# class-name reader: their home is granzsl_mm.structures.
-from granzsl_mm.structures.class_lists import (
-    COCO80_CLASSES,
-    COCO_SEEN_48,
-    COCO_UNSEEN_17,
-)
+# The named class lists and the one class-name reader: their home is
+# granzsl_mm.structures.
+from granzsl_mm.structures.class_lists import CLASS_LISTS
 from granzsl_mm.structures.class_names import read_class_names
 
-__all__ = ['COCO_SEEN_48', 'COCO_UNSEEN_17', 'named_vocabularies',
-           'read_vocabulary', 'split_words']
-
-
-def _shipped_classes(name: str) -> List[str]:
-    from granzsl_mm.datasets.descriptions import shipped_description_file
-    with open(shipped_description_file(name), encoding='utf-8') as f:
-        return list(json.load(f)['classes'])
+__all__ = ['named_vocabularies', 'read_vocabulary', 'split_words']
 
 
 def named_vocabularies() -> List[str]:
-    """Names accepted by :func:`read_vocabulary`."""
-    return ['coco80', 'coco48_17', 'coco48', 'coco_seen', 'coco17',
-            'coco_unseen', 'nuswide81']
+    """Names accepted by :func:`read_vocabulary` (the keys of
+    :data:`~granzsl_mm.structures.class_lists.CLASS_LISTS`)."""
+    return list(CLASS_LISTS)
 
 
-def _named(name: str) -> List[str]:
+def _named_key(name: str) -> Optional[str]:
+    """The ``CLASS_LISTS`` key a typed name means (any case, ``-`` for
+    ``_``), or None."""
     key = name.lower().replace('-', '_')
-    if key in ('coco48_17', 'coco65', 'coco_zsl'):
-        return list(COCO_SEEN_48 + COCO_UNSEEN_17)
-    if key in ('coco48', 'coco_seen'):
-        return list(COCO_SEEN_48)
-    if key in ('coco17', 'coco_unseen'):
-        return list(COCO_UNSEEN_17)
-    if key in ('coco80', 'coco'):
-        return list(COCO80_CLASSES)
-    if key in ('nuswide81', 'nuswide'):
-        return _shipped_classes('nuswide81')
-    return []
+    return key if key in CLASS_LISTS else None
 
 
 def split_words(text: str) -> List[str]:
@@ -87,13 +69,15 @@ def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
         raise ValueError('no vocabulary given')
     if not isinstance(vocabulary, str):
         words = [str(w).strip() for w in vocabulary]
-    elif _named(vocabulary):
-        words = _named(vocabulary)
+    elif _named_key(vocabulary):
+        words = read_class_names(_named_key(vocabulary)).names
     elif osp.isfile(vocabulary):
         if vocabulary.endswith('.json'):
             words = read_class_names(vocabulary).names
         elif vocabulary.endswith(('.pt', '.pth')):
-            from granzsl_mm.models.text.vocabulary_file import load_vocabulary_file
+            from granzsl_mm.models.text.class_vocabulary import (
+                load_vocabulary_file,
+            )
             words = load_vocabulary_file(vocabulary)['names']
         else:
             with open(vocabulary, encoding='utf-8') as f:

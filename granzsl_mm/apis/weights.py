@@ -16,7 +16,7 @@ Two kinds of files reach a model, through two different options:
 """
 import contextlib
 import os.path as osp
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from mmengine.config import Config
 from torch import nn
@@ -95,8 +95,9 @@ def weights_option(option: str) -> Iterator[None]:
 # -------------------------------------------------------------- the checks
 def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
                           option: str = '--checkpoint',
-                          clip_option: Optional[str] = None
-                          ) -> Dict[str, Any]:
+                          clip_option: Optional[str] = None,
+                          source: Optional[str] = None,
+                          missing_ok: Sequence[str] = ()) -> Dict[str, Any]:
     """Refuse a checkpoint that does not fit ``model``.
 
     Checked: tensors of the checkpoint the model does not have, tensors the
@@ -111,6 +112,12 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
         clip_option (str, optional): The option that takes CLIP weights
             (message); default: the one of the enclosing
             :func:`weights_option`, else the API's.
+        source (str, optional): The file a loaded ``checkpoint`` dict was
+            read from (message).
+        missing_ok (Sequence[str]): Name prefixes of model tensors the
+            checkpoint may lack because the model initialises them itself
+            (e.g. MKT stage 2's prompt context, started from a stage-1
+            checkpoint).
 
     Returns:
         dict: The checkpoint's tensors (see :func:`read_state_dict`), for
@@ -120,18 +127,19 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
         CheckpointMismatchError: The checkpoint does not fit.
         FileNotFoundError: No such file.
     """
-    state = read_state_dict(checkpoint)
+    state = read_state_dict(checkpoint, allow_empty=True)
     tensors = tensors_of(state)
     own = dict(model.named_parameters())
     own.update(model.named_buffers())
     unexpected = [k for k in tensors if k not in own]
-    missing = [k for k in model.state_dict() if k not in tensors]
+    missing = [k for k in model.state_dict() if k not in tensors
+               and not k.startswith(tuple(missing_ok))]
     reshaped = [f'{k} (checkpoint {tuple(v.shape)}, model '
                 f'{tuple(own[k].shape)})' for k, v in tensors.items()
                 if k in own and v.shape != own[k].shape]
     if not (unexpected or missing or reshaped):
         return state
-    name = file_name(checkpoint)
+    name = osp.basename(source) if source else file_name(checkpoint)
     what = describe_state(state)
     if clip_option is None:
         clip_option = (_current_option[0] if _current_option

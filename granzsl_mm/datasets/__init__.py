@@ -1,6 +1,8 @@
 """Datasets: readers of the official and released formats (``zsl``),
 single-positive learning (``spml``), class descriptions (``descriptions``),
 converters, label conventions and the text/caption datasets."""
+from granzsl_mm.utils.label_matrix import binary_to_ours, ours_to_signed, signed_to_ours
+
 from .descriptions import (
     DESCRIPTION_FORMAT,
     ClassDescriptionDataset,
@@ -17,7 +19,6 @@ from .descriptions import (
 from .image_caption_dataset import ImageCaptionDataset
 from .image_checks import BadImageError, find_bad_images
 from .image_loading import LoadImageFromFile
-from .label_conventions import binary_to_ours, ours_to_signed, signed_to_ours
 from .pack_text_inputs import PackTextInputs
 from .spml import (
     VOC_CLASSES,

@@ -1,11 +1,12 @@
 """Image-caption pairs from a COCO captions file (contrastive pre-training)."""
-import json
 import os.path as osp
 from typing import List, Optional
 
 from mmengine.dataset import BaseDataset
 
 from granzsl_mm.registry import DATASETS
+
+from .zsl.annotation_file import load_json_file
 
 __all__ = ['ImageCaptionDataset']
 
@@ -38,14 +39,7 @@ class ImageCaptionDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         """Read the captions json into ``{img_path, caption}`` items."""
-        if not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'captions file not found: {self.ann_file}')
-        with open(self.ann_file, encoding='utf-8') as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{self.ann_file} is not valid JSON: {e}') \
-                    from e
+        data = load_json_file(self.ann_file, 'captions file')
         if not isinstance(data, dict) or not {'images', 'annotations'} <= set(
                 data):
             raise ValueError(f'{self.ann_file}: expected a COCO captions '

@@ -7,6 +7,7 @@ from .hooks import AtomicCheckpointHook, SafeFormHook
 from .runner_setup import (
     RunnerSetupError,
     build_runner,
+    ensure_checkpoint_fit,
     ensure_rng_hook,
     ensure_safe_checkpoint,
     prepare_test_cfg,
@@ -14,7 +15,7 @@ from .runner_setup import (
 )
 from .trainable_ddp import TrainableDDP
 
-__all__ = ['hooks', 'build_runner', 'ensure_rng_hook',
+__all__ = ['hooks', 'build_runner', 'ensure_rng_hook', 'ensure_checkpoint_fit',
            'ensure_safe_checkpoint', 'prepare_test_cfg', 'prepare_train_cfg',
            'RunnerSetupError', 'AtomicLocalBackend', 'ATOMIC_BACKEND',
            'ATOMIC_BACKEND_ARGS', 'AtomicCheckpointHook', 'SafeFormHook',

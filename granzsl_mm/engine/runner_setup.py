@@ -5,6 +5,7 @@ Python API offers the same behaviour: MMPretrain's flags, CPU fallbacks for
 distributed runs (gloo) and a clear answer for ``--amp`` without CUDA.
 """
 import copy
+import os
 import os.path as osp
 from typing import Optional
 
@@ -17,12 +18,14 @@ from granzsl_mm.utils.dist_env import (
     init_dist_env,
     patch_ddp_for_cpu,
 )
+from granzsl_mm.utils.work_dir_lock import WorkDirInUseError, lock_work_dir
 
 from .atomic_backend import ATOMIC_BACKEND_ARGS
 from .trainable_ddp import TrainableDDP  # noqa: F401 (registers it)
 
 __all__ = ['prepare_train_cfg', 'prepare_test_cfg', 'build_runner',
-           'ensure_rng_hook', 'ensure_safe_checkpoint', 'ensure_trainable_ddp',
+           'ensure_rng_hook', 'ensure_safe_checkpoint', 'ensure_checkpoint_fit',
+           'ensure_trainable_ddp',
            'ensure_class_order_check', 'CLASS_ORDERS', 'RunnerSetupError']
 
 # mmengine's own CheckpointHook, as configs name it.
@@ -79,6 +82,24 @@ def ensure_safe_checkpoint(cfg: Config) -> None:
             'file_client_args') is None and '://' not in str(
                 ckpt.get('out_dir') or ''):
         ckpt['backend_args'] = dict(ATOMIC_BACKEND_ARGS)
+
+
+def ensure_checkpoint_fit(cfg: Config, option: str = 'the checkpoint'
+                          ) -> None:
+    """Make the run refuse a checkpoint that does not fit its model.
+
+    Adds :class:`~granzsl_mm.engine.hooks.CheckpointFitHook` to
+    ``custom_hooks`` unless present (``load_from`` and ``resume`` are
+    checked before the weights reach the model).
+
+    Args:
+        cfg (Config): Loaded config (changed in place).
+        option (str): How the user gave the checkpoint (error messages).
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not _has_hook(hooks, 'CheckpointFitHook'):
+        hooks.append(dict(type='granzsl_mm.CheckpointFitHook', option=option))
+    cfg.custom_hooks = hooks
 
 
 def ensure_trainable_ddp(cfg: Config, test_only: bool = False) -> None:
@@ -197,6 +218,7 @@ def prepare_train_cfg(cfg: Config, config_path: str,
         cfg.load_from = resume
     ensure_rng_hook(cfg)
     ensure_safe_checkpoint(cfg)
+    ensure_checkpoint_fit(cfg, option='load_from / --resume')
     ensure_class_order_check(cfg)
     if launcher != 'none':
         ensure_trainable_ddp(cfg)
@@ -239,6 +261,7 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
     cfg.load_from = None if checkpoint in (None, 'none', 'None') else checkpoint
     cfg.resume = False
     ensure_safe_checkpoint(cfg)
+    ensure_checkpoint_fit(cfg, option='the checkpoint argument')
     ensure_class_order_check(cfg)
     if launcher != 'none':
         ensure_trainable_ddp(cfg, test_only=True)
@@ -272,12 +295,23 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner, initialising CPU process groups beforehand.
 
+    Rank 0 locks the work dir first (:func:`~granzsl_mm.utils.work_dir_lock.
+    lock_work_dir`): a second run into a folder in use is refused.
+
     Args:
         cfg (Config): A prepared config (``cfg.launcher`` set).
 
     Returns:
         Runner: mmengine (or ``cfg.runner_type``) runner.
+
+    Raises:
+        RunnerSetupError: The work dir is in use by another process.
     """
+    if cfg.get('work_dir') and int(os.environ.get('RANK', '0')) == 0:
+        try:
+            lock_work_dir(cfg.work_dir)
+        except WorkDirInUseError as err:
+            raise RunnerSetupError(str(err)) from None
     launcher = cfg.get('launcher', 'none')
     if launcher != 'none':  # idempotent: keeps prepare_test_cfg's test_only
         ensure_trainable_ddp(cfg)

@@ -1,11 +1,14 @@
 """Evaluation reports: per-class AP (JSON, CSV), AP by level, PNG plots."""
 import csv
+import io
 import json
 import os
 import os.path as osp
 from typing import Dict, Optional, Tuple
 
 import numpy as np
+
+from granzsl_mm.utils.atomic_io import atomic_savefig, atomic_write_text
 
 __all__ = ['mean_pr_curve', 'ap_by_level', 'write_reports']
 
@@ -81,7 +84,7 @@ def _plot_bars(path: str, names, ap: np.ndarray, is_seen: np.ndarray,
     ax.set_ylabel('AP (%)')
     ax.set_title(title + '  (blue: seen, orange: unseen)')
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -97,7 +100,7 @@ def _plot_pr(path: str, curves: Dict[str, tuple]) -> None:
     ax.set_ylabel('mean precision over classes')
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -119,7 +122,7 @@ def _plot_levels(path: str, by_level: Dict[str, dict]) -> None:
     ax.set_ylabel('mAP (%) of non-empty classes')
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -170,12 +173,12 @@ def write_reports(out_dir: str,
             name: {str(k): v for k, v in ap_by_level(
                 ap, levels_arr[idx]).items()}
             for name, (idx, ap) in per_class.items()}
-    with open(paths['json'], 'w') as f:
-        json.dump(report, f, indent=1)
-    with open(paths['csv'], 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    atomic_write_text(json.dumps(report, indent=1), paths['json'])
+    table = io.StringIO(newline='')
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(table.getvalue(), paths['csv'])
     if plots:
         for name, (idx, ap) in per_class.items():
             path = osp.join(out_dir, f'{stem}per_class_ap_{name}.png')

@@ -1,48 +1,61 @@
-"""The proving ground: synthetic world -> tiny CLIP -> zero-shot -> GranZSL.
+"""The proving ground's one runner: ``make demo`` and ``make evidence``.
 
-:func:`run_world_demo` is what ``tools/run_demo.py`` (``make demo``) runs:
+:func:`run_world` runs every method on one world:
 
-1. draw the synthetic world (:mod:`granzsl_mm.proving_ground.world`)
-   into ``data_root`` in the COCO-ZSL formats (reused when already built);
+1. draw the synthetic world (:mod:`granzsl_mm.proving_ground.world`) into
+   its data root in the COCO-ZSL formats (reused when already built);
 2. pre-train the tiny open_clip model on the world's image-caption pairs
-   (``configs/pretrain_tiny_clip_demo.py``; the checkpoint is cached in
-   ``data_root`` and reused while the world and the config are unchanged);
-3. score the test images with the CLIP prompt baseline
-   (``ZeroShotMultiLabelClassifier``, the class names in the demo templates);
-4. train GranZSL's class names on the world's descriptions (text only) and
-   its ablations, test each with and without snippets;
-5. fine-tune MKT and SigRL (the last vision block of the tiny CLIP, on the
-   world's seen labels) and test them under the table's protocol;
-6. write ``results.json``, ``results.md`` and ``results.png`` (plus each
-   method's per-class AP reports) into the work dir, with the chance mAP of
-   random scores under the same protocol
-   (:mod:`granzsl_mm.evaluation.functional.chance`).
+   (``configs/pretrain_tiny_clip_demo.py``; the checkpoint is cached in the
+   data root and reused while the world and the config are unchanged);
+3. the chance mAP of random scores under the table's protocol
+   (:mod:`granzsl_mm.evaluation.functional.chance`);
+4. the CLIP prompt baselines (``ZeroShotMultiLabelClassifier``, the class
+   names in the demo templates; nothing to choose);
+5. GranZSL's class names trained on the world's descriptions (text only)
+   and its ablations, each tested with and without snippets;
+6. MKT and SigRL fine-tuned on the world's seen labels (the last vision
+   block of the tiny CLIP), tested under the table's protocol and their
+   own (every image scored);
+
+and writes ``results.json`` / ``results.md`` / ``results.png`` (plus each
+method's per-class AP reports) into its work dir. Each stage's result is
+cached in ``stages.json`` (:mod:`.stage_cache`), so an interrupted run
+resumes where it stopped. On a world with a validation split every choice
+(epoch, learning rate) is made on it (:mod:`.stages`).
+
+:func:`run_proving_ground` runs it on one world (``make demo``: the first
+world ``'v1'``, in the work dir and data root themselves, the configs'
+seeds and choices) or on ``seeds`` independent worlds (``make evidence``:
+the evidence world ``'v2'``, ``seed_<i>/`` folders, the seeds of
+:func:`seed_plan`) and then writes the evidence report
+(:func:`granzsl_mm.proving_ground.report.write_evidence`).
 """
-import hashlib
 import json
+import os
 import os.path as osp
-from typing import Dict, Optional
+import time
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from granzsl_mm.evaluation.functional.chance import chance_map
+from granzsl_mm.evaluation.functional.chance import chance_map, expected_random_ap
 
-from .report import write_results
+from .report import CHANCE, write_evidence, write_results
+from .stage_cache import StageCache, stage_key
 from .stages import (
-    DEMO_TEMPLATES,
     clip_zero_shot,
+    config_protocol,
     demo_config,
-    image_model_config,
     load_test_targets,
-    quiet_stage,
+    per_level_ap,
+    pretrain_tiny_clip,
     train_and_test_granzsl,
     train_and_test_image_model,
 )
+from .world import get_world
 
-__all__ = ['run_world_demo', 'pretrain_tiny_clip', 'demo_config',
-           'load_test_targets', 'clip_zero_shot', 'train_and_test_granzsl',
-           'image_model_config', 'train_and_test_image_model',
-           'write_results', 'DEMO_TEMPLATES', 'ABLATIONS', 'IMAGE_METHODS']
+__all__ = ['ABLATIONS', 'IMAGE_METHODS', 'WORLD_SETTINGS', 'RESULTS_FORMAT',
+           'world_settings', 'seed_plan', 'run_world', 'run_proving_ground']
 
 ABLATIONS = {
     'GranZSL, no pair loss': 'granzsl_demo_no_pair.py',
@@ -50,6 +63,69 @@ ABLATIONS = {
 }
 # Methods that fine-tune the image tower on the seen labels.
 IMAGE_METHODS = {'MKT (stage 1)': 'mkt_demo.py', 'SigRL': 'sigrl_demo.py'}
+
+# Each world's settings (None: the config's). The first world has no
+# validation split: the configs' epochs and learning rates. The evidence
+# world's grids are stated in docs/demo.md (the MKT / SigRL ones span the
+# papers' rates and the ones the first world uses); 2000 training images
+# and 200 pre-training iterations (the config's 300 with the first world's
+# 4000) keep 5 worlds near 20 CPU minutes on 2 cores.
+WORLD_SETTINGS = {
+    'v1': dict(world='v1', num_train=4000, num_test=600, num_val=0,
+               pretrain_iters=None, granzsl_epochs=None, image_epochs=None,
+               mkt_lrs=None, sigrl_lrs=None),
+    'v2': dict(world='v2', num_train=2000, num_test=600, num_val=300,
+               pretrain_iters=200, granzsl_epochs=None, image_epochs=None,
+               mkt_lrs=(1e-3, 5e-3, 2e-2), sigrl_lrs=(1e-4, 2e-3, 2e-2)),
+}
+RESULTS_FORMAT = 'granzsl_mm.proving_ground.seed_results/v1'
+
+
+def world_settings(world: str = 'v1', **overrides) -> Dict:
+    """A world's settings (:data:`WORLD_SETTINGS`) with overrides.
+
+    Args:
+        world (str): ``'v1'`` or ``'v2'``.
+        **overrides: Keys of the settings (``None`` keeps the world's).
+
+    Returns:
+        dict: The settings.
+
+    Raises:
+        KeyError: An unknown world.
+        TypeError: An unknown setting.
+    """
+    get_world(world)  # fail early on a bad name
+    unknown = set(overrides) - set(WORLD_SETTINGS[world])
+    if unknown:
+        raise TypeError(f'unknown settings {sorted(unknown)}')
+    settings = dict(WORLD_SETTINGS[world])
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return settings
+
+
+def seed_plan(index: Optional[int], world_seed: int = 0) -> Dict:
+    """The separate seeds of one world.
+
+    Args:
+        index (int, optional): Seed index of an independent world: world
+            seed ``i``, validation ``1000 + i``, pre-training ``2000 + i``,
+            GranZSL ``3000 + i`` (the same for its ablations: an ablation
+            differs from the full model only in its component), MKT
+            ``4000 + i``, SigRL ``5000 + i``. None: the single world of
+            ``make demo``, every training seed the config's (None).
+        world_seed (int): The single world's seed (with ``index`` None).
+
+    Returns:
+        dict: ``world``, ``val``, ``pretrain``, ``granzsl``, ``mkt``,
+        ``sigrl``.
+    """
+    if index is None:
+        return dict(world=int(world_seed), val=None, pretrain=None,
+                    granzsl=None, mkt=None, sigrl=None)
+    i = int(index)
+    return dict(world=i, val=1000 + i, pretrain=2000 + i, granzsl=3000 + i,
+                mkt=4000 + i, sigrl=5000 + i)
 
 
 def _configs_dir(configs_dir: Optional[str]) -> str:
@@ -59,206 +135,287 @@ def _configs_dir(configs_dir: Optional[str]) -> str:
     return configs_root()
 
 
-def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
-                       max_iters: Optional[int] = None,
-                       force: bool = False,
-                       seed: Optional[int] = None) -> str:
-    """Pre-train the tiny CLIP (or reuse the cached checkpoint).
+def _config_text(path: str) -> str:
+    return Config.fromfile(path).pretty_text
 
-    The checkpoint ``<data_root>/tiny_clip.pt`` is reused when its sidecar
-    ``tiny_clip.json`` records the same world build and config.
+
+def _plain(settings: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in settings.items()}
+
+
+def _level_chance(targets, n_seen: int, meta: dict, protocol: dict,
+                  level_names: Sequence[str]) -> Dict[str, float]:
+    """Expected AP (%) of random scores per level, unseen classes, ZSL."""
+    zsl = targets[:, n_seen:]
+    if protocol.get('drop_empty_images'):
+        zsl = zsl[(zsl == 1).any(axis=1)]
+    by_level: Dict[int, List[float]] = {}
+    for j, name in enumerate(meta['unseen_classes']):
+        col = zsl[:, j]
+        pos, valid = int((col == 1).sum()), int((col >= 0).sum())
+        level = meta['class_levels'][meta['classes'].index(name)]
+        ap = expected_random_ap(pos, valid) if pos else 0.0
+        by_level.setdefault(level, []).append(100.0 * ap)
+    return {level_names[k]: float(sum(v) / len(v))
+            for k, v in sorted(by_level.items())}
+
+
+def _row(method: str, metrics: dict, levels: dict,
+         selected: Optional[dict] = None, **extra) -> dict:
+    row = dict(method=method, zsl_mAP=metrics['zsl/mAP'],
+               gzsl_mAP=metrics['gzsl/mAP'], **extra, levels=levels)
+    if selected is not None:
+        row['selected'] = selected
+    return row
+
+
+def run_world(work_dir: str, data_root: str, configs_dir: str,
+              settings: dict, seeds: dict, index: Optional[int] = None,
+              ablations: bool = True, image_methods: bool = True,
+              force_pretrain: bool = False, progress: bool = True,
+              bar=None) -> Dict:
+    """The whole proving ground on one world (see the module doc).
 
     Args:
-        config (str): Pre-training config (``pretrain_tiny_clip_demo.py``).
-        data_root (str): The built world.
-        work_dir (str): Runner work dir (logs, mmengine checkpoint).
-        max_iters (int, optional): Override the config's iterations.
-        force (bool): Train even when the cache matches.
-        seed (int, optional): Training seed (``randomness.seed``; default:
-            the config's).
+        work_dir (str): Output folder (results, stage cache, logs,
+            checkpoints).
+        data_root (str): Where the world is (or is built).
+        configs_dir (str): The ``configs/`` folder.
+        settings (dict): :func:`world_settings`.
+        seeds (dict): :func:`seed_plan`.
+        index (int, optional): Seed index (None: the single world).
+        ablations (bool): Train and test the GranZSL ablations.
+        image_methods (bool): Train and test MKT and SigRL.
+        force_pretrain (bool): Ignore the cached tiny CLIP and the cached
+            stage results.
+        progress (bool): Progress bars of the world and the stages.
+        bar: A tqdm bar to advance per stage (optional).
 
     Returns:
-        str: Path of the open_clip checkpoint.
+        dict: The world's ``results.json`` content (``format``, ``info``,
+        ``rows``).
     """
-    from granzsl_mm.engine import build_runner, prepare_train_cfg
+    from .world_io import build_synthetic_world
+    spec = get_world(settings['world'])
+    level_names = list(spec.levels)
+    validate = settings['num_val'] > 0
+    os.makedirs(work_dir, exist_ok=True)
+    cache = StageCache(osp.join(work_dir, 'stages.json'),
+                       fresh=force_pretrain)
+    prefix = '' if index is None else f'seed {index}: '
 
-    from .world_io import load_world_meta
-    meta = load_world_meta(data_root)
-    if meta is None:
-        raise FileNotFoundError(f'no synthetic world in {data_root}; build it '
-                                'first (tools/make_demo_data.py)')
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
-    if seed is not None:
-        cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
-    if max_iters is not None:
-        if max_iters < 4:
-            raise ValueError(f'max_iters must be >= 4, got {max_iters}')
-        warm = min(cfg.get('warmup_iters', 0), max_iters // 4)
-        cfg.train_cfg.max_iters = max_iters
-        cfg.param_scheduler[0].end = warm
-        cfg.param_scheduler[1].update(begin=warm, end=max_iters,
-                                      T_max=max_iters - warm)
-        cfg.default_hooks.checkpoint.interval = max_iters
-    out = osp.join(data_root, 'tiny_clip.pt')
-    key = hashlib.sha1(json.dumps(
-        [meta['build'], cfg.pretty_text], sort_keys=True).encode()).hexdigest()
-    sidecar = osp.join(data_root, 'tiny_clip.json')
-    if not force and osp.isfile(out) and osp.isfile(sidecar):
-        with open(sidecar, encoding='utf-8') as f:
-            if json.load(f).get('key') == key:
-                return out
-    for hook in cfg.custom_hooks:
-        if str(hook.get('type', '')).endswith('ExportOpenCLIPHook'):
-            hook['out_file'] = out
-    prepare_train_cfg(cfg, config, work_dir=work_dir)
-    quiet_stage(cfg, work_dir, 'pretrain_tiny_clip')
-    cfg.default_hooks.logger.interval = max(
-        1, min(cfg.default_hooks.logger.interval, cfg.train_cfg.max_iters))
-    build_runner(cfg).train()
-    with open(sidecar, 'w', encoding='utf-8') as f:
-        json.dump(dict(key=key, config=osp.basename(config)), f)
+    def step(name: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(prefix + name)
+
+    def done() -> None:
+        if bar is not None:
+            bar.update()
+
+    step('world')
+    t0 = time.time()
+    meta = build_synthetic_world(
+        data_root, spec=spec, num_train=settings['num_train'],
+        num_test=settings['num_test'], seed=seeds['world'],
+        num_val=settings['num_val'], val_seed=seeds['val'],
+        progress=progress)
+    world_seconds = time.time() - t0
+    done()
+    step('pre-train tiny CLIP')
+    t0 = time.time()
+    ckpt = pretrain_tiny_clip(
+        osp.join(configs_dir, 'pretrain_tiny_clip_demo.py'), data_root,
+        osp.join(work_dir, 'pretrain'), max_iters=settings['pretrain_iters'],
+        force=force_pretrain, seed=seeds['pretrain'])
+    pretrain_seconds = time.time() - t0
+    with open(osp.join(data_root, 'tiny_clip.json'), encoding='utf-8') as f:
+        clip_key = json.load(f)['key']
+    done()
+
+    main_cfg = osp.join(configs_dir, 'granzsl_demo.py')
+    cfg = demo_config(main_cfg, data_root, ckpt, meta)
+    targets = load_test_targets(cfg)
+    n_seen = len(meta['seen_classes'])
+    protocol = config_protocol(cfg)
+    # MKT / SigRL score every test image in their papers; the table
+    # compares every method under the GranZSL config's protocol, the
+    # papers' is kept aside
+    every = dict(protocol, drop_empty_images=False)
+    chance = dict(zsl_mAP=chance_map(targets[:, n_seen:], **protocol),
+                  gzsl_mAP=chance_map(targets, **protocol))
+    chance_all = dict(zsl_mAP=chance_map(targets[:, n_seen:], **every),
+                      gzsl_mAP=chance_map(targets, **every))
+    base_key = [meta['build'], clip_key]
+
+    def cached(name: str, settings_key, fn) -> dict:
+        return cache.run(name, stage_key(base_key + [name, settings_key]), fn)
+
+    rows = [dict(method=CHANCE, **chance)]
+    step('CLIP zero-shot')
+    for mode, method in (('global', 'CLIP zero-shot, prompts, global score'),
+                         ('both', 'CLIP zero-shot, prompts, global + local '
+                          'score')):
+        sub = osp.join(work_dir, f'clip_{mode}')
+
+        def clip_fn(mode=mode, sub=sub):
+            metrics = clip_zero_shot(cfg, meta, sub, score_mode=mode)
+            return dict(metrics=metrics,
+                        levels=per_level_ap(osp.join(sub, 'reports'),
+                                            level_names))
+        res = cached(f'clip_{mode}', _config_text(main_cfg), clip_fn)
+        rows.append(_row(method, res['metrics'], res['levels']))
+    done()
+
+    granzsl_runs = [('GranZSL', 'granzsl_demo.py')]
+    if ablations:
+        granzsl_runs += list(ABLATIONS.items())
+    for method, fname in granzsl_runs:
+        step(method)
+        path = osp.join(configs_dir, fname)
+        sub = osp.join(work_dir, osp.splitext(fname)[0])
+
+        def granzsl_fn(path=path, sub=sub):
+            return train_and_test_granzsl(
+                path, data_root, ckpt, meta, sub, seed=seeds['granzsl'],
+                max_epochs=settings['granzsl_epochs'], validate=validate,
+                level_names=level_names)
+        res = cached(fname, [_config_text(path), seeds['granzsl'],
+                             settings['granzsl_epochs']], granzsl_fn)
+        if method == 'GranZSL':
+            rows.append(_row('GranZSL, no snippets', res['plain'],
+                             res['levels']['plain'], res.get('selected')))
+        rows.append(_row(method + ', snippets', res['snippets'],
+                         res['levels']['snippets'], res.get('selected')))
+        done()
+    if image_methods:
+        for method, fname in IMAGE_METHODS.items():
+            step(method)
+            tag = 'mkt' if fname.startswith('mkt') else 'sigrl'
+            grid = settings[f'{tag}_lrs']
+            grid = None if grid is None else list(grid)
+            path = osp.join(configs_dir, fname)
+            sub = osp.join(work_dir, osp.splitext(fname)[0])
+
+            def image_fn(path=path, sub=sub, tag=tag, grid=grid):
+                return train_and_test_image_model(
+                    path, data_root, ckpt, meta, sub, protocol,
+                    seed=seeds[tag], lrs=grid,
+                    max_epochs=settings['image_epochs'], validate=validate,
+                    level_names=level_names)
+            res = cached(fname, [_config_text(path), seeds[tag], grid,
+                                 settings['image_epochs'], protocol],
+                         image_fn)
+            own = res.get('own', res['table'])
+            rows.append(_row(method, res['table'], res['levels']['table'],
+                             res.get('selected'),
+                             all_images=dict(zsl_mAP=own['zsl/mAP'],
+                                             gzsl_mAP=own['gzsl/mAP'])))
+            done()
+    step('results')
+    timings = dict(world=round(world_seconds, 2),
+                   pretrain=round(pretrain_seconds, 2), **cache.seconds())
+    levels_count = {}
+    for name in meta['unseen_classes']:
+        lvl = level_names[meta['class_levels'][meta['classes'].index(name)]]
+        levels_count[lvl] = levels_count.get(lvl, 0) + 1
+    info = dict(index=index, seeds=seeds, world=meta['build'],
+                world_name=settings['world'], levels=level_names,
+                settings=_plain(settings),
+                num_classes=len(meta['classes']), num_seen=n_seen,
+                num_unseen=len(meta['unseen_classes']),
+                unseen_classes=meta['unseen_classes'],
+                unseen_per_level=levels_count,
+                num_test=int(targets.shape[0]),
+                num_val=settings['num_val'], protocol=protocol,
+                all_images_protocol=dict(every, chance=chance_all),
+                level_chance=_level_chance(targets, n_seen, meta, protocol,
+                                           level_names),
+                checkpoint=ckpt, timings=timings)
+    out = dict(format=RESULTS_FORMAT, info=info, rows=rows)
+    write_results(work_dir, out)
+    done()
     return out
 
 
-def _row(method: str, metrics: dict) -> dict:
-    return dict(method=method, zsl_mAP=metrics['zsl/mAP'],
-                gzsl_mAP=metrics['gzsl/mAP'])
-
-
-def run_world_demo(work_dir: str = 'work_dirs/demo',
-                   data_root: str = 'data/demo',
-                   configs_dir: Optional[str] = None,
-                   num_train: int = 4000,
-                   num_test: int = 600,
-                   seed: int = 0,
-                   pretrain_iters: Optional[int] = None,
-                   granzsl_epochs: Optional[int] = None,
-                   ablations: bool = True,
-                   image_methods: bool = True,
-                   image_epochs: Optional[int] = None,
-                   force_pretrain: bool = False,
-                   num_threads: Optional[int] = None,
-                   progress: bool = True) -> Dict:
-    """Run the whole proving ground (see the module doc).
+def run_proving_ground(work_dir: str = 'work_dirs/demo',
+                       data_root: str = 'data/demo',
+                       world: str = 'v1',
+                       seeds: Optional[int] = None,
+                       first_seed: int = 0,
+                       configs_dir: Optional[str] = None,
+                       ablations: bool = True,
+                       image_methods: bool = True,
+                       force_pretrain: bool = False,
+                       num_threads: Optional[int] = None,
+                       progress: bool = True,
+                       **overrides) -> Dict:
+    """The proving ground on one world or on several (see the module doc).
 
     Args:
-        work_dir (str): Output folder (results, logs, checkpoints).
-        data_root (str): Where the world is (or is built).
+        work_dir (str): Output folder (with ``seeds``: ``seed_<i>/`` per
+            world and the ``evidence.*`` files at the top).
+        data_root (str): Where the world is built (with ``seeds``:
+            ``<data_root>/seed_<i>``).
+        world (str): ``'v1'`` (the first world, ``make demo``) or ``'v2'``
+            (the evidence world with a validation split, ``make
+            evidence``).
+        seeds (int, optional): None: one world in ``work_dir`` /
+            ``data_root`` themselves, world seed ``first_seed``, the
+            configs' training seeds. N: N independent worlds, seed indices
+            ``first_seed .. first_seed + N - 1`` (:func:`seed_plan`), and
+            the evidence report over them.
+        first_seed (int): The single world's seed, or the first index.
         configs_dir (str, optional): The ``configs/`` folder.
-        num_train (int): Pre-training images of the world.
-        num_test (int): Test images.
-        seed (int): World seed.
-        pretrain_iters (int, optional): Override pre-training iterations.
-        granzsl_epochs (int, optional): Override GranZSL epochs.
-        ablations (bool): Also train and test the ablation configs.
-        image_methods (bool): Also train and test MKT and SigRL (tested
-            under the table's protocol; their own, every image scored, is
-            kept in ``results.json``).
-        image_epochs (int, optional): Override MKT's and SigRL's epochs.
-        force_pretrain (bool): Ignore the cached tiny CLIP.
+        ablations (bool): GranZSL ablations.
+        image_methods (bool): MKT and SigRL.
+        force_pretrain (bool): Ignore the cached tiny CLIPs and stage
+            results.
         num_threads (int, optional): ``torch.set_num_threads`` for the run
             (1 is much faster on a machine shared with other jobs: idle
             threads of a busy machine spin instead of working).
         progress (bool): Progress bars.
+        **overrides: Keys of :data:`WORLD_SETTINGS` (``None`` keeps the
+            world's).
 
     Returns:
-        dict: ``info`` and result ``rows`` (as written to results.json).
+        dict: The world's ``results.json`` content (``seeds`` None) or
+        ``evidence.json``'s.
     """
     import torch
     from tqdm import tqdm
 
     import granzsl_mm
+    if seeds is not None and seeds < 1:
+        raise ValueError(f'seeds must be >= 1, got {seeds}')
+    settings = world_settings(world, **overrides)
     if num_threads:
         torch.set_num_threads(int(num_threads))
-    from .world_io import build_synthetic_world
     granzsl_mm.register_all_modules()
     cdir = _configs_dir(configs_dir)
-    stages = ['world', 'pre-train tiny CLIP', 'CLIP zero-shot', 'GranZSL'] + (
-        list(ABLATIONS) if ablations else []) + (
-        list(IMAGE_METHODS) if image_methods else []) + ['results']
-    bar = tqdm(total=len(stages), desc='demo', disable=not progress,
+    if seeds is None:
+        worlds = [(None, work_dir, data_root)]
+    else:
+        worlds = [(i, osp.join(work_dir, f'seed_{i}'),
+                   osp.join(data_root, f'seed_{i}'))
+                  for i in range(first_seed, first_seed + seeds)]
+    # world, pre-training, CLIP, GranZSL, ..., results
+    per_world = 4 + (len(ABLATIONS) if ablations else 0) + (
+        len(IMAGE_METHODS) if image_methods else 0) + 1
+    bar = tqdm(total=len(worlds) * per_world,
+               desc='demo' if seeds is None else 'evidence',
+               disable=not progress,
                bar_format='{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}]')
-
-    def stage(name):
-        bar.set_postfix_str(name)
-
-    stage('world')
-    meta = build_synthetic_world(data_root, num_train=num_train,
-                                 num_test=num_test, seed=seed,
-                                 progress=progress)
-    bar.update()
-    stage('pre-train tiny CLIP')
-    ckpt = pretrain_tiny_clip(osp.join(cdir, 'pretrain_tiny_clip_demo.py'),
-                              data_root, osp.join(work_dir, 'pretrain'),
-                              max_iters=pretrain_iters, force=force_pretrain)
-    bar.update()
-    main_cfg = osp.join(cdir, 'granzsl_demo.py')
-    cfg = demo_config(main_cfg, data_root, ckpt, meta)
-    targets = load_test_targets(cfg)
-    n_seen = len(meta['seen_classes'])
-    evaluator = cfg.test_evaluator
-    protocol = dict(empty_class=evaluator.get('empty_class', 'zero'),
-                    drop_empty_images=evaluator.get('drop_empty_images',
-                                                    False))
-    rows = [dict(method='chance (random scores, expected)',
-                 zsl_mAP=chance_map(targets[:, n_seen:], **protocol),
-                 gzsl_mAP=chance_map(targets, **protocol))]
-    stage('CLIP zero-shot')
-    rows.append(_row('CLIP zero-shot, prompts, global score',
-                     clip_zero_shot(cfg, meta, osp.join(work_dir, 'clip'))))
-    rows.append(_row('CLIP zero-shot, prompts, global + local score',
-                     clip_zero_shot(cfg, meta,
-                                    osp.join(work_dir, 'clip_local'),
-                                    score_mode='both')))
-    bar.update()
-    stage('GranZSL')
-    res = train_and_test_granzsl(main_cfg, data_root, ckpt, meta,
-                                 osp.join(work_dir, 'granzsl'),
-                                 max_epochs=granzsl_epochs)
-    rows.append(_row('GranZSL, no snippets', res['plain']))
-    rows.append(_row('GranZSL, snippets', res['snippets']))
-    bar.update()
-    if ablations:
-        for method, fname in ABLATIONS.items():
-            stage(method)
-            res = train_and_test_granzsl(
-                osp.join(cdir, fname), data_root, ckpt, meta,
-                osp.join(work_dir, osp.splitext(fname)[0]),
-                max_epochs=granzsl_epochs)
-            rows.append(_row(method + ', snippets', res['snippets']))
-            bar.update()
-    all_images = None
-    if image_methods:
-        # MKT / SigRL score every test image in their papers; the table
-        # compares them under its own protocol, the other is kept aside.
-        every = dict(protocol, drop_empty_images=False)
-        all_images = dict(every, chance=dict(
-            zsl_mAP=chance_map(targets[:, n_seen:], **every),
-            gzsl_mAP=chance_map(targets, **every)))
-        for method, fname in IMAGE_METHODS.items():
-            stage(method)
-            res = train_and_test_image_model(
-                osp.join(cdir, fname), data_root, ckpt, meta,
-                osp.join(work_dir, osp.splitext(fname)[0]), protocol,
-                max_epochs=image_epochs)
-            row = _row(method, res['table'])
-            own = res.get('own', res['table'])
-            row['all_images'] = dict(zsl_mAP=own['zsl/mAP'],
-                                     gzsl_mAP=own['gzsl/mAP'])
-            rows.append(row)
-            bar.update()
-    stage('results')
-    info = dict(num_classes=len(meta['classes']), num_seen=n_seen,
-                num_unseen=len(meta['unseen_classes']),
-                num_test=int(targets.shape[0]),
-                unseen_classes=meta['unseen_classes'], world=meta['build'],
-                checkpoint=ckpt, protocol=protocol)
-    if all_images is not None:
-        info['all_images_protocol'] = all_images
-    written = write_results(work_dir, rows, info)
-    bar.update()
+    results = []
+    t0 = time.time()
+    for index, wdir, droot in worlds:
+        results.append(run_world(
+            wdir, droot, cdir, settings, seed_plan(index, first_seed),
+            index=index, ablations=ablations, image_methods=image_methods,
+            force_pretrain=force_pretrain, progress=progress, bar=bar))
     bar.close()
-    if progress:
-        print(written['header'] + '\n\n' + written['table'])
-    return dict(info=info, rows=rows)
+    if seeds is None:
+        return results[0]
+    run = dict(settings=_plain(settings), threads=torch.get_num_threads(),
+               wall_seconds_this_call=round(time.time() - t0, 1))
+    return write_evidence(work_dir, results, run)['evidence']

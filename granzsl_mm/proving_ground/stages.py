@@ -1,24 +1,43 @@
-"""Stages of the proving-ground demo, each a Runner job on the world.
+"""The stages of a world run, each a Runner job on a built world.
 
-:func:`granzsl_mm.proving_ground.pipeline.run_world_demo` chains them: the demo
-config of a method pointed at a built world and its tiny CLIP, the CLIP
-prompt baseline, GranZSL (text-only training, tests with and without
-snippets) and MKT / SigRL (image-tower fine-tuning on the seen labels).
+:func:`granzsl_mm.proving_ground.pipeline.run_world` chains them: the tiny
+CLIP's pre-training, the demo config of a method pointed at the world and
+its tiny CLIP, the CLIP prompt baseline, GranZSL (text-only training, tests
+with and without snippets) and MKT / SigRL (image-tower fine-tuning on the
+seen labels).
+
+Choices are made on the world's validation split, never on its test
+images. A world without one (the first world, ``make demo``) keeps the
+configs' choices: their learning rate and their last epoch. A world with
+one (the evidence world) trains with a checkpoint per epoch; every
+checkpoint (and, for MKT / SigRL, every learning rate of a stated grid) is
+scored on the validation images (``instances_val.json``, drawn like the
+test images from their own seed), and only the chosen one is tested. The
+criterion is :func:`val_criterion`: the mean of ZSL and GZSL mAP on the
+validation images under the results table's protocol. The mAP metrics need
+no threshold, so there is none to choose.
 """
 import copy
+import hashlib
+import json
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.config import Config
 
-__all__ = ['DEMO_TEMPLATES', 'demo_config', 'load_test_targets',
-           'clip_zero_shot', 'train_and_test_granzsl', 'image_model_config',
-           'train_and_test_image_model', 'quiet_stage', 'test_stage']
+from granzsl_mm.datasets.descriptions.io import atomic_write_json
+
+__all__ = ['DEMO_TEMPLATES', 'VAL_ANN_FILE', 'quiet_stage', 'test_stage',
+           'pretrain_tiny_clip', 'demo_config', 'image_model_config',
+           'load_test_targets', 'config_protocol', 'val_criterion',
+           'select_best', 'per_level_ap', 'clip_zero_shot',
+           'train_and_test_granzsl', 'train_and_test_image_model']
 
 # Prompts in the words of the world's captions (the tiny CLIP knows no
 # "photo"); the GranZSL demo config uses the same ones.
 DEMO_TEMPLATES = ['a picture of a {}.', 'there is a {}.', 'an image with a {}.']
+VAL_ANN_FILE = 'annotations/instances_val.json'
 
 
 def quiet_stage(cfg: Config, work_dir: str, name: str) -> Config:
@@ -26,6 +45,14 @@ def quiet_stage(cfg: Config, work_dir: str, name: str) -> Config:
 
     Also fills the registries (:func:`granzsl_mm.register_all_modules`):
     a stage may be the first Runner job of a process.
+
+    Args:
+        cfg (Config): The stage's config (changed in place).
+        work_dir (str): Runner work dir.
+        name (str): Stage name (logger, visualizer, progress bar).
+
+    Returns:
+        Config: The same config.
     """
     from granzsl_mm.setup_env import register_all_modules
     register_all_modules()
@@ -36,47 +63,6 @@ def quiet_stage(cfg: Config, work_dir: str, name: str) -> Config:
     hooks.append(dict(type='ProgressBarHook', desc=name))
     cfg.custom_hooks = hooks
     return cfg
-
-
-def demo_config(config: str, data_root: str, checkpoint: str,
-                meta: dict, max_epochs: Optional[int] = None) -> Config:
-    """A GranZSL demo config pointed at a world and a tiny CLIP checkpoint."""
-    cfg = Config.fromfile(config)
-    opts = {
-        'model.backbone.pretrained': checkpoint,
-        'model.num_classes': len(meta['classes']),
-        'model.num_seen_classes': len(meta['seen_classes']),
-        'train_dataloader.dataset.description_file':
-        osp.join(data_root, 'descriptions.json'),
-        'train_dataloader.dataset.split_file': osp.join(data_root,
-                                                        'split.json'),
-        'test_dataloader.dataset.data_root': data_root,
-        # granularity levels / parents: per-level AP in the reports
-        'test_dataloader.dataset.metainfo': dict(
-            class_levels=meta['class_levels'],
-            class_parents=meta['class_parents']),
-    }
-    cfg.merge_from_dict(opts)
-    if max_epochs is not None:
-        if max_epochs < 2:
-            raise ValueError('the demo schedule (warm-up epoch + cosine) '
-                             f'needs max_epochs >= 2, got {max_epochs}')
-        cfg.train_cfg.max_epochs = max_epochs
-        cfg.default_hooks.checkpoint.interval = max_epochs
-        for sched in cfg.param_scheduler:
-            if sched.type == 'CosineAnnealingLR':
-                sched.update(T_max=max_epochs, end=max_epochs)
-    return cfg
-
-
-def load_test_targets(cfg: Config) -> np.ndarray:
-    """``[N, C]`` labels of the config's test set (seen then unseen)."""
-    from granzsl_mm.registry import DATASETS
-    ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    ds_cfg['pipeline'] = []
-    dataset = DATASETS.build(ds_cfg)
-    return np.stack([np.asarray(dataset.get_data_info(i)['gt_score'])
-                     for i in range(len(dataset))])
 
 
 def test_stage(cfg: Config, work_dir: str, name: str,
@@ -105,7 +91,202 @@ def test_stage(cfg: Config, work_dir: str, name: str,
     return {k: float(v) for k, v in metrics.items()}
 
 
-_test_stage = test_stage
+def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
+                       max_iters: Optional[int] = None,
+                       force: bool = False,
+                       seed: Optional[int] = None) -> str:
+    """Pre-train the tiny CLIP (or reuse the cached checkpoint).
+
+    The checkpoint ``<data_root>/tiny_clip.pt`` is reused when its sidecar
+    ``tiny_clip.json`` records the same world build and config.
+
+    Args:
+        config (str): Pre-training config (``pretrain_tiny_clip_demo.py``).
+        data_root (str): The built world.
+        work_dir (str): Runner work dir (logs, mmengine checkpoint).
+        max_iters (int, optional): Override the config's iterations.
+        force (bool): Train even when the cache matches.
+        seed (int, optional): Training seed (``randomness.seed``; default:
+            the config's).
+
+    Returns:
+        str: Path of the open_clip checkpoint.
+    """
+    from granzsl_mm.engine import build_runner, prepare_train_cfg
+
+    from .world_io import load_world_meta
+    meta = load_world_meta(data_root)
+    if meta is None:
+        raise FileNotFoundError(f'no synthetic world in {data_root}; build it '
+                                'first (tools/make_demo_data.py)')
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
+    if max_iters is not None:
+        if max_iters < 4:
+            raise ValueError(f'max_iters must be >= 4, got {max_iters}')
+        warm = min(cfg.get('warmup_iters', 0), max_iters // 4)
+        cfg.train_cfg.max_iters = max_iters
+        cfg.param_scheduler[0].end = warm
+        cfg.param_scheduler[1].update(begin=warm, end=max_iters,
+                                      T_max=max_iters - warm)
+        cfg.default_hooks.checkpoint.interval = max_iters
+    out = osp.join(data_root, 'tiny_clip.pt')
+    key = hashlib.sha1(json.dumps(
+        [meta['build'], cfg.pretty_text], sort_keys=True).encode()).hexdigest()
+    sidecar = osp.join(data_root, 'tiny_clip.json')
+    if not force and osp.isfile(out) and osp.isfile(sidecar):
+        with open(sidecar, encoding='utf-8') as f:
+            if json.load(f).get('key') == key:
+                return out
+    for hook in cfg.custom_hooks:
+        if str(hook.get('type', '')).endswith('ExportOpenCLIPHook'):
+            hook['out_file'] = out
+    prepare_train_cfg(cfg, config, work_dir=work_dir)
+    quiet_stage(cfg, work_dir, 'pretrain_tiny_clip')
+    cfg.default_hooks.logger.interval = max(
+        1, min(cfg.default_hooks.logger.interval, cfg.train_cfg.max_iters))
+    build_runner(cfg).train()
+    atomic_write_json(dict(key=key, config=osp.basename(config)), sidecar)
+    return out
+
+
+def _world_config(config: str, data_root: str, checkpoint: str, meta: dict,
+                  options: dict) -> Config:
+    """A demo config with the world's classes, test data and tiny CLIP, and
+    the method's own ``options`` (dotted keys)."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({
+        'model.backbone.pretrained': checkpoint,
+        'model.num_classes': len(meta['classes']),
+        'model.num_seen_classes': len(meta['seen_classes']),
+        'test_dataloader.dataset.data_root': data_root,
+        # granularity levels / parents: per-level AP in the reports
+        'test_dataloader.dataset.metainfo': dict(
+            class_levels=meta['class_levels'],
+            class_parents=meta['class_parents']),
+        **options})
+    return cfg
+
+
+def demo_config(config: str, data_root: str, checkpoint: str,
+                meta: dict, max_epochs: Optional[int] = None) -> Config:
+    """A GranZSL demo config pointed at a world and a tiny CLIP checkpoint.
+
+    Args:
+        config (str): ``granzsl_demo.py`` or an ablation of it.
+        data_root (str): The built world.
+        checkpoint (str): The tiny CLIP checkpoint.
+        meta (dict): The world's ``world.json``.
+        max_epochs (int, optional): Override the epochs (>= 2: a warm-up
+            epoch, then the cosine).
+
+    Returns:
+        Config: The config.
+    """
+    cfg = _world_config(config, data_root, checkpoint, meta, {
+        'train_dataloader.dataset.description_file':
+        osp.join(data_root, 'descriptions.json'),
+        'train_dataloader.dataset.split_file': osp.join(data_root,
+                                                        'split.json')})
+    if max_epochs is not None:
+        if max_epochs < 2:
+            raise ValueError('the demo schedule (warm-up epoch + cosine) '
+                             f'needs max_epochs >= 2, got {max_epochs}')
+        cfg.train_cfg.max_epochs = max_epochs
+        cfg.default_hooks.checkpoint.interval = max_epochs
+        for sched in cfg.param_scheduler:
+            if sched.type == 'CosineAnnealingLR':
+                sched.update(T_max=max_epochs, end=max_epochs)
+    return cfg
+
+
+def image_model_config(config: str, data_root: str, checkpoint: str,
+                       meta: dict, max_epochs: Optional[int] = None,
+                       protocol: Optional[dict] = None) -> Config:
+    """An MKT / SigRL demo config pointed at a world and a tiny CLIP.
+
+    Args:
+        config (str): ``mkt_demo.py`` or ``sigrl_demo.py``.
+        data_root (str): The built world.
+        checkpoint (str): The tiny CLIP checkpoint.
+        meta (dict): The world's ``world.json``.
+        max_epochs (int, optional): Override the epochs (the warm-up stays a
+            quarter epoch, the cosine ends with the last epoch).
+        protocol (dict, optional): ``empty_class`` / ``drop_empty_images``
+            of the test evaluator (None: the config's, all images scored).
+
+    Returns:
+        Config: The config.
+    """
+    cfg = _world_config(config, data_root, checkpoint, meta, {
+        'model.class_names': osp.join(data_root, 'split.json'),
+        'train_dataloader.dataset.data_root': data_root})
+    if protocol:
+        cfg.test_evaluator = dict(cfg.test_evaluator, **protocol)
+    if max_epochs is not None:
+        if max_epochs < 1:
+            raise ValueError(f'max_epochs must be >= 1, got {max_epochs}')
+        cfg.train_cfg.max_epochs = max_epochs
+        cfg.default_hooks.checkpoint.interval = max_epochs
+        for sched in cfg.param_scheduler:
+            if sched.type == 'CosineAnnealingLR':
+                sched.end = max_epochs
+    return cfg
+
+
+def load_test_targets(cfg: Config) -> np.ndarray:
+    """``[N, C]`` labels of the config's test set (seen then unseen)."""
+    from granzsl_mm.registry import DATASETS
+    ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    ds_cfg['pipeline'] = []
+    dataset = DATASETS.build(ds_cfg)
+    return np.stack([np.asarray(dataset.get_data_info(i)['gt_score'])
+                     for i in range(len(dataset))])
+
+
+def val_criterion(metrics: Dict[str, float]) -> float:
+    """The selection score: mean of ZSL and GZSL mAP (validation images)."""
+    return 0.5 * (metrics['zsl/mAP'] + metrics['gzsl/mAP'])
+
+
+def select_best(candidates: Sequence[dict]) -> dict:
+    """The candidate with the highest ``score``; ties go to the first (the
+    smaller learning rate, the earlier epoch, as listed)."""
+    if not candidates:
+        raise ValueError('no candidates to select from')
+    best = candidates[0]
+    for cand in candidates[1:]:
+        if cand['score'] > best['score']:
+            best = cand
+    return best
+
+
+def per_level_ap(reports_dir: str, level_names: Sequence[str],
+                 label_set: str = 'zsl') -> Dict[str, float]:
+    """Mean AP of the unseen classes per granularity level, from a test's
+    ``per_class_ap.json``.
+
+    Args:
+        reports_dir (str): The test's ``reports`` folder.
+        level_names (Sequence[str]): Level index -> name (``spec.levels``).
+        label_set (str): ``'zsl'`` (unseen classes scored alone) or
+            ``'gzsl'`` (the unseen classes' AP among all classes).
+
+    Returns:
+        dict: Level name -> mean AP (%) of its unseen classes (levels
+        without unseen classes left out).
+    """
+    with open(osp.join(reports_dir, 'per_class_ap.json'),
+              encoding='utf-8') as f:
+        per_class = json.load(f)['per_class']
+    by_level: Dict[int, List[float]] = {}
+    for row in per_class:
+        if row['label_set'] == label_set and row['split'] == 'unseen':
+            by_level.setdefault(int(row['level']), []).append(row['AP'])
+    return {level_names[k]: float(sum(v) / len(v))
+            for k, v in sorted(by_level.items())}
 
 
 def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
@@ -114,7 +295,7 @@ def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
     """CLIP prompt baseline: class names in templates, no learning.
 
     Args:
-        cfg (Config): A demo config (from :func:`demo_config`).
+        cfg (Config): A demo config (from :func:`demo_config`; not changed).
         meta (dict): The world's ``world.json``.
         work_dir (str): Where its reports go.
         templates (list[str]): Prompt templates (ensemble).
@@ -139,125 +320,211 @@ def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
                 'param_scheduler'):
         cfg[key] = None
     cfg.load_from = None
-    return _test_stage(cfg, work_dir, f'clip_zero_shot_{score_mode}')
+    return test_stage(cfg, work_dir, f'clip_zero_shot_{score_mode}')
+
+
+def config_protocol(cfg: Config) -> dict:
+    """``empty_class`` / ``drop_empty_images`` of a config's test
+    evaluator (the defaults where it names none)."""
+    return dict(empty_class=cfg.test_evaluator.get('empty_class', 'zero'),
+                drop_empty_images=cfg.test_evaluator.get('drop_empty_images',
+                                                         False))
+
+
+def _prepare_run(cfg: Config, seed: Optional[int], validate: bool) -> Config:
+    """The training seed (None: the config's) and, to choose an epoch on
+    the validation images, a checkpoint per epoch."""
+    if seed is not None:
+        cfg.randomness = dict(seed=int(seed), deterministic=False)
+    if validate:
+        epochs = cfg.train_cfg.max_epochs
+        cfg.default_hooks.checkpoint.update(interval=1, max_keep_ckpts=epochs)
+    return cfg
+
+
+def _train(cfg: Config, config: str, work_dir: str, name: str) -> int:
+    """Train a prepared config; return its last epoch."""
+    from granzsl_mm.engine import build_runner, prepare_train_cfg
+    prepare_train_cfg(cfg, config, work_dir=work_dir)
+    quiet_stage(cfg, work_dir, f'{name}_train')
+    build_runner(cfg).train()
+    return cfg.train_cfg.max_epochs
+
+
+def _validate(test_cfg: Config, config: str, work_dir: str, name: str,
+              epochs: int, protocol: Optional[dict] = None) -> List[dict]:
+    """Score every epoch's checkpoint on the validation images (without
+    test-time augmentation), under ``protocol`` (None: the config's).
+
+    Returns:
+        list[dict]: Per epoch ``epoch``, ``score`` (:func:`val_criterion`),
+        ``zsl`` and ``gzsl`` mAP.
+    """
+    from granzsl_mm.engine import prepare_test_cfg
+    out = []
+    for epoch in range(1, epochs + 1):
+        vcfg = copy.deepcopy(test_cfg)
+        vcfg.test_dataloader.dataset.ann_file = VAL_ANN_FILE
+        if protocol is not None:
+            vcfg.test_evaluator = dict(vcfg.test_evaluator, **protocol)
+        prepare_test_cfg(vcfg, config,
+                         osp.join(work_dir, f'epoch_{epoch}.pth'),
+                         work_dir=work_dir)
+        metrics = test_stage(vcfg, osp.join(work_dir, f'val_epoch_{epoch}'),
+                             f'{name}_val_{epoch}', reports=False)
+        out.append(dict(epoch=epoch, score=val_criterion(metrics),
+                        zsl=metrics['zsl/mAP'], gzsl=metrics['gzsl/mAP']))
+    return out
 
 
 def train_and_test_granzsl(config: str, data_root: str, checkpoint: str,
                            meta: dict, work_dir: str,
+                           seed: Optional[int] = None,
                            max_epochs: Optional[int] = None,
-                           snippets: bool = True) -> Dict[str, dict]:
+                           validate: bool = False,
+                           level_names: Optional[Sequence[str]] = None
+                           ) -> Dict:
     """Train GranZSL (text only) and test it without and with snippets.
 
+    Args:
+        config (str): ``granzsl_demo.py`` or an ablation of it.
+        data_root (str): The built world.
+        checkpoint (str): The tiny CLIP.
+        meta (dict): The world's ``world.json``.
+        work_dir (str): Runner work dir.
+        seed (int, optional): Training seed (``randomness.seed``; None: the
+            config's).
+        max_epochs (int, optional): Override the config's epochs.
+        validate (bool): Choose the epoch on the validation images (scored
+            without snippets; the world needs a validation split); else
+            the last epoch is tested.
+        level_names (Sequence[str], optional): Level names for the
+            per-level AP of the unseen classes.
+
     Returns:
-        dict: ``{'plain': metrics, 'snippets': metrics}`` (the second only
-        with ``snippets``).
+        dict: ``plain`` / ``snippets`` test metrics; ``selected``
+        (``epoch``, ``val`` scores of every epoch) when ``validate``;
+        ``levels`` (per-level unseen AP of each test) when ``level_names``
+        is given.
     """
-    from granzsl_mm.engine import build_runner, prepare_test_cfg, prepare_train_cfg
+    from granzsl_mm.engine import prepare_test_cfg
     name = osp.splitext(osp.basename(config))[0]
-    cfg = demo_config(config, data_root, checkpoint, meta, max_epochs)
-    test_cfg = cfg.copy()
-    prepare_train_cfg(cfg, config, work_dir=work_dir)
-    quiet_stage(cfg, work_dir, f'{name}_train')
-    build_runner(cfg).train()
-    ckpt = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    cfg = _prepare_run(demo_config(config, data_root, checkpoint, meta,
+                                   max_epochs), seed, validate)
+    test_cfg = copy.deepcopy(cfg)
+    epochs = _train(cfg, config, work_dir, name)
     out = {}
-    plain = test_cfg.copy()
-    prepare_test_cfg(plain, config, ckpt, work_dir=work_dir, tta=False)
-    out['plain'] = _test_stage(plain, osp.join(work_dir, 'test_plain'),
-                         f'{name}_test_plain')
-    if snippets:
-        tta = test_cfg.copy()
-        prepare_test_cfg(tta, config, ckpt, work_dir=work_dir, tta=True)
-        out['snippets'] = _test_stage(tta, osp.join(work_dir, 'test_snippets'),
-                                f'{name}_test_snippets')
+    epoch = epochs
+    if validate:
+        candidates = _validate(test_cfg, config, work_dir, name, epochs)
+        epoch = select_best(candidates)['epoch']
+        out['selected'] = dict(epoch=epoch, val=candidates)
+    ckpt = osp.join(work_dir, f'epoch_{epoch}.pth')
+    levels = {}
+    for key, tta in (('plain', False), ('snippets', True)):
+        tcfg = copy.deepcopy(test_cfg)
+        prepare_test_cfg(tcfg, config, ckpt, work_dir=work_dir, tta=tta)
+        tdir = osp.join(work_dir, f'test_{key}')
+        out[key] = test_stage(tcfg, tdir, f'{name}_test_{key}')
+        if level_names is not None:
+            levels[key] = per_level_ap(osp.join(tdir, 'reports'), level_names)
+    if level_names is not None:
+        out['levels'] = levels
     return out
 
 
-def image_model_config(config: str, data_root: str, checkpoint: str,
-                       meta: dict, max_epochs: Optional[int] = None,
-                       protocol: Optional[dict] = None) -> Config:
-    """An MKT / SigRL demo config pointed at a world and a tiny CLIP.
-
-    Args:
-        config (str): ``mkt_demo.py`` or ``sigrl_demo.py``.
-        data_root (str): The built world.
-        checkpoint (str): The tiny CLIP checkpoint.
-        meta (dict): The world's ``world.json``.
-        max_epochs (int, optional): Override the epochs (the warm-up stays a
-            quarter epoch, the cosine ends with the last epoch).
-        protocol (dict, optional): ``empty_class`` / ``drop_empty_images``
-            of the test evaluator (None: the config's, all images scored).
-
-    Returns:
-        Config: The config.
-    """
-    cfg = Config.fromfile(config)
-    opts = {
-        'model.backbone.pretrained': checkpoint,
-        'model.num_classes': len(meta['classes']),
-        'model.num_seen_classes': len(meta['seen_classes']),
-        'model.class_names': osp.join(data_root, 'split.json'),
-        'train_dataloader.dataset.data_root': data_root,
-        'test_dataloader.dataset.data_root': data_root,
-        'test_dataloader.dataset.metainfo': dict(
-            class_levels=meta['class_levels'],
-            class_parents=meta['class_parents']),
-    }
-    cfg.merge_from_dict(opts)
-    if protocol:
-        cfg.test_evaluator = dict(cfg.test_evaluator, **protocol)
-    if max_epochs is not None:
-        if max_epochs < 1:
-            raise ValueError(f'max_epochs must be >= 1, got {max_epochs}')
-        cfg.train_cfg.max_epochs = max_epochs
-        cfg.default_hooks.checkpoint.interval = max_epochs
-        for sched in cfg.param_scheduler:
-            if sched.type == 'CosineAnnealingLR':
-                sched.end = max_epochs
-    return cfg
-
-
 def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
-                               meta: dict, work_dir: str,
-                               protocol: dict,
-                               max_epochs: Optional[int] = None
-                               ) -> Dict[str, dict]:
-    """Train MKT / SigRL on the world's seen labels and test it.
+                               meta: dict, work_dir: str, protocol: dict,
+                               seed: Optional[int] = None,
+                               lrs: Optional[Sequence[float]] = None,
+                               max_epochs: Optional[int] = None,
+                               validate: bool = False,
+                               level_names: Optional[Sequence[str]] = None
+                               ) -> Dict:
+    """Train MKT / SigRL on the world's seen labels and test it under the
+    results table's protocol and under the config's own.
+
+    Without ``lrs`` it trains once at the config's learning rate in
+    ``work_dir``; with a grid, once per learning rate in
+    ``work_dir/lr_<lr>``. With ``validate`` the learning rate and the epoch
+    are chosen on the validation images; else the last epoch (of the one
+    learning rate) is tested.
 
     Args:
         config (str): ``mkt_demo.py`` or ``sigrl_demo.py``.
         data_root (str): The built world.
-        checkpoint (str): The tiny CLIP checkpoint.
+        checkpoint (str): The tiny CLIP.
         meta (dict): The world's ``world.json``.
         work_dir (str): Runner work dir.
-        protocol (dict): The results table's protocol (``empty_class``,
-            ``drop_empty_images``).
+        protocol (dict): The results table's ``empty_class`` /
+            ``drop_empty_images`` (also used on the validation images).
+        seed (int, optional): Training seed, the same for every learning
+            rate (None: the config's).
+        lrs (Sequence[float], optional): The learning-rate grid.
         max_epochs (int, optional): Override the config's epochs.
+        validate (bool): Choose on the validation images (the world needs
+            a validation split).
+        level_names (Sequence[str], optional): For per-level unseen AP.
 
     Returns:
-        dict: ``{'table': metrics}`` under ``protocol`` and, when it
-        differs, ``{'own': metrics}`` under the config's protocol (MKT /
-        SigRL: every test image scored).
+        dict: ``table`` test metrics and, when the config's protocol
+        differs, ``own`` (MKT / SigRL: every test image scored);
+        ``selected`` (``lr``, ``epoch``, every candidate's validation
+        scores) when ``validate``; ``levels`` (of the ``table`` test) when
+        ``level_names`` is given.
+
+    Raises:
+        ValueError: An empty grid, or a grid of several rates without
+            ``validate`` (nothing to choose with).
     """
-    from granzsl_mm.engine import build_runner, prepare_test_cfg, prepare_train_cfg
+    from granzsl_mm.engine import prepare_test_cfg
+    if lrs is not None and not lrs:
+        raise ValueError('the learning-rate grid is empty')
+    if lrs is not None and len(lrs) > 1 and not validate:
+        raise ValueError('choosing a learning rate of the grid needs the '
+                         'validation images (validate=True)')
     name = osp.splitext(osp.basename(config))[0]
-    cfg = image_model_config(config, data_root, checkpoint, meta, max_epochs)
-    own = dict(empty_class=cfg.test_evaluator.get('empty_class', 'zero'),
-               drop_empty_images=cfg.test_evaluator.get('drop_empty_images',
-                                                        False))
-    test_cfg = cfg.copy()
-    prepare_train_cfg(cfg, config, work_dir=work_dir)
-    quiet_stage(cfg, work_dir, f'{name}_train')
-    build_runner(cfg).train()
-    ckpt = osp.join(work_dir, f'epoch_{cfg.train_cfg.max_epochs}.pth')
+    candidates, runs = [], {}
+    for lr in (lrs if lrs is not None else [None]):
+        cfg = image_model_config(config, data_root, checkpoint, meta,
+                                 max_epochs)
+        if lr is not None:
+            cfg.optim_wrapper.optimizer.lr = float(lr)
+        _prepare_run(cfg, seed, validate)
+        test_cfg = copy.deepcopy(cfg)
+        run_dir, run_name = work_dir, name
+        if lr is not None:
+            run_dir = osp.join(work_dir, f'lr_{lr:g}')
+            run_name = f'{name}_lr_{lr:g}'
+        runs[lr] = (test_cfg, run_dir, config_protocol(cfg))
+        epochs = _train(cfg, config, run_dir, run_name)
+        if validate:
+            candidates += [dict(lr=float(cfg.optim_wrapper.optimizer.lr),
+                                **c)
+                           for c in _validate(test_cfg, config, run_dir,
+                                              run_name, epochs, protocol)]
+        else:
+            candidates.append(dict(lr=lr, epoch=epochs))
     out = {}
-    runs = [('table', dict(protocol))]
+    best = candidates[-1]
+    if validate:
+        best = select_best(candidates)
+        out['selected'] = dict(lr=best['lr'], epoch=best['epoch'],
+                               val=candidates)
+    test_cfg, run_dir, own = runs[best['lr'] if lrs is not None else None]
+    ckpt = osp.join(run_dir, f"epoch_{best['epoch']}.pth")
+    tests = [('table', dict(protocol))]
     if dict(protocol) != own:
-        runs.append(('own', own))
-    for key, proto in runs:
-        tcfg = test_cfg.copy()
+        tests.append(('own', own))
+    levels = {}
+    for key, proto in tests:
+        tcfg = copy.deepcopy(test_cfg)
         tcfg.test_evaluator = dict(tcfg.test_evaluator, **proto)
-        prepare_test_cfg(tcfg, config, ckpt, work_dir=work_dir)
-        out[key] = _test_stage(tcfg, osp.join(work_dir, f'test_{key}'),
-                         f'{name}_test_{key}')
+        prepare_test_cfg(tcfg, config, ckpt, work_dir=run_dir)
+        tdir = osp.join(work_dir, f'test_{key}')
+        out[key] = test_stage(tcfg, tdir, f'{name}_test_{key}')
+        if level_names is not None and key == 'table':
+            levels[key] = per_level_ap(osp.join(tdir, 'reports'), level_names)
+    if level_names is not None:
+        out['levels'] = levels
     return out

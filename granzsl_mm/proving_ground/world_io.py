@@ -45,7 +45,8 @@ from .world import (
     world_descriptions,
 )
 
-__all__ = ['build_synthetic_world', 'SPLIT_IDS', 'WORLD_FORMAT']
+__all__ = ['build_synthetic_world', 'load_world_meta', 'SPLIT_IDS',
+           'WORLD_FORMAT']
 
 WORLD_FORMAT = 'granzsl_mm.synthetic_world/v1'
 SPLIT_IDS = {'train': 1, 'test': 2, 'val': 3}
@@ -201,5 +202,3 @@ def load_world_meta(out_dir: str) -> Optional[dict]:
     with open(path, encoding='utf-8') as f:
         return json.load(f)
 
-
-__all__.append('load_world_meta')

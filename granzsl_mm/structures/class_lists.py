@@ -1,13 +1,15 @@
-"""Class lists of the benchmark datasets (data), each in its label order.
+"""Class lists of the benchmark datasets (data), each in its label order,
+and :data:`CLASS_LISTS`, the one table of their names.
 
-The one home of each list: the dataset readers, the vocabularies of the
-inferencer and the configs (``configs/_base_/class_lists/*.py``) take them
-from here.
+The one home of each list: the dataset readers take them from here; configs
+(``class_names='coco48_17'``), the inferencer, ``tools/infer.py --vocab``
+and the web app name them by a key of :data:`CLASS_LISTS`, resolved by the
+one class-name reader, :func:`granzsl_mm.structures.read_class_names`.
 """
-from typing import Tuple
+from typing import Dict, Mapping, Tuple, Union
 
 __all__ = ['COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17', 'VOC_CLASSES',
-           'VOC_CLASS_WORDS']
+           'VOC_CLASS_WORDS', 'NUSWIDE81_CLASSES', 'CLASS_LISTS']
 
 # The 80 MS-COCO category names sorted by category id (the index space of
 # the papers' ``cls_ids.pickle``).
@@ -52,3 +54,42 @@ VOC_CLASS_WORDS: Tuple[str, ...] = (
     'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
     'chair', 'cow', 'dining table', 'dog', 'horse', 'motor bike', 'person',
     'potted plant', 'sheep', 'sofa', 'train', 'tv monitor')
+
+# NUS-WIDE's 81 concepts in the official ConceptsList/Concepts81.txt order
+# (the unseen label order of NUSWideZSLDataset and the SPML label order).
+NUSWIDE81_CLASSES: Tuple[str, ...] = (
+    'airport', 'animal', 'beach', 'bear', 'birds', 'boats', 'book', 'bridge',
+    'buildings', 'cars', 'castle', 'cat', 'cityscape', 'clouds', 'computer',
+    'coral', 'cow', 'dancing', 'dog', 'earthquake', 'elk', 'fire', 'fish',
+    'flags', 'flowers', 'food', 'fox', 'frost', 'garden', 'glacier', 'grass',
+    'harbor', 'horses', 'house', 'lake', 'leaf', 'map', 'military', 'moon',
+    'mountain', 'nighttime', 'ocean', 'person', 'plane', 'plants', 'police',
+    'protest', 'railroad', 'rainbow', 'reflection', 'road', 'rocks',
+    'running', 'sand', 'sign', 'sky', 'snow', 'soccer', 'sports', 'statue',
+    'street', 'sun', 'sunset', 'surf', 'swimmers', 'tattoo', 'temple',
+    'tiger', 'tower', 'town', 'toy', 'train', 'tree', 'valley', 'vehicle',
+    'water', 'waterfall', 'wedding', 'whales', 'window', 'zebra')
+
+# A named list: the names in label order, or a split (seen, then unseen).
+ClassList = Union[Tuple[str, ...], Mapping[str, Tuple[str, ...]]]
+
+_COCO_48_17: Mapping[str, Tuple[str, ...]] = dict(seen=COCO_SEEN_48,
+                                                  unseen=COCO_UNSEEN_17)
+
+# The one table of named class lists. Configs name a key (``class_names=
+# 'coco48_17'``); users type one (``tools/infer.py --vocab coco80``, the web
+# app's choices). The second group: other spellings users type today.
+CLASS_LISTS: Dict[str, ClassList] = {
+    'coco80': COCO80_CLASSES,
+    'coco48_17': _COCO_48_17,  # the ZSL split: 48 seen, then 17 unseen
+    'coco48': COCO_SEEN_48,
+    'coco17': COCO_UNSEEN_17,
+    'nuswide81': NUSWIDE81_CLASSES,
+    'voc20': VOC_CLASS_WORDS,  # as words for prompts ('dining table')
+    'coco_seen': COCO_SEEN_48,
+    'coco_unseen': COCO_UNSEEN_17,
+    'coco65': _COCO_48_17,
+    'coco_zsl': _COCO_48_17,
+    'coco': COCO80_CLASSES,
+    'nuswide': NUSWIDE81_CLASSES,
+}

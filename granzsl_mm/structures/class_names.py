@@ -5,6 +5,9 @@ Every class-name argument of the package (model ``class_names``, dataset
 --classes``, the inferencer's JSON vocabularies) goes through
 :func:`read_class_names`. It reads:
 
+* a key of :data:`~granzsl_mm.structures.class_lists.CLASS_LISTS`
+  (``'coco80'``, ``'coco48_17'``, ...); an unknown key is an error naming
+  the nearest key and all of them;
 * a list of names (the seen count is unknown);
 * a split ``{"seen": ..., "unseen": ...}`` (a dict, or such a JSON file),
   whose values are lists or class-name files; seen names that are also
@@ -23,11 +26,15 @@ Standard library only at import (the pickle reader of ``utils``, the
 ground floor, is imported when a pickle is read): both ``models`` and
 ``datasets`` import it.
 """
+import difflib
 import json
 import os.path as osp
 from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Union
 
-__all__ = ['ClassSplit', 'ClassSource', 'NAMED_SUBSETS', 'read_class_names']
+from .class_lists import CLASS_LISTS
+
+__all__ = ['ClassSplit', 'ClassSource', 'NAMED_SUBSETS', 'read_class_names',
+           'unknown_class_list']
 
 ClassSource = Union[str, Sequence[str], Mapping[str, Any]]
 
@@ -55,6 +62,27 @@ class ClassSplit(NamedTuple):
         """The unseen names (none when the seen count is unknown)."""
         return [] if self.num_seen is None else list(
             self.names[self.num_seen:])
+
+
+def unknown_class_list(name: str) -> KeyError:
+    """The error for a class-list key that :data:`CLASS_LISTS` lacks.
+
+    Args:
+        name (str): The key given.
+
+    Returns:
+        KeyError: Naming the nearest known key (if any) and all of them.
+    """
+    near = difflib.get_close_matches(name, list(CLASS_LISTS), n=1)
+    hint = f'; did you mean {near[0]!r}?' if near else ''
+    return KeyError(f'unknown class list {name!r} (neither a key of '
+                    f'CLASS_LISTS nor a file){hint} Known class lists: '
+                    f'{sorted(CLASS_LISTS)}')
+
+
+def _is_key_like(source: str) -> bool:
+    # a bare word ('coco_48_17'), not a path ('split.json', 'data/names')
+    return not any(c in source for c in ('.', '/', osp.sep))
 
 
 def _split(seen: ClassSource, unseen: ClassSource) -> ClassSplit:
@@ -117,8 +145,9 @@ def read_class_names(source: ClassSource,
     """Class names in label order and the seen count (see the module doc).
 
     Args:
-        source (str | Sequence[str] | Mapping): Names, a ``seen`` /
-            ``unseen`` mapping, or a file.
+        source (str | Sequence[str] | Mapping): A key of
+            ``CLASS_LISTS``, names, a ``seen`` / ``unseen`` mapping, or a
+            file.
         index_classes (str | Sequence[str], optional): Names by index, for
             a split pickle (a list, or any source this function reads, e.g.
             a COCO categories json).
@@ -128,6 +157,8 @@ def read_class_names(source: ClassSource,
         source is a split.
 
     Raises:
+        KeyError: A bare word that is neither a key of ``CLASS_LISTS`` nor
+            a file (the message names the nearest key).
         FileNotFoundError: A file that does not exist.
         ValueError: A file or mapping of an unknown layout.
     """
@@ -138,7 +169,11 @@ def read_class_names(source: ClassSource,
         return _split(source['seen'], source.get('unseen', []))
     if not isinstance(source, str):
         return ClassSplit([str(n) for n in source], None)
+    if source in CLASS_LISTS:
+        return read_class_names(CLASS_LISTS[source])
     if not osp.isfile(source):
+        if _is_key_like(source):
+            raise unknown_class_list(source)
         raise FileNotFoundError(f'class-name file not found: {source}')
     if source.endswith(('.pickle', '.pkl')):
         return _from_pickle(source, index_classes)

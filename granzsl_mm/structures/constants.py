@@ -1,16 +1,17 @@
-"""Image normalisation constants (data), on the 0-255 pixel scale that
-MMPretrain's data preprocessors use.
+"""Constants (data): image normalisation, on the 0-255 pixel scale that
+MMPretrain's data preprocessors use, and the default snippet grids.
 
 ``CLIP_MEAN`` / ``CLIP_STD`` are OpenAI CLIP's published statistics (0-1
 scale, :data:`CLIP_MEAN_UNIT` / :data:`CLIP_STD_UNIT`) times 255;
 ``IMAGENET_MEAN`` / ``IMAGENET_STD`` are torchvision's / timm's ImageNet
 statistics (the SPML ResNet-50 and the MKT / SigRL reference recipes).
-Configs read them through ``configs/_base_/constants/*.py``.
+Configs write them as literals, as MMPretrain's do (``mean=[122.770938,
+...]``); ``tests/structures`` checks every config's values against these.
 """
 from typing import Tuple
 
 __all__ = ['CLIP_MEAN_UNIT', 'CLIP_STD_UNIT', 'CLIP_MEAN', 'CLIP_STD',
-           'IMAGENET_MEAN', 'IMAGENET_STD']
+           'IMAGENET_MEAN', 'IMAGENET_STD', 'DEFAULT_SNIPPET_GRIDS']
 
 CLIP_MEAN_UNIT: Tuple[float, float, float] = (0.48145466, 0.4578275,
                                               0.40821073)
@@ -21,3 +22,8 @@ CLIP_STD: Tuple[float, ...] = tuple(v * 255 for v in CLIP_STD_UNIT)
 
 IMAGENET_MEAN: Tuple[float, float, float] = (123.675, 116.28, 103.53)
 IMAGENET_STD: Tuple[float, float, float] = (58.395, 57.12, 57.375)
+
+# Snippet test-time aggregation: the full image plus 2 x 2 and 3 x 3 grids
+# of snippets, GranZSL's setting on COCO (NUS-WIDE uses (2,)); the default
+# of the TTA model, the classifiers' snippet scores and the inferencer.
+DEFAULT_SNIPPET_GRIDS: Tuple[int, ...] = (2, 3)

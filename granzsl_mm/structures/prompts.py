@@ -10,16 +10,24 @@ Template sets, by name (:data:`TEMPLATE_SETS`):
 * ``'single'``: ``'a photo of a {}.'``, CLIP's basic prompt;
 * ``'openai_imagenet_80'``: the 80 prompts that CLIP's authors ensembled
   for ImageNet zero-shot classification.
+
+Single prompts, by method: :data:`CLIP_TEMPLATE` (``'a photo of a {}.'``,
+the zero-shot CLIP baseline and GranZSL's class-name learner) and
+:data:`MKT_TEMPLATE` (``'There is a {} in the scene'``, MKT's and SigRL's
+label prompt, stage 1 and stage 2; no period, as in MKT's stage 2).
 """
 from typing import Dict, List, Sequence, Tuple, Union
 
-__all__ = ['SINGLE_TEMPLATE', 'OPENAI_IMAGENET_TEMPLATES', 'TEMPLATE_SETS',
-           'template_set',
+__all__ = ['CLIP_TEMPLATE', 'MKT_TEMPLATE', 'SINGLE_TEMPLATE',
+           'OPENAI_IMAGENET_TEMPLATES', 'TEMPLATE_SETS', 'template_set',
            'get_templates', 'resolve_templates', 'fill_templates']
 
 Templates = Union[None, str, Sequence[str]]
 
-SINGLE_TEMPLATE: Tuple[str, ...] = ('a photo of a {}.', )
+CLIP_TEMPLATE: str = 'a photo of a {}.'
+MKT_TEMPLATE: str = 'There is a {} in the scene'
+
+SINGLE_TEMPLATE: Tuple[str, ...] = (CLIP_TEMPLATE, )
 
 # The 80 prompt templates of CLIP's ImageNet zero-shot evaluation.
 OPENAI_IMAGENET_TEMPLATES: Tuple[str, ...] = (

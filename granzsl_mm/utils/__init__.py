@@ -13,7 +13,7 @@ __all__ = [
 
 __getattr__, __dir__ = attach(
     __name__,
-    submodules=('atomic_io', 'browse', 'dist_env', 'lazy',
+    submodules=('atomic_io', 'browse', 'dist_env', 'label_matrix', 'lazy',
                 'log_analysis', 'safe_checkpoint', 'safe_loading',
                 'safe_pickle'),
     attributes={

@@ -6,6 +6,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .atomic_io import atomic_savefig, atomic_write_text
+
 __all__ = ['browse_dataset', 'split_labels', 'BROWSE_MODES']
 
 #: MMPretrain's browse_dataset modes: the stored file, the pipeline's output,
@@ -105,7 +107,7 @@ def _draw(panels: Sequence[Tuple[str, np.ndarray]], labels, path: str
         fig.text(0.5, 0.97 - 0.05 * row, text, ha='center', va='top',
                  fontsize=7, color=colour, wrap=True)
     fig.subplots_adjust(top=0.85 - 0.05 * (len(lines) - 1))
-    fig.savefig(path, dpi=100)
+    atomic_savefig(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -157,7 +159,6 @@ def browse_dataset(dataset, out_dir: str, num: int = 8,
         written.append(path)
     if texts:
         path = osp.join(out_dir, 'texts.txt')
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write('\n'.join(texts) + '\n')
+        atomic_write_text('\n'.join(texts) + '\n', path)
         written.append(path)
     return written

@@ -1,22 +1,29 @@
 """One image reader for the whole project: pixel limit, bit depth, names.
 
-Every reader of user images (dataset pipelines through
-``LoadImageFromFile``, the inferencer, the web app) decodes through
-:func:`read_image_bytes`, so they share
+The readers of user images (dataset pipelines through our
+``LoadImageFromFile`` with its default ``color`` / ``cv2`` decoding, the
+inferencer's image paths, the web app's uploads, ``check_images='verify'``)
+decode through :func:`read_image_bytes`, so they share
 
-* **one pixel limit** (image bombs): the header is read first and an image
-  of more than :func:`max_image_pixels` pixels is refused with
+* **one pixel limit** (image bombs): the header is read with Pillow first
+  and an image of more than :func:`max_image_pixels` pixels is refused with
   :class:`ImageTooLargeError` before anything is decoded. The limit is
   ``DEFAULT_MAX_IMAGE_PIXELS`` (100 megapixels), or the environment
-  variable ``GRANZSL_MAX_IMAGE_PIXELS``, or :func:`set_max_image_pixels`;
-* **real bit depth**: 16-bit PNGs are scaled to 8 bits by their
+  variable ``GRANZSL_MAX_IMAGE_PIXELS``, or :func:`set_max_image_pixels`.
+  A format whose header Pillow cannot read (one only OpenCV decodes, such
+  as Radiance HDR) has no size here and is decoded unchecked. Readers that
+  decode another way (``LoadImageFromFile`` with other options, the web
+  app's Pillow conversion) call :func:`image_size` first for the same
+  limit;
+* **real bit depth**: 16-bit PNGs and TIFFs are scaled to 8 bits by their
   significant bits (the PNG ``sBIT`` chunk, else the smallest of 8, 10, 12,
   14, 16 bits that holds the largest value), not by a fixed ``>> 8`` that
   turns a 16-bit file holding 0-255 into a black picture;
 * **errors that name the file** (:class:`ImageReadError`): empty files,
   undecodable bytes.
 
-Imports only NumPy, Pillow and OpenCV (ground floor).
+Imports NumPy at module level; Pillow, OpenCV and mmcv's decoder when an
+image is read (no higher wing: ground floor).
 """
 import io
 import os
@@ -193,6 +200,16 @@ def read_image_bytes(data: bytes, name: str = '<image>',
     return img
 
 
+def _read_file(path: str) -> bytes:
+    """The bytes of an image file; an OS error names the file."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as e:
+        raise ImageReadError(f'{path}: cannot read the file '
+                             f'({type(e).__name__}: {e.strerror or e})') from e
+
+
 def read_image(path: str, limit: Optional[int] = None) -> np.ndarray:
     """Read an image file (see :func:`read_image_bytes`).
 
@@ -203,13 +220,7 @@ def read_image(path: str, limit: Optional[int] = None) -> np.ndarray:
     Returns:
         np.ndarray: ``[H, W, 3]`` uint8 BGR.
     """
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as e:
-        raise ImageReadError(f'{path}: cannot read the file '
-                             f'({type(e).__name__}: {e.strerror or e})') from e
-    return read_image_bytes(data, path, limit)
+    return read_image_bytes(_read_file(path), path, limit)
 
 
 def verify_image(path: str, limit: Optional[int] = None) -> None:
@@ -225,12 +236,7 @@ def verify_image(path: str, limit: Optional[int] = None) -> None:
         ImageReadError: The file cannot be read or decoded (names the file).
     """
     from PIL import Image, UnidentifiedImageError
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as e:
-        raise ImageReadError(f'{path}: cannot read the file '
-                             f'({type(e).__name__}: {e.strerror or e})') from e
+    data = _read_file(path)
     size = image_size(data, path, limit)
     if size is not None:
         try:

@@ -1,8 +1,11 @@
-"""Lazy package attributes (PEP 562), as MMPretrain / timm style inits use.
+"""Lazy package attributes (PEP 562).
 
 A package ``__init__`` that lists its public names here imports the module
 behind a name only when the name is first used, so importing a light
 sub-module (a functional core) does not pull in the framework.
+MMPretrain's and timm's package ``__init__``s import their sub-modules
+eagerly (MMPretrain defers only the registration of its modules, through
+the registries' ``locations``, as :mod:`granzsl_mm.registry` does too).
 """
 import importlib
 import sys

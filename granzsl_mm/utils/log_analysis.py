@@ -5,6 +5,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .atomic_io import atomic_savefig
+
 __all__ = ['load_scalar_log', 'plot_curves', 'train_time_stats']
 
 
@@ -70,9 +72,10 @@ def plot_curves(logs: Sequence[Dict[str, List[dict]]], keys: Sequence[str],
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
-    return out_file
+    try:
+        return atomic_savefig(fig, out_file, dpi=120)
+    finally:
+        plt.close(fig)
 
 
 def train_time_stats(log: Dict[str, List[dict]]) -> Dict[str, float]:

@@ -133,6 +133,7 @@ def read_images(paths: Sequence[str],
     """
     from PIL import Image, UnidentifiedImageError
 
+    from granzsl_mm.utils.atomic_io import atomic_open
     from granzsl_mm.utils.image_io import ImageTooLargeError, image_size
     if not paths:
         raise AppInputError('No image: upload one or more pictures first.')
@@ -165,10 +166,11 @@ def read_images(paths: Sequence[str],
                 f'Cannot read {base!r} as an image ({type(e).__name__}: '
                 f'{reason}). Upload PNG, JPEG, BMP, WebP, TIFF or GIF '
                 'pictures.') from e
-        work_dir = work_dir or tempfile.mkdtemp(prefix='granzsl_demo_')
+        work_dir = work_dir or tempfile.mkdtemp(prefix='granzsl_web_app_')
         os.makedirs(work_dir, exist_ok=True)
         converted = osp.join(work_dir, f'{len(images)}_{base}.png')
-        rgb.save(converted)
+        with atomic_open(converted, suffix='.png') as f:
+            rgb.save(f, format='PNG')
         images.append((name, converted))
     return images
 

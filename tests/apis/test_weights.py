@@ -113,6 +113,7 @@ def test_offline_error_names_the_option():
                                'Download them ...')
 
 
+@pytest.mark.slow
 def test_infer_tool_refuses_open_clip_checkpoint(clip_files, tmp_path):
     from PIL import Image
     Image.new('RGB', (40, 40)).save(tmp_path / 'a.png')

@@ -4,6 +4,7 @@ import os.path as osp
 import sys
 
 import numpy as np
+import pytest
 
 from tests.fixtures.run_tools import REPO, run
 
@@ -29,6 +30,7 @@ def test_inputs_have_the_stated_density():
     np.testing.assert_array_equal(targets, again)  # deterministic
 
 
+@pytest.mark.slow
 def test_streaming_equals_loop_small():
     proc = run([sys.executable, SCRIPT, '--rows', '700', '--classes', '450',
                 '--paths', 'generate', 'streaming', 'streaming_file',

@@ -10,6 +10,8 @@ from mmengine.config import Config
 from granzsl_mm import register_all_modules
 from granzsl_mm.registry import PARAM_SCHEDULERS
 
+from .recomputed import record_calls
+
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'granzsl_*.py')))
 
@@ -89,15 +91,6 @@ def test_config_loads(name):
     assert 'tta_pipeline' in cfg
 
 
-def _registered(*names):
-    from granzsl_mm.registry import DATASETS, METRICS, MODELS
-    register_all_modules()
-    regs = dict(OpenCLIPBackbone=MODELS, CLIPTextEncoder=MODELS,
-                COCOZSLDataset=DATASETS, NUSWideZSLDataset=DATASETS,
-                ZSLMultiLabelMetric=METRICS)
-    return all(regs[n].get(n) is not None for n in names)
-
-
 def _class_files(tmp_path, num_seen, num_unseen):
     """A split and a description file for synthetic class names."""
     import json
@@ -114,13 +107,23 @@ def _class_files(tmp_path, num_seen, num_unseen):
     return str(split), str(desc)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name,n_seen,n_unseen', [
     ('granzsl_coco.py', 48, 17), ('granzsl_nuswide.py', 925, 81),
     ('granzsl_coco_no_pair.py', 48, 17)])
-def test_paper_config_trains_tiny(name, n_seen, n_unseen, tmp_path):
-    """The paper configs build and train a few iterations (tiny CLIP)."""
+def test_paper_config_trains_tiny(name, n_seen, n_unseen, tmp_path,
+                                  monkeypatch):
+    """The paper configs build and train a few iterations (tiny CLIP); the
+    logged losses of each iteration are the functional losses, with the
+    config's weights, of the names and sentences the model embedded."""
     from mmengine.runner import Runner
 
+    from granzsl_mm.models.losses import (
+        NameAlignmentLoss,
+        PairDistinctLoss,
+        name_alignment_loss,
+        pair_distinct_loss,
+    )
     from tests.fixtures.tiny_override import tiny_override
     split, desc = _class_files(tmp_path, n_seen, n_unseen)
     cfg = _load(name)
@@ -128,22 +131,32 @@ def test_paper_config_trains_tiny(name, n_seen, n_unseen, tmp_path):
                   batch_size=4,
                   paths=dict(description_file=desc, split_file=split,
                              templates=None))
-    if not _registered('OpenCLIPBackbone', 'CLIPTextEncoder'):
-        # CLIP layer not in the checkout yet: its test doubles, same tiny arch
-        from tests.models.test_granzsl import register_clip_doubles
-        register_clip_doubles()
-        cfg.merge_from_dict({
-            'model.backbone': dict(_delete_=True, type='GranZSLBackboneDouble'),
-            'model.text_encoder': dict(type='GranZSLTextDouble')})
     # Train only: the test split needs the image datasets (other test).
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    align_calls = record_calls(monkeypatch, NameAlignmentLoss)
+    pair_calls = record_calls(monkeypatch, PairDistinctLoss)
     runner = Runner.from_cfg(cfg)
     model = runner.model
     assert model.name_learner.name_vectors.shape[:2] == (
         n_seen + n_unseen, cfg.model.name_learner.num_tokens)
     runner.train()
     assert runner.iter == 2
-    assert runner.message_hub.get_scalar('train/loss_align') is not None
+    hub = runner.message_hub
+    logged_align = hub.get_scalar('train/loss_align').data[0]
+    assert len(align_calls) == len(logged_align) == 2
+    want_align = [cfg.model.alignment_loss.loss_weight * float(
+        name_alignment_loss(*c['args'])) for c in align_calls]
+    assert list(logged_align) == pytest.approx(want_align, rel=1e-6)
+    want_pair = [0.0, 0.0]
+    if cfg.model.pair_loss is None:
+        assert pair_calls == [] and 'train/loss_pair' not in hub.log_scalars
+    else:
+        want_pair = [cfg.model.pair_loss.loss_weight * float(
+            pair_distinct_loss(*c['args'])) for c in pair_calls]
+        assert list(hub.get_scalar('train/loss_pair').data[0]) == \
+            pytest.approx(want_pair, rel=1e-6)
+    assert list(hub.get_scalar('train/loss').data[0]) == pytest.approx(
+        [a + p for a, p in zip(want_align, want_pair)], rel=1e-6)
 
 
 def test_coco_training_set_matches_model():

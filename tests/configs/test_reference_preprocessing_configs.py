@@ -1,4 +1,4 @@
-"""Issue 16: what the paper configs changed to follow their references, the
+"""What the paper configs changed to follow their references, the
 demo configs pinned to their earlier behaviour, and the select-on-test
 config reproducing RCNn's model selection."""
 import glob
@@ -144,6 +144,7 @@ def test_snippet_val_model_validates_with_snippets():
         build_tiny_granzsl(type='GranZSLSnippetVal', val_snippet_resize='x')
 
 
+@pytest.mark.slow
 def test_select_on_test_tiny_run(tmp_path, small_demo_world):
     """One epoch on the small world: snippet validation on the test images
     writes both best checkpoints."""

@@ -4,7 +4,6 @@ tools/train.py + tools/test.py runs on generated official-format data (the
 APL hook labels at the end of the warm-up epoch, the store travels with the
 checkpoint)."""
 import json
-import os
 import os.path as osp
 import runpy
 import shutil
@@ -19,6 +18,16 @@ from mmengine.config import Config
 
 from tests.fixtures.spml_data import make_tiny_voc
 from tests.fixtures.tiny_override import tiny_override
+
+from .recomputed import (
+    add_prediction_dump,
+    assert_same_metrics,
+    record_calls,
+    run_scalars,
+    spml_losses,
+    window_means,
+    zsl_metrics_from_dump,
+)
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 # name -> dataset, classes, alpha, beta, batch, lr, warmup (main.py values)
@@ -123,6 +132,10 @@ def _tiny(name, data_root, tmp_path, epochs):
             hook['warmup_epoch'] = 1  # label after the first of 2 epochs
         if hook['type'] == 'EarlyStoppingHook':
             hook['patience'] = 10  # keep both epochs
+    for split in ('val', 'test'):  # dump what each evaluation scored (the
+        key = f'{split}_evaluator'  # last validation's stays)
+        cfg[key] = add_prediction_dump(cfg[key],
+                                       str(tmp_path / f'{split}_preds.pth'))
     path = str(tmp_path / name)
     cfg.dump(path)
     return path
@@ -130,19 +143,37 @@ def _tiny(name, data_root, tmp_path, epochs):
 
 # one run (each costs ~20-40 s on 2 shared cores); the CUB reader and the
 # recipe of the other configs are checked without training
+@pytest.mark.slow
 @pytest.mark.parametrize('name,epochs', [('spml_voc_apl_resnet50.py', 2)])
-def test_config_trains_and_tests_tiny(name, epochs, tiny_data):
+def test_config_trains_and_tests_tiny(name, epochs, tiny_data, monkeypatch):
+    """Train and test through the tools. The logged losses are the
+    functional SPML loss (mode 'apl', the config's alpha / beta) of the
+    logits, labels and APL soft labels the loss received; the validation and
+    test metrics are the functional metric's on the dumped predictions."""
+    from granzsl_mm.models.losses import SPMLLoss
     dataset = (EM_APL.get(name) or AN[name])[0]
     tmp_path = Path(tiny_data['root']) / name[5:-3]
     tmp_path.mkdir()
     cfg_path = _tiny(name, tiny_data[dataset], tmp_path, epochs)
+    cfg = Config.fromfile(cfg_path)
     work = str(tmp_path / 'work')
+    calls = record_calls(monkeypatch, SPMLLoss)
     _run('tools/train.py', cfg_path, '--work-dir', work)
-    run_dir = sorted(d for d in os.listdir(work) if d[:1].isdigit())[-1]
-    with open(osp.join(work, run_dir, 'vis_data', 'scalars.json')) as f:
-        records = [json.loads(line) for line in f]
+    records = run_scalars(work)
     losses = [r['loss'] for r in records if 'loss' in r]
-    assert len(losses) == 2 * epochs and all(np.isfinite(losses))
+    assert len(calls) == len(losses) == 2 * epochs
+    assert losses == pytest.approx(
+        window_means(spml_losses(calls, cfg.model.head.loss)), rel=1e-5)
+    if name in EM_APL:  # the second epoch learns from the APL labels
+        soft = [c['kwargs'].get('soft_targets') for c in calls]
+        assert all(s is None or bool(s.isnan().all()) for s in soft[:2])
+        assert any(s is not None and bool((~s.isnan()).any())
+                   for s in soft[2:])
+    keys = ('mAP', 'img_P@1', 'img_P@3')
+    val = [r for r in records if 'mAP' in r]
+    assert len(val) == epochs
+    assert_same_metrics(val[-1], zsl_metrics_from_dump(
+        str(tmp_path / 'val_preds.pth'), cfg.val_evaluator[0]), keys)
     ckpt = osp.join(work, f'epoch_{epochs}.pth')
     if name in EM_APL:
         # 8 training images, one positive each: U_c unknowns per class;
@@ -159,4 +190,5 @@ def test_config_trains_and_tests_tiny(name, epochs, tiny_data):
          '--out-item', 'metrics')
     with open(out) as f:
         metrics = json.load(f)
-    assert 0 <= metrics['mAP'] <= 100
+    assert_same_metrics(metrics, zsl_metrics_from_dump(
+        str(tmp_path / 'test_preds.pth'), cfg.test_evaluator[0]), keys)

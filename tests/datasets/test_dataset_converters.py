@@ -142,6 +142,7 @@ def _tool(name):
     return module, path
 
 
+@pytest.mark.slow
 def test_coco_tool_is_deterministic_and_warns(coco_official, tmp_path,
                                               capsys):
     tool, path = _tool('coco_zsl')

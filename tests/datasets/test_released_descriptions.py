@@ -1,4 +1,4 @@
-"""Issue 16.3: the authors' ``*_post_llm.json`` as released.
+"""The authors' ``*_post_llm.json`` read as released.
 
 The files here are generated in that exact shape (keys "0".."C-1", each
 ``{"node_name", "candidate_sentences"}``, the three sentence kinds written

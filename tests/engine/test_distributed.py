@@ -12,6 +12,8 @@ from granzsl_mm.evaluation.prediction_dump import load_predictions
 from tests.fixtures.run_tools import REPO, TINY_CFG, data_opts, free_port, run
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
@@ -24,7 +26,9 @@ def trained(tmp_path_factory):
 
 
 def _test(root, ckpt, out, procs=None):
-    opts = ['--out', out, '--cfg-options', *data_opts(root)]
+    # the work dir beside the dump (the default is ./work_dirs/<config>)
+    opts = ['--out', out, '--work-dir', osp.splitext(out)[0] + '_work',
+            '--cfg-options', *data_opts(root)]
     if procs is None:
         proc = run([sys.executable, 'tools/test.py', TINY_CFG, ckpt, *opts])
     else:

@@ -11,6 +11,8 @@ import granzsl_mm  # noqa: F401
 from tests.fixtures.run_tools import TINY_CFG, data_opts, python, run
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
 
+pytestmark = pytest.mark.slow
+
 KILLER = 'tests/fixtures/train_and_kill.py'
 
 

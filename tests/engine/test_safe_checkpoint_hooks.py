@@ -78,6 +78,7 @@ def without_safe_loading():
         install_safe_loading()
 
 
+@pytest.mark.slow
 def test_runner_saves_safe_atomic_checkpoints_and_resumes(
         tmp_path, without_safe_loading):
     register_all_modules()

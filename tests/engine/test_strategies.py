@@ -26,7 +26,8 @@ def test_fsdp_config_and_strategy(tmp_path):
     cfg = _method_with('fsdp', tmp_path)
     assert cfg.runner_type == 'FlexibleRunner'
     assert cfg.model.type == 'GranZSL'  # the method config is intact
-    strategy = STRATEGIES.build(dict(cfg.strategy))
+    # the strategy's logger writes under work_dir (default ./work_dirs)
+    strategy = STRATEGIES.build(dict(cfg.strategy, work_dir=str(tmp_path)))
     assert type(strategy).__name__ == 'FSDPStrategy'
     assert strategy.model_wrapper['auto_wrap_policy'] == dict(
         type='clip_block_wrap_policy')
@@ -61,5 +62,5 @@ def test_deepspeed_config_and_strategy(tmp_path):
     assert cfg.runner_type == 'FlexibleRunner'
     assert cfg.strategy.zero_optimization.stage == 2
     pytest.importorskip('deepspeed')
-    strategy = STRATEGIES.build(dict(cfg.strategy))
+    strategy = STRATEGIES.build(dict(cfg.strategy, work_dir=str(tmp_path)))
     assert type(strategy).__name__ == 'DeepSpeedStrategy'

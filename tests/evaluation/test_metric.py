@@ -137,6 +137,7 @@ def _worker(rank, world, port, queue):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_distributed_equals_single_process():
     _, _, samples = _data(n=31)
     metric = _metric(topk=(3, 5))

@@ -69,7 +69,7 @@ def test_equals_the_dense_protocol(tmp_path, monkeypatch, ap, in_order):
 def test_separate_unseen_scores_and_no_score_file(tmp_path, monkeypatch):
     """ZSL scored on ``pred_score_zsl`` (as our models emit it); without
     the seen setting nothing is written to disk."""
-    from granzsl_mm.evaluation.metrics import streaming_zsl_metric as mod
+    from granzsl_mm.evaluation.functional import score_file as mod
 
     def no_score_file(*args, **kwargs):
         raise AssertionError('a score file was created')
@@ -112,3 +112,55 @@ def test_registered_and_bad_options():
     metric = OpenImagesZSLMetric(sparse_limit=10, buffer_rows=5)
     with pytest.raises(ValueError, match='sparse_limit=10'):
         _run(metric, _samples(), np.arange(len(SCORES)))
+
+
+@pytest.mark.parametrize('config', ['clip_zeroshot_openimages.py',
+                                    'mkt_openimages.py'])
+def test_paper_configs_report_biam_pooled_map(config, tmp_path, monkeypatch):
+    """The Open Images paper configs' metric gives BiAM's own numbers
+    (``compute_AP`` as recorded from its code) as ``mAP``, and the true
+    per-class AP beside it, each under its name. Classes 0-3 seen, 4-11
+    unseen: ZSL is the golden unseen case, GZSL the golden GZSL case."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from tests.evaluation.test_openimages_protocol import TOL
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp_path))
+    root = osp.join(osp.dirname(__file__), '..', '..', 'configs')
+    cfg = Config.fromfile(osp.join(root, config))
+    metric = METRICS.build(cfg.test_evaluator)
+    metric.dataset_meta = dict(classes=META['classes'],
+                               seen_classes=META['classes'][:4],
+                               unseen_classes=META['classes'][4:])
+    metric.process(None, _samples())
+    got = metric.evaluate(len(SCORES))
+    # golden: BiAM's evaluate_openimages.py pipelines (float32)
+    biam = {'zsl/mAP': 0.4992247521877289,
+            'zsl/weighted_mAP': 0.5767401456832886,
+            'gzsl/mAP': 0.45519790053367615,
+            'gzsl/weighted_mAP': 0.46157190203666687}
+    for key, value in biam.items():
+        assert got[key] == pytest.approx(100 * value, abs=TOL), key
+        name, ap_key = key.split('/')
+        assert got[f'{name}/{ap_key}_biam_pooled'] == got[key]
+    for name, cols in (('zsl', slice(4, 12)), ('gzsl', slice(0, 12))):
+        per_class = openimages_metrics(SCORES[:, cols], TARGETS[:, cols],
+                                       topk=(10, 20), setting=name)
+        for key in ('mAP', 'weighted_mAP'):
+            assert got[f'{name}/{key}_per_class'] == pytest.approx(
+                per_class[key], abs=1e-9)
+        assert abs(got[f'{name}/mAP'] - per_class['mAP']) > 1  # not it
+    # the per-class option alone still works from the command line
+    alone = METRICS.build(dict(cfg.test_evaluator, ap='per_class'))
+    alone.dataset_meta = metric.dataset_meta
+    alone.process(None, _samples())
+    res = alone.evaluate(len(SCORES))
+    assert res['gzsl/mAP'] == pytest.approx(got['gzsl/mAP_per_class'])
+    assert 'gzsl/mAP_per_class' not in res
+
+
+def test_ap_modes_validated():
+    for bad in ((), ('per_class', 'per_class'), ('biam_pooled', 'x')):
+        with pytest.raises(ValueError, match='ap must be'):
+            OpenImagesZSLMetric(ap=bad)

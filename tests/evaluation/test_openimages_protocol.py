@@ -8,12 +8,12 @@ the true per-class references are sklearn's ``average_precision_score``.
 import numpy as np
 import pytest
 
-from granzsl_mm.datasets.label_conventions import signed_to_ours
 from granzsl_mm.evaluation.functional.openimages_protocol import (
     biam_pooled_ap,
     biam_pooled_ap_sparse,
     openimages_metrics,
 )
+from granzsl_mm.utils.label_matrix import signed_to_ours
 
 
 def _golden_inputs():

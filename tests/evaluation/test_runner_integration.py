@@ -52,6 +52,7 @@ class _Linear(BaseModel):
         return data_samples
 
 
+@pytest.mark.slow
 def test_save_best_and_progress_bar(tmp_path, capsys):
     register_all_modules()
     loader = dict(dataset=_Toy(), batch_size=5, num_workers=0,

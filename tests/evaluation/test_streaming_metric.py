@@ -7,7 +7,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from granzsl_mm.evaluation.functional.streaming import (
+from granzsl_mm.evaluation.functional.npy_files import (
     create_npy,
     read_npy_rows,
     transpose_npy,
@@ -101,7 +101,7 @@ def _fed(metric, perm, samples=None):
 def test_sparse_labels_write_no_score_file(tmp_path, monkeypatch, in_order):
     """While the known labels fit ``sparse_limit`` and no file is to be
     kept, nothing is written to disk: AP needs only the known labels."""
-    from granzsl_mm.evaluation.metrics import streaming_zsl_metric as mod
+    from granzsl_mm.evaluation.functional import score_file as mod
     tmp = tmp_path / 'tmp'
     tmp.mkdir()
     monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
@@ -151,6 +151,25 @@ def test_spill_when_labels_outgrow_sparse_limit(tmp_path, monkeypatch,
     for key in expected:
         assert got[key] == pytest.approx(expected[key], abs=1e-9), key
     assert _files_under(tmp) == []
+
+
+@pytest.mark.parametrize('in_order', [False, True])
+def test_kept_file_and_labels_past_sparse_limit(tmp_path, in_order):
+    """With ``keep_files`` every row is in the file from the start; once
+    the known labels pass ``sparse_limit`` the part kept in memory is
+    dropped (AP on it alone would be wrong) and AP takes the column path,
+    with the in-memory metric's numbers."""
+    kw = dict(topk=(1, 3), label_sets=('zsl', 'gzsl', 'seen'))
+    perm = np.arange(SIZE) if in_order else \
+        np.random.default_rng(0).permutation(SIZE)
+    metric = StreamingZSLMultiLabelMetric(
+        **kw, buffer_rows=4, chunk_cols=3, sparse_limit=40,
+        keep_files=True, score_dir=str(tmp_path))
+    got = _fed(metric, perm).evaluate(SIZE)
+    expected = _in_memory(make_samples(), **kw)
+    for key in expected:
+        assert got[key] == pytest.approx(expected[key], abs=1e-9), key
+    assert (tmp_path / 'scores_T.npy').exists()
 
 
 @pytest.mark.parametrize('ap_path', ['sparse', 'columns'])
@@ -242,6 +261,7 @@ def test_npy_helpers(tmp_path):
     np.testing.assert_array_equal(read_npy_rows(path, 1, 3), arr[1:3])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('sparse_limit', [1 << 26, 40])
 def test_two_gloo_processes_equal_one(tmp_path, sparse_limit):
     """Two ranks equal one; at ``sparse_limit=40`` rank 1 (43 known

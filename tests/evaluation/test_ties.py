@@ -1,4 +1,4 @@
-"""Issue 16.5: the ``ties`` option of the AP (golden values recorded from
+"""The ``ties`` option of the AP (golden values recorded from
 RCNn's ``compute_AP`` / ``compute_F1`` and torch's CPU sort)."""
 import numpy as np
 import pytest

@@ -241,6 +241,7 @@ def test_no_import_cycles_between_files():
     assert _cycles(edges) == []
 
 
+@pytest.mark.slow
 def test_functional_cores_load_without_framework():
     code = ('import granzsl_mm.evaluation.functional, '
             'granzsl_mm.models.tta.snippets, '

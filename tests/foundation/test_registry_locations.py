@@ -58,6 +58,7 @@ def _registered():
     return todo
 
 
+@pytest.mark.slow
 def test_every_registered_type_builds_from_the_default_scope_alone():
     todo = _registered()
     assert len(todo) >= 30

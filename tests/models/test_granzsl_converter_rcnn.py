@@ -1,4 +1,4 @@
-"""Issue 16.4: RCNn's checkpoints import with no flag, ours export to them.
+"""RCNn's checkpoints import with no flag, ours export to them.
 
 Checkpoints are built in exactly RCNn's layout (``train_text.py``):
 ``{'epoch', 'state_dict': {'clsn', 'token_prefix', 'token_suffix'},

@@ -1,4 +1,4 @@
-"""Issue 16.1: every CLIP is built with the activation its weights were
+"""Every CLIP is built with the activation its weights were
 trained with (open_clip 3.x builds GELU for ``ViT-B-16`` + ``'openai'``)."""
 import glob
 import json
@@ -73,6 +73,7 @@ def _expected(node: dict) -> str:
     return 'QuickGELU' if quick else 'GELU'
 
 
+@pytest.mark.slow
 def test_every_config_builds_the_activation_of_its_weights(weights_disabled):
     from granzsl_mm.registry import MODELS
     from granzsl_mm.setup_env import register_all_modules

@@ -64,9 +64,9 @@ def test_module_weight_and_errors():
     targets = torch.tensor([[1., 0]])
     assert RankingLoss(loss_weight=2.0)(scores, targets).item() == \
         pytest.approx(2 * 0.3, rel=1e-6)
-    with pytest.raises(ValueError, match='both be'):
+    with pytest.raises(ValueError, match='2 score columns and 1 label'):
         ranking_loss(scores, targets[:, :1])
-    with pytest.raises(ValueError, match='values'):
+    with pytest.raises(ValueError, match=r'values must be in.*\[2.0\]'):
         ranking_loss(scores, torch.tensor([[2., 0]]))
 
 

@@ -53,6 +53,7 @@ def test_aggregation_matches_rcnn_aggregatorplus():
     crop_global = g['tiles_glob'].permute(1, 0, 2)
     out = aggregate_snippets(g['full_local'], g['full_glob'], crop_local,
                              crop_global, (2, 3), 20.0)
+    # recorded on another CPU: scores ~2, so 2e-6 is a few float32 ulps
     torch.testing.assert_close(out, g['out'], rtol=0, atol=2e-6)
 
 
@@ -62,6 +63,7 @@ def test_full_image_scores_match_rcnn_forward_for_open():
                          g['open_text'])  # patch tokens, CLS dropped
     glob = g['open_cls_feat'] @ g['open_text'].t()
     out = image_scores(local, glob, 20.0)
+    # recorded on another CPU: a few float32 ulps
     torch.testing.assert_close(out, g['open_out'], rtol=1e-6, atol=1e-6)
 
 

@@ -80,7 +80,7 @@ def test_aggregate_tiles_row_major():
 
 
 def _loop_reference(fl, fg, cl, cg, grids, s):
-    """Independent per-element implementation of the issue's recipe."""
+    """Independent per-element implementation of the snippet aggregation."""
     bsz, ncls, h, w = fl.shape
     out = torch.zeros(bsz, ncls)
     for b in range(bsz):

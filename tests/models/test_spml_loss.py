@@ -81,8 +81,8 @@ def test_gradients_finite_at_extremes():
 
 @pytest.mark.parametrize('kwargs,match', [
     (dict(mode='bce'), 'mode'),
-    (dict(targets=_t([[1, 2, 0], [0, 0, 0]])), 'targets must hold'),
-    (dict(targets=_t([[1, 0]])), 'shape'),
+    (dict(targets=_t([[1, 2, 0], [0, 0, 0]])), r'values must be in \{1, 0, -1\}'),
+    (dict(targets=_t([[1, 0]])), '2 score rows and 1 label rows'),
     (dict(probs=_t([[1.5, 0.2, 0.3], [0.1, 0.1, 0.1]])), 'probabilities'),
     (dict(soft_targets=_t([[0.5]])), 'soft_targets'),
 ])

@@ -1,9 +1,10 @@
 """Learning checked on images over several small worlds (one test, a few
-minutes on 2 CPU cores): the evidence pipeline (``tools/run_demo.py
---seeds N``) on 3 small worlds of the evidence world, each with its own
-tiny CLIP; asserted are only effects that held on every seed of such a run
-(measured with these settings, see docs/demo.md), never one seed's number.
-A second call reuses every cached stage."""
+minutes on 2 CPU cores): the proving ground's runner as ``make evidence``
+calls it (``tools/run_demo.py --world v2 --seeds N``) on 3 small worlds of
+the evidence world, each with its own tiny CLIP; asserted are only effects
+that held on every seed of such a run (measured with these settings, see
+docs/demo.md), never one seed's number. A second call reuses every cached
+stage."""
 import json
 import os.path as osp
 
@@ -11,21 +12,23 @@ import pytest
 import torch
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-SMALL = dict(world='v2', num_train=800, num_test=150, num_val=100,
+SMALL = dict(num_train=800, num_test=150, num_val=100,
              pretrain_iters=100, granzsl_epochs=3)
 FULL = 'GranZSL, snippets'
 PROMPTS = 'CLIP zero-shot, prompts, global + local score'
 
 
+@pytest.mark.slow
 def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
                                                          monkeypatch):
-    from granzsl_mm.proving_ground import evidence
+    from granzsl_mm.proving_ground import pipeline
     threads = torch.get_num_threads()
     try:
-        ev = evidence.run_evidence(
+        ev = pipeline.run_proving_ground(
             work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'),
-            seeds=3, configs_dir=osp.join(ROOT, 'configs'), ablations=False,
-            image_methods=False, num_threads=1, progress=False, **SMALL)
+            world='v2', seeds=3, configs_dir=osp.join(ROOT, 'configs'),
+            ablations=False, image_methods=False, num_threads=1,
+            progress=False, **SMALL)
     finally:
         torch.set_num_threads(threads)
     assert ev['seeds'] == [0, 1, 2]
@@ -58,12 +61,13 @@ def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
     # resumable: every stage comes from the cache the second time
     def boom(*args, **kwargs):
         raise AssertionError('a cached stage ran again')
-    monkeypatch.setattr(evidence, 'granzsl_with_selection', boom)
-    monkeypatch.setattr(evidence, 'clip_zero_shot', boom)
-    again = evidence.run_evidence(
+    monkeypatch.setattr(pipeline, 'train_and_test_granzsl', boom)
+    monkeypatch.setattr(pipeline, 'clip_zero_shot', boom)
+    again = pipeline.run_proving_ground(
         work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'),
-        seeds=3, configs_dir=osp.join(ROOT, 'configs'), ablations=False,
-        image_methods=False, num_threads=1, progress=False, **SMALL)
+        world='v2', seeds=3, configs_dir=osp.join(ROOT, 'configs'),
+        ablations=False, image_methods=False, num_threads=1, progress=False,
+        **SMALL)
     assert again['methods'] == ev['methods']
-    with pytest.raises(TypeError, match='unknown settings'):
-        evidence.run_evidence(seeds=1, lr=3)
+    # each world's own report beside its record
+    assert (tmp_path / 'work' / 'seed_1' / 'results.md').is_file()

@@ -1,5 +1,5 @@
-"""Statistics over seeds: t quantiles, intervals and paired differences
-against hand-computed values and scipy (when installed)."""
+"""Statistics over seeds: intervals and paired differences against
+printed t tables, closed forms and hand-computed values."""
 import math
 
 import numpy as np
@@ -8,9 +8,7 @@ import pytest
 from granzsl_mm.proving_ground.statistics import (
     paired_difference,
     sign_consistency,
-    student_t_cdf,
     summarize,
-    t_quantile,
 )
 
 # t_{0.975, df} from printed tables (4 decimals)
@@ -19,35 +17,29 @@ T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824, 4: 2.7764, 5: 2.5706, 9: 2.2622,
 
 
 @pytest.mark.parametrize('df,value', sorted(T975.items()))
-def test_t_quantile_matches_the_printed_table(df, value):
-    assert t_quantile(0.975, df) == pytest.approx(value, abs=5e-5)
-    assert t_quantile(0.025, df) == pytest.approx(-value, abs=5e-5)
+def test_95_interval_uses_the_printed_t_quantile(df, value):
+    x = np.linspace(50.0, 60.0, df + 1) ** 1.5 / 10.0  # n = df + 1 values
+    s = summarize(x.tolist())
+    sd = float(np.sqrt(((x - x.mean()) ** 2).sum() / df))
+    assert s['sd'] == pytest.approx(sd, rel=1e-12)
+    quantile = s['half_width'] * math.sqrt(df + 1) / sd
+    assert quantile == pytest.approx(value, abs=5e-5)
+    assert s['ci'] == pytest.approx([s['mean'] - s['half_width'],
+                                     s['mean'] + s['half_width']])
 
 
-def test_t_cdf_closed_forms():
-    # df = 1 is Cauchy, df = 2 has F(t) = 1/2 + t / (2 sqrt(2 + t^2))
-    for t in (-3.0, -0.4, 0.0, 0.7, 5.0):
-        assert student_t_cdf(t, 1) == pytest.approx(
-            0.5 + math.atan(t) / math.pi, abs=1e-12)
-        assert student_t_cdf(t, 2) == pytest.approx(
-            0.5 + t / (2 * math.sqrt(2 + t * t)), abs=1e-12)
-
-
-def test_against_scipy():
-    stats = pytest.importorskip('scipy.stats')
-    for df in (1, 2, 3, 4, 7, 15, 29, 60):
-        assert t_quantile(0.975, df) == pytest.approx(stats.t.ppf(0.975, df),
-                                                      abs=1e-9)
-        assert t_quantile(0.9, df) == pytest.approx(stats.t.ppf(0.9, df),
-                                                    abs=1e-9)
-        for t in (-2.5, -0.3, 1.1, 4.0):
-            assert student_t_cdf(t, df) == pytest.approx(stats.t.cdf(t, df),
-                                                         abs=1e-12)
-    x = [61.2, 64.0, 58.9, 66.3, 60.1]
-    s = summarize(x)
-    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=np.mean(x),
-                              scale=stats.sem(x))
-    assert s['ci'] == pytest.approx([lo, hi], abs=1e-9)
+@pytest.mark.parametrize('level', [0.5, 0.8, 0.9, 0.95, 0.99])
+def test_interval_at_any_level_matches_the_closed_forms(level):
+    # df = 1 is Cauchy: t_p = tan(pi (p - 1/2)); df = 2 has
+    # F(t) = 1/2 + t / (2 sqrt(2 + t^2)), so t_p = (2p - 1) / sqrt(2p(1-p))
+    p = 0.5 + level / 2.0
+    closed = {1: math.tan(math.pi * (p - 0.5)),
+              2: (2 * p - 1) / math.sqrt(2 * p * (1 - p))}
+    for df, quantile in closed.items():
+        values = [3.0, 7.5, 4.0][:df + 1]
+        s = summarize(values, level=level)
+        expected = quantile * s['sd'] / math.sqrt(df + 1)
+        assert s['half_width'] == pytest.approx(expected, rel=1e-9)
 
 
 def test_summarize_by_hand():

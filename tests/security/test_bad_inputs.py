@@ -1,5 +1,6 @@
-"""Issue 15: bad input gives a clear error or a counted fix, never a silently
-wrong number (cases 5, 7, 8, 10, 13, 14)."""
+"""Bad input gives a clear error or a counted fix, never a silently wrong
+number: images listed twice, signed labels, empty results, truncated or
+16-bit images, the pixel limit, broken label pickles and description files."""
 import io
 import json
 import os
@@ -55,7 +56,7 @@ def _dataset(ann, img_dir, **kwargs):
                           data_prefix=dict(img_path=img_dir), **kwargs)
 
 
-# case 5 -------------------------------------------------------------------
+# images listed twice ------------------------------------------------------
 def test_duplicate_images_refused_or_deduplicated(tmp_path):
     images = [(1, 'a.png'), (2, 'b.png'), (2, 'b.png'), (3, 'c.png'),
               (4, 'a.png')]
@@ -75,7 +76,7 @@ def test_duplicate_images_refused_or_deduplicated(tmp_path):
     assert ds.get_data_info(0)['gt_score'].tolist() == [1, 0, 1]
 
 
-# case 7 -------------------------------------------------------------------
+# signed labels ------------------------------------------------------------
 def _metric(gt, pred=None):
     metric = ZSLMultiLabelMetric(label_sets=['gzsl'], topk=[1])
     metric.dataset_meta = dict(classes=['a', 'b', 'c'], seen_classes=['a', 'b'],
@@ -95,7 +96,7 @@ def test_signed_labels_refused_by_the_metric():
     assert 'gzsl/mAP' in _metric(ours).evaluate(4)
 
 
-# case 14: empty results ---------------------------------------------------
+# a metric without results -------------------------------------------------
 def test_metric_on_empty_results_says_why():
     metric = ZSLMultiLabelMetric()
     metric.dataset_meta = dict(classes=['a'], seen_classes=['a'])
@@ -103,7 +104,7 @@ def test_metric_on_empty_results_says_why():
         metric.evaluate(0)
 
 
-# case 8 -------------------------------------------------------------------
+# truncated and undecodable images -----------------------------------------
 def _truncated_jpeg(path):
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
@@ -150,7 +151,7 @@ def test_decode_failure_mid_run_follows_skip_policy(tmp_path):
         strict[1]
 
 
-# case 10 ------------------------------------------------------------------
+# 16-bit PNGs --------------------------------------------------------------
 def _load(path):
     from granzsl_mm.registry import TRANSFORMS
     loader = TRANSFORMS.build(dict(type='LoadImageFromFile'))
@@ -171,7 +172,7 @@ def test_16_bit_png_scaled_by_real_bit_depth(tmp_path):
     assert np.array_equal(_load(full), bgr8)
 
 
-# case 13 ------------------------------------------------------------------
+# one pixel limit for every image reader -----------------------------------
 def test_one_pixel_limit_for_image_readers(tmp_path, monkeypatch):
     path = tmp_path / 'wide.png'
     Image.fromarray(np.zeros((50, 40, 3), np.uint8)).save(path)
@@ -186,7 +187,7 @@ def test_one_pixel_limit_for_image_readers(tmp_path, monkeypatch):
     assert found and '2000 pixels' in found[0][1]
 
 
-# case 14: NUS-WIDE label pickle ------------------------------------------
+# a broken NUS-WIDE label pickle ------------------------------------------
 def test_bad_nuswide_label_pickle_names_its_file(tmp_path):
     from granzsl_mm.datasets.zsl.nuswide_metadata import read_label_pickle
     path = tmp_path / 'test_unseen_labels.pkl'
@@ -198,7 +199,7 @@ def test_bad_nuswide_label_pickle_names_its_file(tmp_path):
     assert 'signed' in str(info.value)
 
 
-def test_demo_uploads_share_the_pixel_limit(tmp_path, monkeypatch):
+def test_web_app_uploads_share_the_pixel_limit(tmp_path, monkeypatch):
     from granzsl_mm.web_app import AppInputError, read_images
     path = tmp_path / 'big.png'
     Image.fromarray(np.zeros((50, 40, 3), np.uint8)).save(path)
@@ -211,7 +212,7 @@ def test_demo_uploads_share_the_pixel_limit(tmp_path, monkeypatch):
     assert '2000 pixels' in str(info.value)
 
 
-# case 14: description file ------------------------------------------------
+# a description file that is not UTF-8 -------------------------------------
 def test_non_utf8_description_file_names_the_file_and_the_fix(tmp_path):
     from granzsl_mm.datasets import DescriptionError, load_descriptions
     path = tmp_path / 'desc.json'
@@ -225,7 +226,7 @@ def test_non_utf8_description_file_names_the_file_and_the_fix(tmp_path):
     assert 're-save it as UTF-8' in text
 
 
-# case 13: the inferencer shares the limit ---------------------------------
+# the inferencer shares the pixel limit ------------------------------------
 def test_inferencer_images_share_the_pixel_limit(tmp_path, monkeypatch):
     from granzsl_mm.apis.image_inputs import load_image
     from granzsl_mm.utils.image_io import ImageTooLargeError

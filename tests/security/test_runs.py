@@ -1,5 +1,6 @@
-"""Issue 15 cases 3, 6, 9 and 11 through tools/test.py and the runner set-up
-on a tiny COCO-style test set (random TinyCLIP-test weights)."""
+"""Prediction dumps, class order, ``none`` checkpoints and distributed tests
+through tools/test.py and the runner set-up on a tiny COCO-style test set
+(random TinyCLIP-test weights)."""
 import numpy as np
 import pytest
 import torch
@@ -29,7 +30,8 @@ def _test_in_process(cfg_path, work_dir, out=None, checkpoint='none',
     return build_runner(cfg).test()
 
 
-# case 9 -------------------------------------------------------------------
+# checkpoint 'none' with load_from -----------------------------------------
+@pytest.mark.slow
 def test_checkpoint_none_with_load_from_is_refused(tmp_path):
     proc = python('tools/test.py', 'configs/clip_zeroshot_coco.py', 'none',
                   '--cfg-options', f'load_from={tmp_path}/epoch_1.pth',
@@ -39,7 +41,8 @@ def test_checkpoint_none_with_load_from_is_refused(tmp_path):
     assert f'{tmp_path}/epoch_1.pth' in proc.stderr
 
 
-# case 3 -------------------------------------------------------------------
+# prediction dumps ---------------------------------------------------------
+@pytest.mark.slow
 def test_test_py_out_round_trips_to_eval_scores(data, tmp_path):
     from tests.security.test_untrusted_files import _tool
     cfg = tiny_config('zeroshot', data[7], str(tmp_path / 'zs.py'))
@@ -75,7 +78,7 @@ def test_safe_dump_results_formats(tmp_path):
         SafeDumpResults(str(tmp_path / 'd.json'))
 
 
-# case 6 (ClassOrderError is a ValueError) ----------------------------------
+# class order (ClassOrderError is a ValueError) -----------------------------
 def test_class_order_mismatch_at_test_is_refused_or_mapped(data, tmp_path):
     cfg = tiny_config('zeroshot', data[7], str(tmp_path / 'zs.py'))
     swapped = [NAMES[1], NAMES[0]] + NAMES[2:]  # same seen set, another order
@@ -98,6 +101,7 @@ def test_class_order_mismatch_at_test_is_refused_or_mapped(data, tmp_path):
         _test_in_process(cfg, tmp_path / 'ckpt', checkpoint=ckpt)
 
 
+@pytest.mark.slow
 def test_class_order_mismatch_at_train_is_refused_or_mapped(data, tmp_path):
     register_all_modules()
     path = tiny_config('granzsl', data[7], str(tmp_path / 'gz.py'))
@@ -116,7 +120,8 @@ def test_class_order_mismatch_at_train_is_refused_or_mapped(data, tmp_path):
     train(class_order='by_name', **{'model.class_names': swapped})
 
 
-# case 11 ------------------------------------------------------------------
+# distributed tests of frozen and trainable models -------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize('kind', ['zeroshot', 'granzsl'])
 def test_dist_test_of_frozen_and_trainable_models(kind, data, tmp_path):
     for n in (7, 11):

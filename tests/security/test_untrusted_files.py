@@ -1,4 +1,4 @@
-"""Issue 15 cases 2 and 3: downloaded pickles and prediction dumps are read
+"""Downloaded pickles and prediction dumps are read
 without running code from them."""
 import importlib.util
 import os

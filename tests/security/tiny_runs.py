@@ -1,5 +1,6 @@
 """A tiny COCO-style ZSL test set and tiny configs of the zero-shot baseline
-and GranZSL for runs of tools/test.py (issue 15 cases 3, 6, 9, 11)."""
+and GranZSL for runs of tools/test.py (prediction dumps, class order,
+``none`` checkpoints, distributed tests)."""
 import json
 import os.path as osp
 

@@ -17,6 +17,7 @@ def tiny_data(tmp_path_factory):
                                 num_train=6, num_test=3)
 
 
+@pytest.mark.slow
 def test_print_config_applies_options():
     proc = python('tools/misc/print_config.py', TINY_CFG, '--cfg-options',
                   'train_cfg.max_epochs=9')
@@ -24,6 +25,7 @@ def test_print_config_applies_options():
     assert "default_scope = 'granzsl_mm'" in proc.stdout
 
 
+@pytest.mark.slow
 def test_browse_dataset_writes_labelled_pictures(tiny_data, tmp_path):
     out = str(tmp_path / 'browse')
     python('tools/visualization/browse_dataset.py', TINY_CFG, '--output-dir',
@@ -32,6 +34,7 @@ def test_browse_dataset_writes_labelled_pictures(tiny_data, tmp_path):
     assert len(pngs) == 3
 
 
+@pytest.mark.slow
 def test_analyze_logs(tmp_path):
     log = tmp_path / 'scalars.json'
     rows = [dict(lr=0.1, loss=1.0 - 0.1 * i, time=0.5 + i, step=i + 1)

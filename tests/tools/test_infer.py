@@ -15,6 +15,8 @@ from PIL import Image
 from granzsl_mm.apis import get_model
 from granzsl_mm.registry import TRANSFORMS
 
+pytestmark = pytest.mark.slow
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',
                   'clip_zeroshot_tiny.py')

@@ -1,4 +1,4 @@
-"""Issue 15 case 12: tools/infer.py keeps going past unreadable files,
+"""tools/infer.py keeps going past unreadable files,
 reports each (path and reason), writes the partial --out, exits 1."""
 import json
 import os
@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
+
+pytestmark = pytest.mark.slow
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',

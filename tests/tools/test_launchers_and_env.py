@@ -10,6 +10,8 @@ import pytest
 
 from tests.fixtures.run_tools import REPO
 
+pytestmark = pytest.mark.slow
+
 VENV_PYTHON = osp.join(REPO, '.venv', 'bin', 'python')
 # a PATH without any virtual environment (and without this interpreter)
 BARE_PATH = '/usr/bin:/bin'

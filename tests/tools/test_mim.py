@@ -10,6 +10,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from granzsl_mm.apis.model_zoo import model_index
 from tests.fixtures.run_tools import REPO, TINY_CFG, data_opts
 from tests.fixtures.tiny_multilabel import make_tiny_multilabel
@@ -36,6 +38,7 @@ def test_mim_package_data_links_the_repository():
                         osp.join(REPO, 'tools', 'train.py'))
 
 
+@pytest.mark.slow
 def test_mim_search_lists_every_config():
     out = _mim('search', 'granzsl_mm')
     listed = {line.split(':', 1)[1].strip() for line in out.splitlines()
@@ -44,6 +47,7 @@ def test_mim_search_lists_every_config():
     assert 'config   configs/granzsl_coco.py' in out
 
 
+@pytest.mark.slow
 def test_mim_list_shows_the_package():
     out = _mim('list')
     assert any(line.split()[:2] == ['granzsl-mm', granzsl_version()]
@@ -55,6 +59,7 @@ def granzsl_version() -> str:
     return __version__
 
 
+@pytest.mark.slow
 def test_mim_run_and_train_use_the_package_tools(tmp_path):
     out = _mim('run', 'granzsl_mm', 'print_config', TINY_CFG,
                '--cfg-options', 'train_cfg.max_epochs=7')

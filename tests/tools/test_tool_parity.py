@@ -161,6 +161,29 @@ def test_get_flops_counts_the_model():
     assert info['flops'] - backbone['flops'] == head
 
 
+def test_get_flops_on_a_granzsl_config():
+    """The jit trace of GranZSL's forward (dense map sizes as ints) and its
+    ``extract_feat`` (``--backbone-only``) are counted."""
+    import os.path as osp
+
+    from mmengine.analysis import get_model_complexity_info
+
+    from granzsl_mm.registry import MODELS
+    tool = _tool('tools/analysis_tools/get_flops.py')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'granzsl_demo.py'))
+    info = tool.complexity(cfg, (48, 48))
+    backbone = tool.complexity(cfg, (48, 48), backbone_only=True)
+    model = MODELS.build(cfg.model).eval()
+    assert info['params'] == backbone['params'] == sum(
+        p.numel() for p in model.parameters())
+    with torch.no_grad():
+        direct = get_model_complexity_info(
+            model.backbone, inputs=(torch.zeros(1, 3, 48, 48), ),
+            show_table=False, show_arch=False)
+    assert backbone['flops'] == direct['flops']
+    assert info['flops'] > backbone['flops']  # + the cosines to the names
+
+
 def test_publish_model_strips_training_state(tmp_path):
     tool = _tool('tools/model_converters/publish_model.py')
     from granzsl_mm.utils.safe_checkpoint import safe_torch_load

@@ -91,6 +91,7 @@ print('unchanged')
 '''
 
 
+@pytest.mark.slow
 def test_import_granzsl_mm_changes_nothing_in_mmengine():
     proc = subprocess.run([sys.executable, '-c', _SNAPSHOT], cwd=REPO,
                           capture_output=True, text=True, timeout=300,

@@ -23,6 +23,8 @@ import torch
 from .conftest import REPO, write_test_image
 from .test_session import granzsl_predict
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = os.environ.get('GRANZSL_CHROMIUM', '/usr/bin/chromium')
 VOCAB = ['tree', 'cat', 'boat', 'dog', 'red car', 'violin']  # violin: prompt
 

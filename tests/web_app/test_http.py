@@ -1,4 +1,4 @@
-"""Issue 15 case 1: the running web app over HTTP (gradio's client) never
+"""The running web app over HTTP (gradio's client) never
 opens a config, checkpoint or option value the operator did not allow, and
 its upload endpoint takes images only.
 
@@ -16,6 +16,8 @@ import pytest
 
 from .conftest import REPO, write_test_image
 from .test_browser import _free_port, _wait_until_served
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope='module')

@@ -11,7 +11,7 @@ import pytest
 from matplotlib import colormaps
 from PIL import Image
 
-from granzsl_mm.apis.vocabularies import COCO_SEEN_48, COCO_UNSEEN_17
+from granzsl_mm.structures.class_lists import COCO_SEEN_48, COCO_UNSEEN_17
 from granzsl_mm.web_app import (
     VOCABULARY_PRESETS,
     AppInputError,
@@ -196,6 +196,7 @@ def test_cli_binds_localhost_by_default():
                                                         ['a=1', 'b=x'])
 
 
+@pytest.mark.slow
 def test_core_package_does_not_import_gradio():
     code = ('import sys, granzsl_mm, granzsl_mm.apis, granzsl_mm.web_app; '
             'print(sorted(m for m in ("gradio", "playwright") '

@@ -9,17 +9,28 @@ unpickler; ``--trust-dump`` reads a legacy pickle of your own in full). The
 class split comes from the config's test dataset (``--config``) or from
 ``--num-seen``.
 
+Labels: the dumps ``tools/test.py --out`` writes record their convention
+(ours: 1 positive, 0 negative, -1 unknown) and are read as they are. For a
+dump we did not write whose ``gt_score`` holds -1, state the convention:
+``--label-convention ours`` or ``--label-convention signed`` (the papers'
++1 positive, -1 negative, 0 unknown, converted to ours).
+
 Example::
 
     python tools/analysis_tools/eval_scores.py preds.pth --num-seen 925 \\
         --drop-empty-images --out-dir work_dirs/eval
+
+A user error (a file, a label or an option that cannot be scored) exits
+with status 2 and one line saying why.
 """
 import argparse
+import sys
 from typing import List, Optional
 
 from granzsl_mm.apis.dataset_meta import dataset_meta_from_config
 from granzsl_mm.evaluation.metrics import ZSLMultiLabelMetric
 from granzsl_mm.evaluation.prediction_dump import load_predictions
+from granzsl_mm.utils.safe_pickle import UnsafePickleError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,6 +41,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--trust-dump', action='store_true',
                         help='read a .pkl with full unpickling (only a file '
                         'you made yourself)')
+    parser.add_argument('--label-convention', choices=['ours', 'signed'],
+                        help='labels of a dump that does not record them: '
+                        'ours (1 positive, 0 negative, -1 unknown) or signed '
+                        '(+1 positive, -1 negative, 0 unknown); needed when '
+                        'its gt_score holds -1')
     split = parser.add_mutually_exclusive_group(required=True)
     split.add_argument('--config', help='config whose test dataset gives '
                        'the class split (dataset_meta)')
@@ -48,7 +64,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     """Evaluate the dump and print a table; return the metrics."""
     args = parse_args(argv)
-    results = load_predictions(args.dump, trust=args.trust_dump)
+    results = load_predictions(args.dump, trust=args.trust_dump,
+                               label_convention=args.label_convention)
     if args.config:
         meta = dataset_meta_from_config(args.config)
     else:
@@ -74,4 +91,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except (ValueError, FileNotFoundError, UnsafePickleError) as err:
+        print('eval_scores.py: ' + ' '.join(str(err).split()),
+              file=sys.stderr)
+        sys.exit(2)

@@ -96,7 +96,7 @@ def main() -> int:
         print(f'error: {e}', file=sys.stderr)
         return 2
     tta = cfg.get('tta_model') or {}
-    grids = tuple(tta.get('grids', (2, 3))) if args.snippets else None
+    grids = inferencer.grids if args.snippets else None
     graph = ScoresGraph(inferencer.model, grids=grids,
                         snippet_resize=tta.get('snippet_resize', 'bicubic'))
     size = _image_size(inferencer)

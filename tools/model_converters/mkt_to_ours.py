@@ -17,7 +17,8 @@ from typing import Optional, Sequence
 import torch
 
 from granzsl_mm.models.converters.mkt import *  # noqa: F401,F403
-from granzsl_mm.models.converters.mkt import STAGE2_TEMPLATE, convert
+from granzsl_mm.models.converters.mkt import convert
+from granzsl_mm.structures.prompts import MKT_TEMPLATE
 
 
 def main(argv: Optional[Sequence[str]] = None, sigrl: bool = False) -> None:
@@ -26,7 +27,7 @@ def main(argv: Optional[Sequence[str]] = None, sigrl: bool = False) -> None:
     parser.add_argument('dst', help='output checkpoint (ours)')
     parser.add_argument('--stage2', help='reference stage-2 (prompt learner) '
                         'checkpoint to merge in')
-    parser.add_argument('--template', default=STAGE2_TEMPLATE,
+    parser.add_argument('--template', default=MKT_TEMPLATE,
                         help='stage-2 prompt (default: %(default)r)')
     args = parser.parse_args(argv)
     load = dict(map_location='cpu', weights_only=True)

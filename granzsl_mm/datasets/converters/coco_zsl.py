@@ -14,8 +14,6 @@ The papers' test sets are their released ``instances_val2014_*_48_17.json``:
 a rebuilt split follows the same rule but is not guaranteed identical to them
 (their image selection is not documented to the image).
 """
-import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
@@ -26,6 +24,7 @@ from ..zsl.coco_instances import (
     COCO_UNSEEN_17,
     load_instances,
 )
+from .output_files import claim_outputs, write_json
 from .summary import label_summary
 
 __all__ = ['COCO_ZSL_OUTPUTS', 'coco_zsl_subsets', 'convert_coco_zsl']
@@ -135,12 +134,7 @@ def convert_coco_zsl(train_ann: Optional[str], val_ann: Optional[str],
         raise ValueError('pass train_ann and/or val_ann')
     paths = {name: osp.join(out_dir, COCO_ZSL_OUTPUTS[name])
              for name in [j[0] for j in jobs] + ['split']}
-    existing = [p for p in paths.values() if osp.exists(p)]
-    if existing and not overwrite:
-        raise FileExistsError(f'output files exist: {existing} (pass '
-                              'overwrite=True / --overwrite, or another '
-                              'output folder)')
-    os.makedirs(out_dir, exist_ok=True)
+    claim_outputs(paths.values(), out_dir, overwrite)
     summaries: Dict[str, dict] = {}
     loaded: Dict[str, dict] = {}
     for name, ann_file, classes in jobs:
@@ -152,10 +146,8 @@ def convert_coco_zsl(train_ann: Optional[str], val_ann: Optional[str],
         subset, labels = coco_zsl_subsets(instances, seen_ids, unseen_ids,
                                           name, keep_segmentation,
                                           keep_empty_train)
-        with open(paths[name], 'w', encoding='utf-8') as f:
-            json.dump(subset, f, separators=(',', ':'))
+        write_json(subset, paths[name])
         summaries[name] = dict(label_summary(labels, classes),
                                path=paths[name])
-    with open(paths['split'], 'w', encoding='utf-8') as f:
-        json.dump(dict(seen=seen, unseen=unseen), f, indent=1)
+    write_json(dict(seen=seen, unseen=unseen), paths['split'], indent=1)
     return summaries

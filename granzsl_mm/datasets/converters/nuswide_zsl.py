@@ -15,12 +15,11 @@ Writes, in our ``granzsl_mm.zsl_multilabel/v1`` json (OpenMMLab 2.0 style:
 Images are listed whether or not they were downloaded; the dataset checks
 them when it is built (``check_images`` / ``bad_images``).
 """
-import json
-import os
 import os.path as osp
 from typing import Dict
 
 from ..zsl.nuswide_zsl import NUSWIDE_ANN_FORMAT, NUSWideZSLDataset
+from .output_files import claim_outputs, write_json
 from .summary import label_summary
 
 __all__ = ['NUSWIDE_ZSL_OUTPUTS', 'convert_nuswide_zsl']
@@ -33,10 +32,9 @@ NUSWIDE_ZSL_OUTPUTS = dict(
 
 
 def _write(ds: NUSWideZSLDataset, path: str, source: str) -> dict:
-    img_dir = ds.data_prefix.get('img_path', '')
     data_list = []
     for item in ds.data_list:
-        entry = dict(img_path=osp.relpath(item['img_path'], img_dir),
+        entry = dict(img_path=osp.relpath(item['img_path'], ds.image_folder),
                      gt_label=item['gt_label'])
         if item['unknown_label']:
             entry['unknown_label'] = item['unknown_label']
@@ -47,9 +45,7 @@ def _write(ds: NUSWideZSLDataset, path: str, source: str) -> dict:
                 unseen_classes=ds.all_unseen_classes,
                 labels='gt_label: positive indices into seen_classes + '
                 'unseen_classes; unknown_label: unknown indices (-1)')
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(dict(metainfo=meta, data_list=data_list), f,
-                  separators=(',', ':'))
+    write_json(dict(metainfo=meta, data_list=data_list), path)
     return dict(label_summary([d['gt_label'] for d in data_list],
                               ds.metainfo['classes']), path=path)
 
@@ -71,12 +67,7 @@ def convert_nuswide_zsl(root: str, out_dir: str, from_pickles: bool = False,
     names = ['train', 'test'] + (['test_papers'] if from_pickles else [])
     paths = {n: osp.join(out_dir, NUSWIDE_ZSL_OUTPUTS[n])
              for n in names + ['split']}
-    existing = [p for p in paths.values() if osp.exists(p)]
-    if existing and not overwrite:
-        raise FileExistsError(f'output files exist: {existing} (pass '
-                              'overwrite=True / --overwrite, or another '
-                              'output folder)')
-    os.makedirs(out_dir, exist_ok=True)
+    claim_outputs(paths.values(), out_dir, overwrite)
     common = dict(data_root=root, check_images='none', serialize_data=False)
     jobs = [('train', dict(split='train', label_set='seen'),
              'official metadata'),
@@ -91,7 +82,6 @@ def convert_nuswide_zsl(root: str, out_dir: str, from_pickles: bool = False,
         ds = NUSWideZSLDataset(labels_from=args.pop('labels_from', 'metadata'),
                                **args, **common)
         summaries[name] = _write(ds, paths[name], source)
-    with open(paths['split'], 'w', encoding='utf-8') as f:
-        json.dump(dict(seen=ds.all_seen_classes,
-                       unseen=ds.all_unseen_classes), f, indent=1)
+    write_json(dict(seen=ds.all_seen_classes, unseen=ds.all_unseen_classes),
+               paths['split'], indent=1)
     return summaries

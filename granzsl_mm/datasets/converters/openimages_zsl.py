@@ -18,12 +18,11 @@ into seen then unseen classes; every label not listed is unknown):
 Images are listed whether or not they were downloaded; the dataset checks
 them when it is built.
 """
-import json
-import os
 import os.path as osp
 from typing import Dict, Sequence
 
 from ..zsl.openimages_zsl import OPENIMAGES_ANN_FORMAT, OpenImagesZSLDataset
+from .output_files import claim_outputs, write_json
 from .summary import label_summary
 
 __all__ = ['OPENIMAGES_ZSL_OUTPUTS', 'convert_openimages_zsl']
@@ -35,8 +34,7 @@ OPENIMAGES_ZSL_OUTPUTS = dict(
 
 
 def _write(ds: OpenImagesZSLDataset, path: str) -> dict:
-    img_dir = ds.data_prefix.get('img_path', '')
-    data_list = [dict(img_path=osp.relpath(d['img_path'], img_dir),
+    data_list = [dict(img_path=osp.relpath(d['img_path'], ds.image_folder),
                       gt_label=d['gt_label'],
                       negative_label=d['negative_label'])
                  for d in ds.data_list]
@@ -46,9 +44,7 @@ def _write(ds: OpenImagesZSLDataset, path: str) -> dict:
                 labels='gt_label: positive indices into seen_classes + '
                 'unseen_classes; negative_label: verified negatives; every '
                 'other label is unknown (-1)', **ds.split_info)
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(dict(metainfo=meta, data_list=data_list), f,
-                  separators=(',', ':'))
+    write_json(dict(metainfo=meta, data_list=data_list), path)
     return dict(label_summary([d['gt_label'] for d in data_list],
                               ds.metainfo['classes']), path=path)
 
@@ -79,12 +75,7 @@ def convert_openimages_zsl(root: str, out_dir: str,
         'split_7186_2594.json'
     paths = {s: osp.join(out_dir, OPENIMAGES_ZSL_OUTPUTS[s]) for s in splits}
     paths['split'] = osp.join(out_dir, split_name)
-    existing = [p for p in paths.values() if osp.exists(p)]
-    if existing and not overwrite:
-        raise FileExistsError(f'output files exist: {existing} (pass '
-                              'overwrite=True / --overwrite, or another '
-                              'output folder)')
-    os.makedirs(out_dir, exist_ok=True)
+    claim_outputs(paths.values(), out_dir, overwrite)
     summaries, ds = {}, None
     for split in splits:
         ds = OpenImagesZSLDataset(
@@ -93,11 +84,9 @@ def convert_openimages_zsl(root: str, out_dir: str,
             check_images='none', serialize_data=False)
         summaries[split] = _write(ds, paths[split])
     info = ds.split_info
-    with open(paths['split'], 'w', encoding='utf-8') as f:
-        # seen / unseen: the class names, the dataset's (read as a model's
-        # class_names by read_class_names); the MIDs beside them
-        json.dump(dict(seen=info['seen_classes'],
-                       unseen=info['unseen_classes'],
-                       seen_mids=info['seen_mids'],
-                       unseen_mids=info['unseen_mids']), f, indent=1)
+    # seen / unseen: the class names, the dataset's (read as a model's
+    # class_names by read_class_names); the MIDs beside them
+    write_json(dict(seen=info['seen_classes'], unseen=info['unseen_classes'],
+                    seen_mids=info['seen_mids'],
+                    unseen_mids=info['unseen_mids']), paths['split'], indent=1)
     return summaries

@@ -19,6 +19,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Callable, Dict, List, Optional, Sequence
 
+from tqdm import tqdm
+
 from granzsl_mm.structures.class_names import (
     read_class_names as _read_class_names,
 )
@@ -193,7 +195,8 @@ class _PartialWriter:
             if needs_newline:
                 with open(path, 'ab') as f:
                     f.write(b'\n')
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # the mode a plain open() gives: 0o666 & ~umask
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         self.lock = threading.Lock()
 
     def add(self, name: str, entry: dict) -> None:
@@ -247,10 +250,8 @@ def generate_descriptions(classes: Sequence[str],
     done = read_partial(partial)
     todo = [c for c in classes if c not in done]
     writer = _PartialWriter(partial)
-    bar = None
-    if progress and todo:
-        from mmengine.utils import ProgressBar
-        bar = ProgressBar(len(todo))
+    bar = tqdm(total=len(todo), desc='describing classes', unit='class',
+               disable=not (progress and todo), dynamic_ncols=True)
     failed: Dict[str, str] = {}
     try:
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -268,9 +269,9 @@ def generate_descriptions(classes: Sequence[str],
                     # not transient (e.g. HTTP 401/404): stop asking
                     pool.shutdown(wait=True, cancel_futures=True)
                     raise
-                if bar is not None:
-                    bar.update()
+                bar.update()
     finally:
+        bar.close()
         writer.close()
     if failed:
         raise RuntimeError(

@@ -8,15 +8,15 @@ of :class:`~granzsl_mm.datasets.SPMLDataset` follows the image order, so this
 order reproduces the reference's observed labels. Images without
 annotations are dropped by default, as there.
 """
-import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from granzsl_mm.registry import DATASETS
+from granzsl_mm.structures.class_names import ClassSource, read_class_names
 
 from ..zsl.coco_instances import (
     COCO80_CLASSES,
     check_split_names,
-    image_category_ids,
+    instance_items,
     load_instances,
 )
 from ..zsl.coco_zsl import COCOZSLDataset
@@ -32,7 +32,9 @@ class COCOMultiLabelDataset(COCOZSLDataset):
         ann_file (str): Instances json, e.g.
             ``annotations/instances_train2014.json`` (relative to
             ``data_root``).
-        class_names (Sequence[str], optional): The classes, in label order;
+        class_names (str | Sequence[str], optional): The classes, in label
+            order (any source of
+            :func:`~granzsl_mm.structures.read_class_names`, e.g. a key);
             default the 80 COCO 2014 categories in id order. Each must be a
             category of the json.
         empty_images (str): ``'drop'`` (default, SPML reference) or
@@ -43,10 +45,10 @@ class COCOMultiLabelDataset(COCOZSLDataset):
 
     def __init__(self,
                  ann_file: str,
-                 class_names: Optional[Sequence[str]] = None,
+                 class_names: Optional[ClassSource] = None,
                  empty_images: str = 'drop',
                  **kwargs) -> None:
-        names = list(class_names or COCO80_CLASSES)
+        names = read_class_names(class_names or COCO80_CLASSES).names
         super().__init__(ann_file=ann_file,
                          classes=dict(seen=names, unseen=[]),
                          label_set='all', empty_images=empty_images, **kwargs)
@@ -56,14 +58,5 @@ class COCOMultiLabelDataset(COCOZSLDataset):
         coco = load_instances(self.ann_file)
         cat_ids = check_split_names(self.all_seen_classes, coco,
                                     'class_names')
-        label_of = {cat: i for i, cat in enumerate(cat_ids)}
-        cats_per_image = image_category_ids(coco)
-        img_dir = self.data_prefix.get('img_path', '') or ''
-        items = []
-        for img in sorted(coco.dataset['images'], key=lambda im: str(im['id'])):
-            labels = sorted(label_of[c] for c in cats_per_image[img['id']]
-                            if c in label_of)
-            items.append(dict(img_path=osp.join(img_dir, img['file_name']),
-                              positives=labels, unknowns=[],
-                              img_id=img['id']))
-        return items
+        images = sorted(coco.dataset['images'], key=lambda im: str(im['id']))
+        return instance_items(coco, cat_ids, self.image_folder, images)

@@ -19,15 +19,14 @@ such images, see ``docs/spml.md``). Images are
 import os.path as osp
 from typing import List, Optional
 
-import numpy as np
-
 from granzsl_mm.registry import DATASETS
 
 from ..zsl.nuswide_metadata import (
+    SPLIT_LISTS,
     find_metadata_file,
-    image_key,
     read_concept_labels,
     read_lines,
+    read_split_rows,
     rows_to_positives,
 )
 from ..zsl.zsl_multilabel_dataset import ZSLMultiLabelDataset
@@ -35,7 +34,7 @@ from ..zsl.zsl_multilabel_dataset import ZSLMultiLabelDataset
 __all__ = ['NUSWIDE_NUM_CONCEPTS', 'NUSWideMultiLabelDataset']
 
 NUSWIDE_NUM_CONCEPTS = 81
-SPLITS = ('train', 'test')
+SPLITS = tuple(SPLIT_LISTS)
 
 
 @DATASETS.register_module()
@@ -77,21 +76,9 @@ class NUSWideMultiLabelDataset(ZSLMultiLabelDataset):
 
     def load_raw_items(self) -> List[dict]:
         """Images of the split, in its list order, with their concepts."""
-        root = self.data_root
-        all_keys = [image_key(p) for p in
-                    read_lines(find_metadata_file(root, 'Imagelist.txt'))]
-        name = 'TrainImagelist.txt' if self.split == 'train' else \
-            'TestImagelist.txt'
-        keys = [image_key(p) for p in
-                read_lines(find_metadata_file(root, name))]
-        row_of = {k: i for i, k in enumerate(all_keys)}
-        unknown = [k for k in keys if k not in row_of]
-        if unknown:
-            raise ValueError(f'{len(unknown)} images of {name} are not in '
-                             f'Imagelist.txt, e.g. {unknown[:5]}')
-        rows = np.fromiter((row_of[k] for k in keys), np.int64, len(keys))
-        labels = read_concept_labels(root, self.all_seen_classes,
+        all_keys, keys, rows = read_split_rows(self.data_root, self.split)
+        labels = read_concept_labels(self.data_root, self.all_seen_classes,
                                      len(all_keys))[rows]
-        img_dir = self.data_prefix.get('img_path', '') or ''
-        return [dict(img_path=osp.join(img_dir, k), positives=p, unknowns=[])
+        return [dict(img_path=osp.join(self.image_folder, k), positives=p,
+                     unknowns=[])
                 for k, p in zip(keys, rows_to_positives(labels))]

@@ -29,8 +29,8 @@ from mmengine.dataset import BaseDataset as MMEngineBaseDataset
 from mmpretrain.datasets import BaseDataset
 
 from granzsl_mm.registry import DATASETS
+from granzsl_mm.utils.label_matrix import NEGATIVE, POSITIVE, UNKNOWN
 
-from ..label_conventions import NEGATIVE, POSITIVE, UNKNOWN
 from .pseudo_label_file import load_pseudo_labels, pseudo_label_key
 
 __all__ = ['SPML_SPLITS', 'VAL_LABEL_OPTIONS', 'observe_single_positives',

@@ -19,6 +19,8 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from granzsl_mm.utils.atomic_io import atomic_open
+
 __all__ = ['pseudo_label_key', 'save_pseudo_labels', 'load_pseudo_labels']
 
 
@@ -72,8 +74,7 @@ def save_pseudo_labels(path: str,
                   meta=np.asarray(json.dumps(meta or {})))
     if similarity is not None:
         arrays['similarity'] = np.asarray(similarity, dtype=np.float32)
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    with open(path, 'wb') as f:
+    with atomic_open(path, suffix='.npz') as f:
         np.savez(f, **arrays)
     return path
 

@@ -6,7 +6,7 @@ Reads the per-class image-set files of the VOC devkit,
     2008_000002 -1      # -1 absent, 1 present, 0 present but 'difficult'
 
 for the 20 classes below, into our convention (1 / 0 / -1, see
-:mod:`granzsl_mm.datasets.label_conventions`). Images are listed in sorted
+:mod:`granzsl_mm.utils.label_matrix`). Images are listed in sorted
 id order; the image of id ``X`` is ``<data_prefix>/X.jpg`` (``JPEGImages``).
 The single-positive protocol (Cole et al. 2021) counts only ``1`` as
 positive ('difficult' as negative) and keeps images with at least one

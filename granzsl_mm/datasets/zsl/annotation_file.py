@@ -1,8 +1,33 @@
-"""Reading our converted annotation files (``{'metainfo', 'data_list'}``)."""
+"""Annotation json files: the one reader with clear errors, and our converted
+files (``{'metainfo', 'data_list'}``) read with their format checked."""
 import json
 import os.path as osp
+from typing import List
 
-__all__ = ['read_annotation_file']
+__all__ = ['load_json_file', 'read_annotation_file', 'converted_data_list']
+
+
+def load_json_file(path: str, what: str = 'annotation file') -> object:
+    """Parse a json file; a missing or malformed file names itself.
+
+    Args:
+        path (str): The file.
+        what (str): What it is, for the messages.
+
+    Returns:
+        object: The parsed JSON.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        ValueError: It is not valid JSON (or not UTF-8).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'{what} is not valid JSON: {path} ({e})') from e
 
 
 def read_annotation_file(path: str, file_format: str, converter: str) -> dict:
@@ -21,16 +46,31 @@ def read_annotation_file(path: str, file_format: str, converter: str) -> dict:
         FileNotFoundError: The file does not exist.
         ValueError: It is not valid JSON or not a ``file_format`` file.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as f:
-            ann = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f'annotation file is not valid JSON: {path} '
-                         f'({e})') from e
+    ann = load_json_file(path)
     meta = ann.get('metainfo', {}) if isinstance(ann, dict) else {}
     if meta.get('format') != file_format or 'data_list' not in ann:
         raise ValueError(f'{path}: not a {file_format} file (write it with '
                          f'{converter})')
     return ann
+
+
+def converted_data_list(ann: dict, path: str, label_set: str) -> List[dict]:
+    """The ``data_list`` of one of our converted files, for a label set.
+
+    Args:
+        ann (dict): The file, as :func:`read_annotation_file` returns it.
+        path (str): Its path (for the message).
+        label_set (str): The dataset's ``'seen'``, ``'unseen'`` or ``'all'``.
+
+    Returns:
+        list[dict]: The file's items.
+
+    Raises:
+        ValueError: The file holds seen labels only (a training file) and the
+            label set asks for unseen ones.
+    """
+    if ann['metainfo'].get('label_set', 'all') == 'seen' and \
+            label_set != 'seen':
+        raise ValueError(f'{path} holds seen labels only (a training file); '
+                         f'label_set={label_set!r} needs a test file')
+    return ann['data_list']

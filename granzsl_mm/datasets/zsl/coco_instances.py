@@ -6,10 +6,9 @@ papers (their home: :mod:`granzsl_mm.structures.class_lists`).
 """
 import contextlib
 import io
-import json
 import os.path as osp
 from collections import defaultdict
-from typing import Dict, List, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set
 
 from pycocotools.coco import COCO
 
@@ -19,9 +18,12 @@ from granzsl_mm.structures.class_lists import (
     COCO_UNSEEN_17,
 )
 
+from .annotation_file import load_json_file
+
 __all__ = [
     'COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17', 'load_instances',
-    'category_names', 'image_category_ids', 'check_split_names'
+    'category_names', 'image_category_ids', 'check_split_names',
+    'instance_items'
 ]
 
 
@@ -38,14 +40,7 @@ def load_instances(ann_file: str) -> COCO:
     Returns:
         pycocotools.coco.COCO: The indexed annotation.
     """
-    if not osp.isfile(ann_file):
-        raise FileNotFoundError(f'annotation file not found: {ann_file}')
-    try:
-        with open(ann_file, encoding='utf-8') as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f'annotation file is not valid JSON: {ann_file} '
-                         f'({e})') from e
+    data = load_json_file(ann_file)
     missing = [k for k in ('images', 'annotations', 'categories')
                if not isinstance(data, dict) or
                not isinstance(data.get(k), list)]
@@ -124,3 +119,31 @@ def check_split_names(split_names: Sequence[str], coco: COCO,
             f'category for: {unknown}; annotation categories: '
             f'{sorted(by_name)}')
     return [by_name[n] for n in split_names]
+
+
+def instance_items(coco: COCO, cat_ids: Sequence[int], img_dir: str,
+                   images: Optional[Sequence[dict]] = None) -> List[dict]:
+    """Raw dataset items of an instances file: an image's positives are the
+    labels of the categories of its annotations (crowd ones included).
+
+    Args:
+        coco (COCO): Annotation.
+        cat_ids (Sequence[int]): Category id of each label, in label order
+            (see :func:`check_split_names`); other categories are ignored.
+        img_dir (str): Image folder, joined before each ``file_name``.
+        images (Sequence[dict], optional): The images, in item order;
+            default the file's order.
+
+    Returns:
+        list[dict]: ``img_path``, ``positives`` (sorted label indices),
+        ``unknowns`` (empty: COCO labels are exhaustive) and ``img_id``.
+    """
+    label_of = {cat: i for i, cat in enumerate(cat_ids)}
+    cats_per_image = image_category_ids(coco)
+    items = []
+    for img in coco.dataset['images'] if images is None else images:
+        labels = sorted(label_of[c] for c in cats_per_image[img['id']]
+                        if c in label_of)
+        items.append(dict(img_path=osp.join(img_dir, img['file_name']),
+                          positives=labels, unknowns=[], img_id=img['id']))
+    return items

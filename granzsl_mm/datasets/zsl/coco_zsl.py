@@ -8,7 +8,7 @@ from ..descriptions.dataset import read_class_split
 from .coco_instances import (
     COCO80_CLASSES,
     check_split_names,
-    image_category_ids,
+    instance_items,
     load_instances,
 )
 from .zsl_multilabel_dataset import ZSLMultiLabelDataset
@@ -98,14 +98,4 @@ class COCOZSLDataset(ZSLMultiLabelDataset):
         names = self.all_seen_classes + self.all_unseen_classes
         source = self.split_file or 'classes argument'
         cat_ids = check_split_names(names, coco, source)
-        label_of = {cat: i for i, cat in enumerate(cat_ids)}
-        cats_per_image = image_category_ids(coco)
-        img_dir = self.data_prefix.get('img_path', '') or ''
-        items = []
-        for img in coco.dataset['images']:  # the file's order
-            labels = sorted(label_of[c] for c in cats_per_image[img['id']]
-                            if c in label_of)
-            items.append(dict(img_path=osp.join(img_dir, img['file_name']),
-                              positives=labels, unknowns=[],
-                              img_id=img['id']))
-        return items
+        return instance_items(coco, cat_ids, self.image_folder)

@@ -27,12 +27,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..label_conventions import signed_to_ours
+from granzsl_mm.utils.label_matrix import signed_to_ours
 
 __all__ = [
-    'NUSWIDE_FILES', 'find_metadata_file', 'read_lines', 'image_key',
-    'zsl_split_from_lists', 'read_zsl_classes', 'read_binary_matrix',
-    'rows_to_positives', 'read_concept_labels', 'read_label_pickle'
+    'NUSWIDE_FILES', 'SPLIT_LISTS', 'find_metadata_file', 'read_lines',
+    'image_key', 'read_split_rows', 'zsl_split_from_lists',
+    'read_zsl_classes', 'read_binary_matrix', 'rows_to_positives',
+    'read_concept_labels', 'read_label_pickle'
 ]
 
 # file -> official sub-folders it may sit in (else directly in the root)
@@ -45,6 +46,8 @@ NUSWIDE_FILES = {
     'Concepts81.txt': ('ConceptsList', ),
     'AllLabels': ('Groundtruth', ),
 }
+# split -> its official image list
+SPLIT_LISTS = {'train': 'TrainImagelist.txt', 'test': 'TestImagelist.txt'}
 
 
 def find_metadata_file(root: str, name: str) -> str:
@@ -80,6 +83,37 @@ def image_key(path: str) -> str:
     with or without ``C:\\ImageData\\Flickr\\``)."""
     parts = [p for p in path.strip().replace('\\', '/').split('/') if p]
     return '/'.join(parts[-2:])
+
+
+def read_split_rows(root: str,
+                    split: str) -> Tuple[List[str], List[str], np.ndarray]:
+    """The images of an official split and their rows in the label files.
+
+    Args:
+        root (str): NUS-WIDE root.
+        split (str): ``'train'``, ``'test'`` or ``'all'``.
+
+    Returns:
+        tuple: ``all_keys`` (every image, ``Imagelist.txt`` order: the row
+        order of the label files), ``keys`` (the split's images, in its
+        list's order) and ``rows`` (int64, the row of each key).
+
+    Raises:
+        ValueError: The split list names images that ``Imagelist.txt``
+            does not list.
+    """
+    all_keys = [image_key(p) for p in
+                read_lines(find_metadata_file(root, 'Imagelist.txt'))]
+    name = SPLIT_LISTS.get(split, 'Imagelist.txt')
+    keys = all_keys if split == 'all' else [
+        image_key(p) for p in read_lines(find_metadata_file(root, name))]
+    row_of = {k: i for i, k in enumerate(all_keys)}
+    unknown = [k for k in keys if k not in row_of]
+    if unknown:
+        raise ValueError(f'{len(unknown)} images of {name} are not in '
+                         f'Imagelist.txt, e.g. {unknown[:5]}')
+    rows = np.fromiter((row_of[k] for k in keys), np.int64, len(keys))
+    return all_keys, keys, rows
 
 
 def zsl_split_from_lists(tags: Sequence[str],

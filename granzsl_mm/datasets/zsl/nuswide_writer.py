@@ -1,10 +1,11 @@
 """Write NUS-WIDE metadata in the official formats (fixtures, subsets,
 benchmarks): CRLF text files laid out as in the official downloads."""
-import os
 import os.path as osp
 from typing import Sequence
 
 import numpy as np
+
+from granzsl_mm.utils.atomic_io import atomic_write_bytes, atomic_write_text
 
 __all__ = ['write_nuswide_metadata', 'binary_matrix_bytes']
 
@@ -30,9 +31,7 @@ def binary_matrix_bytes(mat: np.ndarray, sep: bytes = b' ') -> bytes:
 
 
 def _write_lines(path: str, lines: Sequence[str]) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w', encoding='utf-8', newline='') as f:
-        f.write(''.join(f'{line}\r\n' for line in lines))
+    atomic_write_text(''.join(f'{line}\r\n' for line in lines), path)
 
 
 def write_nuswide_metadata(root: str, tags: Sequence[str],
@@ -59,12 +58,11 @@ def write_nuswide_metadata(root: str, tags: Sequence[str],
     _write_lines(osp.join(root, 'ImageList', 'TestImagelist.txt'),
                  [k for k, t in zip(win, is_train) if not t])
     _write_lines(osp.join(root, 'NUS_WID_Tags', 'TagList1k.txt'), tags)
-    with open(osp.join(root, 'NUS_WID_Tags', 'AllTags1k.txt'), 'wb') as f:
-        f.write(binary_matrix_bytes(tag_matrix))
+    atomic_write_bytes(binary_matrix_bytes(tag_matrix),
+                       osp.join(root, 'NUS_WID_Tags', 'AllTags1k.txt'))
     _write_lines(osp.join(root, 'ConceptsList', 'Concepts81.txt'), concepts)
     label_dir = osp.join(root, 'Groundtruth', 'AllLabels')
-    os.makedirs(label_dir, exist_ok=True)
     concept_matrix = np.asarray(concept_matrix, dtype=np.uint8)
     for k, concept in enumerate(concepts):
-        with open(osp.join(label_dir, f'Labels_{concept}.txt'), 'wb') as f:
-            f.write(binary_matrix_bytes(concept_matrix[:, k:k + 1]))
+        atomic_write_bytes(binary_matrix_bytes(concept_matrix[:, k:k + 1]),
+                           osp.join(label_dir, f'Labels_{concept}.txt'))

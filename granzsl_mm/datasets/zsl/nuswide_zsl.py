@@ -1,19 +1,17 @@
 """NUS-WIDE zero-shot multi-label dataset (925 seen tags / 81 concepts)."""
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import numpy as np
 
 from granzsl_mm.registry import DATASETS
 
-from .annotation_file import read_annotation_file
 from .nuswide_metadata import (
     find_metadata_file,
-    image_key,
     read_binary_matrix,
     read_concept_labels,
     read_label_pickle,
-    read_lines,
+    read_split_rows,
     read_zsl_classes,
     rows_to_positives,
 )
@@ -75,6 +73,9 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
         **kwargs: ``BaseDataset`` arguments.
     """
 
+    converted_format = NUSWIDE_ANN_FORMAT
+    converter = 'tools/dataset_converters/nuswide_zsl.py'
+
     def __init__(self,
                  data_root: str = '',
                  split: str = 'test',
@@ -100,10 +101,10 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
         self.labels_from = labels_from
         self.seen_pickle = _join(data_root, seen_pickle)
         self.unseen_pickle = _join(data_root, unseen_pickle)
-        self._ann: Optional[dict] = None
+        self._converted: Optional[dict] = None
         if labels_from == 'ann_file':
-            self._ann = self._read_ann(_join(data_root, ann_file))
-            meta = self._ann['metainfo']
+            self._converted = self.read_converted(ann_file, data_root)
+            meta = self._converted['metainfo']
             seen, unseen = meta['seen_classes'], meta['unseen_classes']
             self.tags = None
         else:
@@ -116,44 +117,14 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
             data_prefix=data_prefix or dict(img_path='Flickr'), **kwargs)
 
     # our annotation file --------------------------------------------------
-    @staticmethod
-    def _read_ann(path: str) -> dict:
-        return read_annotation_file(
-            path, NUSWIDE_ANN_FORMAT, 'tools/dataset_converters/nuswide_zsl.py')
-
     def _items_from_ann(self) -> List[dict]:
-        ann, self._ann = self._ann, None
-        if ann is None:  # full_init called again (e.g. after pickling)
-            ann = self._read_ann(self.ann_file)
-        if ann['metainfo'].get('label_set', 'all') == 'seen' and \
-                self.label_set != 'seen':
-            raise ValueError(f'{self.ann_file} holds seen labels only (a '
-                             f'training file); label_set={self.label_set!r} '
-                             'needs a test file')
         return [dict(img_path=d['img_path'], positives=d['gt_label'],
                      unknowns=d.get('unknown_label', []))
-                for d in ann['data_list']]
+                for d in self.converted_items()]
 
     # official metadata ------------------------------------------------------
-    def _split_keys(self) -> Tuple[List[str], List[str]]:
-        root = self.data_root
-        all_keys = [image_key(p) for p in
-                    read_lines(find_metadata_file(root, 'Imagelist.txt'))]
-        if self.split == 'all':
-            return all_keys, all_keys
-        name = 'TrainImagelist.txt' if self.split == 'train' else \
-            'TestImagelist.txt'
-        return all_keys, [image_key(p) for p in
-                          read_lines(find_metadata_file(root, name))]
-
     def _items_from_metadata(self) -> List[dict]:
-        all_keys, keys = self._split_keys()
-        row_of = {k: i for i, k in enumerate(all_keys)}
-        unknown = [k for k in keys if k not in row_of]
-        if unknown:
-            raise ValueError(f'{len(unknown)} images of the {self.split} list '
-                             f'are not in Imagelist.txt, e.g. {unknown[:5]}')
-        rows = np.fromiter((row_of[k] for k in keys), np.int64, len(keys))
+        all_keys, keys, rows = read_split_rows(self.data_root, self.split)
         positives = [[] for _ in keys]
         num_seen = len(self.all_seen_classes)
         if self.label_set != 'unseen':
@@ -214,7 +185,7 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
         if not bare:
             return keys
         folder_of: dict = {}
-        for key in self._split_keys()[0]:
+        for key in read_split_rows(self.data_root, 'all')[0]:
             name = key.rsplit('/', 1)[-1]
             folder_of[name] = None if name in folder_of else key
         unresolved = [k for k in bare if folder_of.get(k) is None]
@@ -229,7 +200,6 @@ class NUSWideZSLDataset(ZSLMultiLabelDataset):
         items = {'metadata': self._items_from_metadata,
                  'pickles': self._items_from_pickles,
                  'ann_file': self._items_from_ann}[self.labels_from]()
-        img_dir = self.data_prefix.get('img_path', '') or ''
         for item in items:
-            item['img_path'] = osp.join(img_dir, item['img_path'])
+            item['img_path'] = osp.join(self.image_folder, item['img_path'])
         return items

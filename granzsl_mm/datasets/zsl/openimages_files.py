@@ -31,7 +31,7 @@ full annotation CSVs; these readers take the shipped files as they are.
 
 BiAM builds its label matrices as ``label[c] = 2 * Confidence - 1`` (+1 / -1,
 0 unknown; ``feature_extraction/extract_openimages_test.py``); ours are 1 /
-0 / -1 (``label_conventions.signed_to_ours`` of those). Where an image lists
+0 / -1 (``utils.label_matrix.signed_to_ours`` of those). Where an image lists
 the same label twice, the last row wins (BiAM's in-chunk assignment).
 """
 import csv

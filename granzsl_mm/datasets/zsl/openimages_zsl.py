@@ -7,7 +7,6 @@ from mmpretrain.datasets import BaseDataset
 
 from granzsl_mm.registry import DATASETS
 
-from .annotation_file import read_annotation_file
 from .openimages_files import (
     find_openimages_file,
     read_class_descriptions,
@@ -108,6 +107,9 @@ class OpenImagesZSLDataset(ZSLMultiLabelDataset):
         **kwargs: ``BaseDataset`` arguments.
     """
 
+    converted_format = OPENIMAGES_ANN_FORMAT
+    converter = 'tools/dataset_converters/openimages_zsl.py'
+
     def __init__(self,
                  data_root: str = '',
                  split: str = 'test',
@@ -124,16 +126,14 @@ class OpenImagesZSLDataset(ZSLMultiLabelDataset):
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
         self.split = split
         self._negatives: Dict[str, List[int]] = {}
+        self._converted: Optional[dict] = None
         if ann_file:
-            path = ann_file if osp.isabs(ann_file) or not data_root else \
-                osp.join(data_root, ann_file)
-            self._ann: Optional[dict] = self._read_ann(path)
-            meta = self._ann['metainfo']
+            self._converted = self.read_converted(ann_file, data_root)
+            meta = self._converted['metainfo']
             self.split_info = {k: meta[k] for k in (
                 'seen_mids', 'unseen_mids', 'seen_classes', 'unseen_classes',
                 'names')}
         else:
-            self._ann = None
             self.split_info = read_openimages_split(data_root, unseen)
         self.unseen = unseen
         info = self.split_info
@@ -152,11 +152,6 @@ class OpenImagesZSLDataset(ZSLMultiLabelDataset):
             data_prefix=data_prefix or dict(img_path=split), metainfo=meta,
             **kwargs)
 
-    @staticmethod
-    def _read_ann(path: str) -> dict:
-        return read_annotation_file(
-            path, OPENIMAGES_ANN_FORMAT, 'tools/dataset_converters/openimages_zsl.py')
-
     def _csv_items(self) -> List[dict]:
         info = self.split_info
         mids = info['seen_mids'] + info['unseen_mids']
@@ -172,26 +167,17 @@ class OpenImagesZSLDataset(ZSLMultiLabelDataset):
                 for i, p, n in zip(ids, pos, neg)]
 
     def _ann_items(self) -> List[dict]:
-        ann, self._ann = self._ann, None
-        if ann is None:  # full_init called again
-            ann = self._read_ann(self.ann_file)
-        if ann['metainfo'].get('label_set', 'all') == 'seen' and \
-                self.label_set != 'seen':
-            raise ValueError(f'{self.ann_file} holds seen labels only (a '
-                             f'training file); label_set={self.label_set!r} '
-                             'needs a test file')
         return [dict(img_path=d['img_path'], positives=d['gt_label'],
                      negatives=d.get('negative_label', []))
-                for d in ann['data_list']]
+                for d in self.converted_items()]
 
     def load_raw_items(self) -> List[dict]:
         """Read the csv (or our json) into raw items; negatives are kept
         aside (the base class knows positives and unknowns only)."""
         items = self._ann_items() if self.ann_file else self._csv_items()
-        img_dir = self.data_prefix.get('img_path', '') or ''
         self._negatives = {}
         for item in items:
-            item['img_path'] = osp.join(img_dir, item['img_path'])
+            item['img_path'] = osp.join(self.image_folder, item['img_path'])
             self._negatives[item['img_path']] = item.pop('negatives')
             item['unknowns'] = []
         return items

@@ -13,11 +13,14 @@ compact form (index lists) and ``gt_score`` is expanded on access, so a
 100k-image, 1006-class set costs no dense matrix.
 """
 import gc
+import os.path as osp
 from collections import Counter
 from typing import List, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
+
+from granzsl_mm.utils.label_matrix import dense_labels
 
 from ..image_checks import (
     IMAGE_CHECKS,
@@ -25,7 +28,7 @@ from ..image_checks import (
     describe_bad_images,
     find_bad_images,
 )
-from ..label_conventions import dense_labels
+from .annotation_file import converted_data_list, read_annotation_file
 
 __all__ = ['ZSLMultiLabelDataset', 'LABEL_SETS', 'EMPTY_IMAGE_OPTIONS',
            'BAD_IMAGE_OPTIONS', 'DUPLICATE_IMAGE_OPTIONS']
@@ -62,6 +65,11 @@ class ZSLMultiLabelDataset(BaseDataset):
         **kwargs: ``mmpretrain`` ``BaseDataset`` arguments (``ann_file``,
             ``data_root``, ``data_prefix``, ``pipeline``, ``indices``, ...).
     """
+
+    # Our converted annotation json, for the subclasses that read one: its
+    # format id and the converter that writes it (named in errors).
+    converted_format: Optional[str] = None
+    converter: str = ''
 
     def __init__(self,
                  seen_classes: Sequence[str],
@@ -121,6 +129,43 @@ class ZSLMultiLabelDataset(BaseDataset):
         if self.label_set == 'seen':
             return sorted(i for i in indices if i < num_seen)
         return sorted(i - num_seen for i in indices if i >= num_seen)
+
+    # our converted annotation file ------------------------------------------
+    @classmethod
+    def read_converted(cls, ann_file: str, data_root: str = '') -> dict:
+        """Read our converted annotation json, its format checked.
+
+        Args:
+            ann_file (str): The file, relative to ``data_root`` unless
+                absolute.
+            data_root (str): The dataset root.
+
+        Returns:
+            dict: The file (``metainfo``, ``data_list``).
+        """
+        path = ann_file if osp.isabs(ann_file) or not data_root else \
+            osp.join(data_root, ann_file)
+        return read_annotation_file(path, cls.converted_format, cls.converter)
+
+    def converted_items(self) -> List[dict]:
+        """The items of our converted file, checked against the label set.
+
+        The copy a subclass read at construction (``self._converted``, for
+        its metainfo) is used once and dropped; the file is read again when
+        ``full_init`` runs again (e.g. after pickling).
+
+        Returns:
+            list[dict]: The file's ``data_list``.
+        """
+        ann, self._converted = getattr(self, '_converted', None), None
+        if ann is None:
+            ann = self.read_converted(self.ann_file)
+        return converted_data_list(ann, self.ann_file, self.label_set)
+
+    @property
+    def image_folder(self) -> str:
+        """The image folder (``data_prefix['img_path']``, '' when none)."""
+        return self.data_prefix.get('img_path', '') or ''
 
     # items ------------------------------------------------------------------
     def load_raw_items(self) -> List[dict]:

@@ -1,6 +1,7 @@
 """Hooks of granzsl_mm."""
 from .asymmetric_pseudo_label_hook import AsymmetricPseudoLabelHook
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .checkpoint_fit_hook import CheckpointFitHook
 from .class_order_hook import ClassOrderError, ClassOrderHook
 from .export_open_clip_hook import ExportOpenCLIPHook
 from .original_image_visualization_hook import OriginalImageVisualizationHook
@@ -12,4 +13,4 @@ __all__ = ['RNGStateHook', 'get_rng_state', 'set_rng_state',
            'ExportOpenCLIPHook', 'ProgressBarHook', 'SafeFormHook',
            'AtomicCheckpointHook', 'AsymmetricPseudoLabelHook',
            'OriginalImageVisualizationHook', 'ClassOrderHook',
-           'ClassOrderError']
+           'ClassOrderError', 'CheckpointFitHook']

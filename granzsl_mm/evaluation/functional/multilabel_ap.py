@@ -27,6 +27,21 @@ Tie rules (``ties``), both deterministic:
   indices win (= input order). ``torch.topk`` on CPU does not promise this:
   on ``[.5, .9, .5, .5, .9, .1, .5]`` it returns ``[1, 4, 0]`` for K=3 (the
   same) but ``[1, 4, 6, 0, 3]`` for K=5 (ours: ``[1, 4, 0, 2, 3]``).
+
+Inputs (:func:`validate_scores_targets`, through the door of label matrices
+:mod:`granzsl_mm.utils.label_matrix`): labels in our convention only, 1
+positive, 0 negative, -1 unknown (convert the papers' signed +1 / -1 / 0
+with ``signed_to_ours`` first); finite scores; as many score as label rows.
+Refused: a label outside {1, 0, -1} (checked before any cast), unknowns
+without a single negative (signed labels), NaN / inf scores, ``topk``
+values below 1.
+
+Score precision: scores are ranked in the precision they come in. float64
+stays float64 and float32 float32; float16 / bfloat16 are widened to float32
+and integers to float64 (both exact); nothing is narrowed, so scores that
+differ only beyond float32 precision never become ties. The streaming
+metrics keep float32 score files and refuse float64 scores that the cast
+would tie (``cast_keeping_ties``).
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +50,10 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from granzsl_mm.utils.label_matrix import check_scores_and_labels
+
 __all__ = ['per_class_ap', 'topk_hits', 'multilabel_zsl_metrics',
-           'validate_scores_targets', 'to_numpy', 'TIE_RULES']
+           'validate_scores_targets', 'check_topk', 'to_numpy', 'TIE_RULES']
 
 TIE_RULES = ('pessimistic', 'stable')
 
@@ -55,46 +72,51 @@ def to_numpy(x: ArrayLike) -> np.ndarray:
 
 
 def validate_scores_targets(scores: ArrayLike,
-                            targets: ArrayLike) -> tuple:
+                            targets: ArrayLike,
+                            signed_check: bool = True) -> tuple:
     """Check and convert scores ``[N, C]`` and targets ``[N, C]``.
+
+    The checks are :func:`~granzsl_mm.utils.label_matrix.
+    check_scores_and_labels` (the door of label matrices).
 
     Args:
         scores: Finite prediction scores.
-        targets: Labels in {1, 0, -1} (-1 = unknown).
+        targets: Labels in our convention: 1 positive, 0 negative, -1
+            unknown.
+        signed_check: Refuse unknowns without a single negative (signed
+            labels); off for a chunk of a larger matrix, whose caller checks
+            the whole (:func:`~granzsl_mm.utils.label_matrix.refuse_signed`).
 
     Returns:
-        tuple: ``(scores, targets)`` as float32/float64 and int8 arrays.
+        tuple: ``(scores, targets)`` as float32/float64 (in the precision
+        given, never narrowed) and int8 arrays.
 
     Raises:
-        ValueError: On wrong dimensions, shape mismatch, non-finite scores or
-            labels outside {1, 0, -1}.
+        ValueError: On wrong dimensions, different row or column counts,
+            non-finite scores, labels outside {1, 0, -1} or signed labels.
     """
     scores = to_numpy(scores)
     targets = to_numpy(targets)
-    if scores.ndim != 2 or targets.ndim != 2:
-        raise ValueError('scores and targets must be 2-D [N, C], got shapes '
-                         f'{scores.shape} and {targets.shape}')
-    if scores.shape != targets.shape:
-        raise ValueError(f'shape mismatch: scores {scores.shape} vs targets '
-                         f'{targets.shape}')
+    check_scores_and_labels(scores, targets, signed_check=signed_check)
     if scores.dtype not in (np.float32, np.float64):
         scores = scores.astype(np.float64)
-    # Checked in row chunks: bounded temporary memory.
-    step = max(1, (1 << 23) // max(1, scores.shape[1]))
-    for start in range(0, scores.shape[0], step):
-        if not np.isfinite(scores[start:start + step]).all():
-            raise ValueError('scores contain NaN or inf')
-        tgt = targets[start:start + step]
-        if tgt.dtype.kind == 'f' and not np.isfinite(tgt).all():
-            raise ValueError('targets contain NaN or inf; use -1 for unknown')
-        if tgt.dtype == np.int8:  # -1, 0, 1 -> 255 + 1, 0 + 1, 1 + 1 (mod 256)
-            bad = tgt.view(np.uint8) + np.uint8(1) > 2
-        else:
-            bad = (tgt != 1) & (tgt != 0) & (tgt != -1)
-        if bad.any():
-            raise ValueError('targets must be in {1, 0, -1}; found '
-                             f'{np.unique(tgt[bad])[:5].tolist()}')
     return scores, targets.astype(np.int8, copy=False)
+
+
+def check_topk(topk: Sequence[int]) -> tuple:
+    """The K values of P / R / F1@K as a tuple of ints, each at least 1.
+
+    Raises:
+        ValueError: A K below 1 or not a whole number.
+    """
+    ks = tuple(topk)
+    if not all(isinstance(k, (int, np.integer)) or (
+            isinstance(k, float) and k.is_integer()) for k in ks) or any(
+                k < 1 for k in ks):
+        raise ValueError(f'topk must hold whole numbers >= 1 (the K of '
+                         f'P/R/F1@K: each image\'s K best classes), got '
+                         f'{ks}')
+    return tuple(int(k) for k in ks)
 
 
 def _chunk_ap_stable(scores: np.ndarray, targets: np.ndarray, start: int,
@@ -200,14 +222,14 @@ def topk_hits(scores: np.ndarray, positives: np.ndarray,
     Args:
         scores: ``[N, C]`` scores.
         positives: ``[N, C]`` boolean ground-truth positives.
-        ks: The K values (each clipped to C).
+        ks: The K values, each at least 1 (clipped to C).
         chunk_size: Images processed at once.
 
     Returns:
         np.ndarray: ``[len(ks), N]`` int64 hit counts.
     """
     num, num_classes = scores.shape
-    ks = [min(int(k), num_classes) for k in ks]
+    ks = [min(k, num_classes) for k in check_topk(ks)]
     hits = np.zeros((len(ks), num), dtype=np.int64)
     kmax = max(ks, default=0)
     if kmax <= 0 or num == 0:
@@ -258,9 +280,11 @@ def multilabel_zsl_metrics(scores: ArrayLike,
     """mAP and top-K precision / recall / F1 (micro and per image), in %.
 
     Args:
-        scores: ``[N, C]`` finite scores of one label set.
-        targets: ``[N, C]`` labels in {1, 0, -1}.
-        topk: The K values.
+        scores: ``[N, C]`` finite scores of one label set, ranked in the
+            precision given (module docstring).
+        targets: ``[N, C]`` labels in our convention only: 1 positive, 0
+            negative, -1 unknown (signed labels are refused).
+        topk: The K values, each at least 1.
         empty_class: ``'zero'``: a class without positives has AP 0 and
             counts in the mean (reference protocol); ``'skip'``: excluded.
         drop_empty_images: Drop images without any positive in this label
@@ -277,6 +301,7 @@ def multilabel_zsl_metrics(scores: ArrayLike,
     if empty_class not in ('zero', 'skip'):
         raise ValueError(f"empty_class must be 'zero' or 'skip', got "
                          f'{empty_class!r}')
+    topk = check_topk(topk)
     scores, targets = validate_scores_targets(scores, targets)
     positives = targets == 1
     if drop_empty_images:

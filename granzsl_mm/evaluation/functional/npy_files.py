@@ -2,14 +2,15 @@
 
 Positioned I/O keeps the pages in the page cache and out of the process'
 resident set: the streaming metric's score files
-(:mod:`granzsl_mm.evaluation.functional.streaming`). NumPy only.
+(:mod:`.score_file`) and spill files (:mod:`.spill_file`). NumPy only.
 """
+import io
 import os
 from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ['npy_data_offset', 'create_npy', 'write_npy_rows',
+__all__ = ['npy_header', 'npy_data_offset', 'create_npy', 'write_npy_rows',
            'read_npy_rows', 'transpose_npy']
 
 
@@ -25,6 +26,23 @@ def npy_data_offset(path: str) -> Tuple[int, np.dtype, Tuple[int, ...]]:
         return f.tell(), dtype, shape
 
 
+def npy_header(shape: Tuple[int, ...], dtype) -> bytes:
+    """The ``.npy`` (version 1.0) header of a C-ordered array.
+
+    Args:
+        shape (tuple): Array shape.
+        dtype: Array dtype.
+
+    Returns:
+        bytes: Magic string and header, padded as NumPy pads them.
+    """
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {
+        'descr': np.lib.format.dtype_to_descr(np.dtype(dtype)),
+        'fortran_order': False, 'shape': tuple(shape)})
+    return buf.getvalue()
+
+
 def create_npy(path: str, shape: Tuple[int, ...], dtype,
                fill: Optional[int] = None) -> None:
     """Create a (sparse) ``.npy`` file of ``shape``; readable with
@@ -37,10 +55,8 @@ def create_npy(path: str, shape: Tuple[int, ...], dtype,
         fill (int, optional): Byte written everywhere (else zeros, sparse).
     """
     dtype = np.dtype(dtype)
-    header = {'descr': np.lib.format.dtype_to_descr(dtype),
-              'fortran_order': False, 'shape': tuple(shape)}
     with open(path, 'wb') as f:
-        np.lib.format.write_array_header_1_0(f, header)
+        f.write(npy_header(shape, dtype))
         size = int(np.prod(shape)) * dtype.itemsize
         if fill is None:
             f.truncate(f.tell() + size)

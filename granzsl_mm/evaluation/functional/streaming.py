@@ -16,25 +16,25 @@ from them class by class (a column chunk of the sparse matrix) and
 ``read_cols`` is never called (it may then be ``None``). Denser labels fall
 back to the column reader. Both give the same AP, bit for bit.
 
-Memory: one chunk plus the sparse triplets. The ``.npy`` helpers live in
-:mod:`.npy_files` (re-exported here). NumPy and torch only.
+Memory: one chunk plus the sparse triplets. The score files on disk are
+:mod:`.score_file` (``.npy`` helpers: :mod:`.npy_files`). NumPy and torch
+only.
 """
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .multilabel_ap import per_class_ap, topk_hits, validate_scores_targets
-from .npy_files import (
-    create_npy,
-    npy_data_offset,
-    read_npy_rows,
-    transpose_npy,
-    write_npy_rows,
+from granzsl_mm.utils.label_matrix import label_kinds, refuse_signed
+
+from .multilabel_ap import (
+    check_topk,
+    per_class_ap,
+    topk_hits,
+    validate_scores_targets,
 )
 
 __all__ = ['stream_zsl_metrics', 'stream_label_sets', 'sparse_class_ap',
-           'LabelSetAccumulator', 'row_stats', 'npy_data_offset',
-           'create_npy', 'write_npy_rows', 'read_npy_rows', 'transpose_npy']
+           'LabelSetAccumulator', 'row_stats']
 
 Reader = Callable[[int, int], Tuple[np.ndarray, np.ndarray]]
 
@@ -199,7 +199,10 @@ def stream_label_sets(read_rows: Reader, read_cols: Optional[Reader],
                       sparse_limit: int = 1 << 26) -> Dict[str, Dict]:
     """:func:`multilabel_zsl_metrics` of several label sets in one row pass.
 
-    Each row chunk is read (and checked) once for all the label sets.
+    Each row chunk is read (and checked) once for all the label sets: the
+    checks of :func:`multilabel_zsl_metrics` (labels in our convention,
+    finite scores, ``topk`` >= 1); the signed-label check runs over all the
+    chunks together.
 
     Args:
         read_rows: Row reader (see the module docstring).
@@ -223,23 +226,31 @@ def stream_label_sets(read_rows: Reader, read_cols: Optional[Reader],
         ``'ap_path'``: ``'sparse'`` or ``'columns'``.
 
     Raises:
-        ValueError: On a bad ``empty_class``, or dense labels without
+        ValueError: On a bad ``empty_class`` or ``topk``, bad scores or
+            labels (:func:`validate_scores_targets`), or dense labels without
             ``read_cols``.
     """
     if empty_class not in ('zero', 'skip'):
         raise ValueError(f"empty_class must be 'zero' or 'skip', got "
                          f'{empty_class!r}')
+    topk = check_topk(topk)
     passes = {name: LabelSetAccumulator(cols, num_rows, list(topk),
                                         drop_empty_images, sparse_limit)
               for name, cols in label_sets.items()}
     if not passes:
         return {}
     hi = max(c1 for _, c1 in label_sets.values())
+    has_unknown = has_negative = False
     for r0 in range(0, num_rows, chunk_rows):
         s, t = read_rows(r0, min(r0 + chunk_rows, num_rows))
-        s, t = validate_scores_targets(s[:, :hi], t[:, :hi])
+        s, t = validate_scores_targets(s[:, :hi], t[:, :hi],
+                                       signed_check=False)
+        unknown, negative = label_kinds(t)
+        has_unknown, has_negative = has_unknown or unknown, \
+            has_negative or negative
         for one in passes.values():
             one.add_rows(r0, s, t)
+    refuse_signed(has_unknown, has_negative)
     return {name: one.result(read_cols, empty_class, chunk_cols,
                              return_per_class)
             for name, one in passes.items()}
@@ -296,5 +307,7 @@ def _column_ap(read_cols: Reader, columns: Tuple[int, int],
         s, t = read_cols(a, b)
         if keep is not None:
             s, t = s[:, keep], t[:, keep]
-        ap[a - c0:b - c0] = per_class_ap(s.T, t.T, num_threads=1)
+        # a class chunk may lack negatives: the row pass checked the whole
+        s, t = validate_scores_targets(s.T, t.T, signed_check=False)
+        ap[a - c0:b - c0] = per_class_ap(s, t, validate=False, num_threads=1)
     return ap

@@ -6,12 +6,13 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from granzsl_mm.registry import METRICS
+from granzsl_mm.utils.label_matrix import labels_as_int8
 
 from ..functional import multilabel_zsl_metrics
-from ..functional.multilabel_ap import TIE_RULES, to_numpy
+from ..functional.multilabel_ap import TIE_RULES, check_topk, to_numpy
 
-__all__ = ['ZSLMultiLabelMetric', 'LABEL_SETS', 'check_protocol_options',
-           'labels_as_int8', 'refuse_signed_labels']
+__all__ = ['ZSLMultiLabelMetric', 'ZSLProtocolMetric', 'LABEL_SETS',
+           'check_protocol_options']
 
 LABEL_SETS = ('zsl', 'gzsl', 'seen', 'multilabel')
 
@@ -36,55 +37,59 @@ def check_protocol_options(label_sets: Sequence[str],
     if empty_class not in ('zero', 'skip'):
         raise ValueError("empty_class must be 'zero' or 'skip'")
     return tuple(label_sets)
+
+
 _SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
 
 
-def labels_as_int8(gt) -> np.ndarray:
-    """A sample's ``gt_score`` as int8, refusing values that are not whole.
+class ZSLProtocolMetric(BaseMetric):
+    """The protocol options and label-set rules of the ZSL metrics (the
+    in-memory one and the streaming ones).
 
     Args:
-        gt: Labels (tensor or array) in {1, 0, -1}.
-
-    Returns:
-        np.ndarray: The labels as int8 (same shape).
-
-    Raises:
-        ValueError: If a label is not a whole number (a 0.5 would silently
-            become 0).
+        topk: The K values of P/R/F1@K.
+        label_sets: A subset of ``LABEL_SETS``.
+        empty_class: ``'zero'`` or ``'skip'``.
+        drop_empty_images: Drop images with no positive in the label set.
+        collect_device: ``'cpu'`` or ``'gpu'`` for gathering results.
+        prefix: Optional prefix of all keys.
     """
-    gt = to_numpy(gt)
-    out = gt.astype(np.int8)
-    if gt.dtype.kind == 'f' and not np.array_equal(out, gt):
-        bad = np.unique(gt[out != gt])[:5].tolist()
-        raise ValueError(f'gt_score must be in {{1, 0, -1}}; found {bad}')
-    return out
 
+    default_prefix: Optional[str] = None
 
-def refuse_signed_labels(has_unknown: bool, has_negative: bool) -> None:
-    """Refuse targets in the papers' signed convention (+1 / -1, no 0).
+    def __init__(self,
+                 topk: Sequence[int],
+                 label_sets: Sequence[str],
+                 empty_class: str,
+                 drop_empty_images: bool,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.label_sets = check_protocol_options(label_sets, empty_class)
+        self.topk = check_topk(topk)
+        self.empty_class = empty_class
+        self.drop_empty_images = drop_empty_images
 
-    Our convention reads -1 as unknown, so a signed matrix would score every
-    valid entry as positive (mAP 100). Unknowns without a single negative
-    anywhere is that case.
+    def _num_seen(self, num_classes: int) -> int:
+        """Number of seen classes (the first ones) among ``num_classes``."""
+        meta = self.dataset_meta or {}
+        if 'seen_classes' in meta:
+            return min(len(meta['seen_classes']), num_classes)
+        if 'unseen_classes' in meta:
+            return max(num_classes - len(meta['unseen_classes']), 0)
+        return num_classes
 
-    Args:
-        has_unknown: Whether any label is -1.
-        has_negative: Whether any label is 0.
-
-    Raises:
-        ValueError: On unknowns without any negative.
-    """
-    if has_unknown and not has_negative:
-        raise ValueError(
-            'gt_score holds unknowns (-1) but no negative (0) at all: these '
-            'look like labels in the signed convention (+1 positive, -1 '
-            'negative), which this metric would read as "every valid label '
-            'is positive". Convert them with granzsl_mm.datasets.'
-            'signed_to_ours (label_conventions) first.')
+    @staticmethod
+    def _scalar_metrics(name: str, res: dict) -> Dict[str, float]:
+        """The scalar metrics of a label set's result under their keys
+        (``zsl/mAP``; un-prefixed for ``'multilabel'``)."""
+        key_prefix = '' if name == 'multilabel' else f'{name}/'
+        return {key_prefix + key: float(value) for key, value in res.items()
+                if key.startswith(_SCALAR_KEYS)}
 
 
 @METRICS.register_module()
-class ZSLMultiLabelMetric(BaseMetric):
+class ZSLMultiLabelMetric(ZSLProtocolMetric):
     """mAP and top-K P/R/F1 for several label sets in one pass.
 
     Label sets (class order: seen classes then unseen):
@@ -99,6 +104,11 @@ class ZSLMultiLabelMetric(BaseMetric):
 
     Seen/unseen come from ``dataset_meta['seen_classes']`` (set by the
     Runner's evaluator); a label set with no classes is skipped.
+
+    ``gt_score`` is in our convention only (1 / 0 / -1), checked on the way
+    in; the scores are kept and ranked in the precision they come in (float64
+    is not narrowed). The checks are those of
+    :func:`~granzsl_mm.evaluation.functional.multilabel_zsl_metrics`.
 
     Args:
         topk: The K values of P/R/F1@K.
@@ -117,8 +127,6 @@ class ZSLMultiLabelMetric(BaseMetric):
         prefix: Optional prefix of all keys (e.g. ``'val-seen'``).
     """
 
-    default_prefix: Optional[str] = None
-
     def __init__(self,
                  topk: Sequence[int] = (3, 5),
                  label_sets: Sequence[str] = ('zsl', 'gzsl'),
@@ -128,13 +136,10 @@ class ZSLMultiLabelMetric(BaseMetric):
                  out_dir: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.label_sets = check_protocol_options(label_sets, empty_class)
-        self.topk = tuple(int(k) for k in topk)
-        self.empty_class = empty_class
+        super().__init__(topk, label_sets, empty_class, drop_empty_images,
+                         collect_device=collect_device, prefix=prefix)
         if ties not in TIE_RULES:
             raise ValueError(f'ties must be one of {TIE_RULES}, got {ties!r}')
-        self.drop_empty_images = drop_empty_images
         self.ties = ties
         self.out_dir = out_dir
 
@@ -160,21 +165,15 @@ class ZSLMultiLabelMetric(BaseMetric):
             if pred is None or gt is None:
                 raise ValueError('ZSLMultiLabelMetric needs `pred_score` and '
                                  '`gt_score` in every data sample')
-            item = dict(pred_score=to_numpy(pred).astype(np.float32),
-                        gt_score=labels_as_int8(gt))
+            # scores in the precision given (float64 is not narrowed: no
+            # new ties); labels checked before the int8 cast (no wrapping)
+            name = get('img_path') or f"sample {get('sample_idx')}"
+            item = dict(pred_score=np.array(to_numpy(pred)),
+                        gt_score=labels_as_int8(gt, f'gt_score of {name}'))
             zsl = get('pred_score_zsl')
             if zsl is not None:
-                item['pred_score_zsl'] = to_numpy(zsl).astype(np.float32)
+                item['pred_score_zsl'] = np.array(to_numpy(zsl))
             self.results.append(item)
-
-    def _num_seen(self, num_classes: int) -> int:
-        """Number of seen classes (the first ones) among ``num_classes``."""
-        meta = self.dataset_meta or {}
-        if 'seen_classes' in meta:
-            return min(len(meta['seen_classes']), num_classes)
-        if 'unseen_classes' in meta:
-            return max(num_classes - len(meta['unseen_classes']), 0)
-        return num_classes
 
     def label_set_arrays(self, results: List[dict]) -> Dict[str, tuple]:
         """Scores, targets and class indices of each label set.
@@ -193,8 +192,6 @@ class ZSLMultiLabelMetric(BaseMetric):
                 'before process()); check the dataset and the dataloader.')
         scores = np.stack([r['pred_score'] for r in results])
         targets = np.stack([r['gt_score'] for r in results])
-        refuse_signed_labels(bool((targets < 0).any()),
-                             bool((targets == 0).any()))
         num_classes = targets.shape[1]
         num_seen = self._num_seen(num_classes)
         out = {}
@@ -254,10 +251,7 @@ class ZSLMultiLabelMetric(BaseMetric):
                 f'{res["num_empty_classes"]} without positives (AP '
                 + ('0, counted)' if self.empty_class == 'zero' else
                    'skipped)'))
-            key_prefix = '' if name == 'multilabel' else f'{name}/'
-            for key, value in res.items():
-                if key.startswith(_SCALAR_KEYS):
-                    metrics[key_prefix + key] = float(value)
+            metrics.update(self._scalar_metrics(name, res))
         if self.out_dir is not None and per_class:
             from ..reports import write_reports
             write_reports(self.out_dir, per_class, arrays, self.dataset_meta,

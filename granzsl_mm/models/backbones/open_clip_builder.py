@@ -23,6 +23,7 @@ import open_clip
 import torch
 from torch import nn
 
+from granzsl_mm.utils.atomic_io import atomic_write_text
 from granzsl_mm.utils.torchscript_archive import (
     is_torchscript_archive,
     read_torchscript_state_dict,
@@ -65,11 +66,10 @@ def register_model_cfg(model_cfg: dict, name: Optional[str] = None) -> str:
     arch = f'{name or "custom"}-granzsl-{digest}'
     if arch in open_clip.list_models():
         return arch
-    folder = osp.join(tempfile.gettempdir(), 'granzsl_mm_open_clip_cfgs')
-    os.makedirs(folder, exist_ok=True)
-    path = osp.join(folder, arch + '.json')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write(text)
+    # atomic: ranks registering the same config read no half-written file
+    path = osp.join(tempfile.gettempdir(), 'granzsl_mm_open_clip_cfgs',
+                    arch + '.json')
+    atomic_write_text(text, path)
     open_clip.add_model_config(path)
     return arch
 

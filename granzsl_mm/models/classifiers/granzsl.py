@@ -9,6 +9,7 @@ every step), and the loss is ``sum_b ||c_{y_b} - t_b||^2 + lambda * sum_{i!=j}
 global embedding are compared (cosine) with the learned names of the chosen
 label set and pooled into scores (:mod:`granzsl_mm.models.tta.snippets`).
 """
+import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,6 +19,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.class_names import ClassSource, read_class_names
 
 from ..tta.snippets import SCORE_MODES, image_scores
 from .base import MultiLabelClassifierBase
@@ -48,8 +50,10 @@ class GranZSL(MultiLabelClassifierBase):
         pair_loss (dict, optional): ``PairDistinctLoss`` config (its
             ``loss_weight`` is lambda, set in the configs); ``None`` disables
             the pair term.
-        class_names (Sequence[str], optional): Names of all classes, needed
-            only by :meth:`set_label_set` with a list of names.
+        class_names (str | Sequence[str] | Mapping, optional): Names of all
+            classes (see :func:`~granzsl_mm.structures.read_class_names`:
+            a key such as ``'coco48_17'``, a list or a file), needed only
+            by :meth:`set_label_set` with a list of names.
         score_mode (str): ``'both'`` (paper), ``'global'`` or ``'local'``.
         label_set (str | Sequence[str]): Initial label set, see
             :meth:`set_label_set`.
@@ -73,7 +77,7 @@ class GranZSL(MultiLabelClassifierBase):
                  text_encoder: Union[dict, nn.Module, None] = None,
                  alignment_loss: Optional[dict] = None,
                  pair_loss: Optional[dict] = None,
-                 class_names: Optional[Sequence[str]] = None,
+                 class_names: Optional[ClassSource] = None,
                  score_mode: str = 'both',
                  label_set: Union[str, Sequence[str]] = 'gzsl',
                  save_frozen_clip: bool = False,
@@ -88,9 +92,11 @@ class GranZSL(MultiLabelClassifierBase):
                              f'[0, num_classes={num_classes}]')
         if score_mode not in SCORE_MODES:
             raise ValueError(f'score_mode must be one of {SCORE_MODES}')
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'{len(class_names)} class_names for '
-                             f'{num_classes} classes')
+        if class_names is not None:
+            class_names = read_class_names(class_names).names
+            if len(class_names) != num_classes:
+                raise ValueError(f'{len(class_names)} class_names for '
+                                 f'{num_classes} classes')
         self.num_classes = num_classes
         self.num_seen_classes = num_seen_classes
         self.class_names = list(class_names) if class_names else None
@@ -180,6 +186,19 @@ class GranZSL(MultiLabelClassifierBase):
         self._name_cache = None
         return self
 
+    def extract_feat(self, images: torch.Tensor
+                     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``(global [N, D], dense [N, P, D] or None)`` of the frozen CLIP
+        image tower (MMPretrain's ``extract_feat``).
+
+        Args:
+            images (torch.Tensor): ``[N, 3, H, W]`` preprocessed images.
+
+        Returns:
+            tuple: The backbone's global and dense features.
+        """
+        return self.backbone(images)
+
     def view_cosines(self, images: torch.Tensor,
                      indices: Optional[Sequence[int]] = None
                      ) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
@@ -197,12 +216,13 @@ class GranZSL(MultiLabelClassifierBase):
         """
         indices = self.label_indices if indices is None else list(indices)
         names = self.class_name_embeddings()[indices].to(images.device)
-        global_feat, dense = self.backbone(images)
+        global_feat, dense = self.extract_feat(images)
         global_cos = F.normalize(global_feat, dim=-1) @ names.t()
         if dense is None:
             return None, global_cos
-        num, pos, _ = dense.shape
-        side = int(round(pos ** 0.5))
+        # plain ints: under a jit trace (FLOP counting) sizes are tensors
+        num, pos = int(dense.shape[0]), int(dense.shape[1])
+        side = math.isqrt(pos)
         if side * side != pos:
             raise ValueError(f'{pos} dense positions do not form a square map')
         local = F.normalize(dense, dim=-1) @ names.t()  # [N, P, C]

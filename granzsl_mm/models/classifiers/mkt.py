@@ -40,6 +40,7 @@ from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
 from granzsl_mm.structures.class_names import ClassSource, read_class_names
+from granzsl_mm.structures.prompts import MKT_TEMPLATE
 
 from .base import MultiLabelClassifierBase
 from .mkt_scores import mkt_local_scores, normalized_average_scores
@@ -94,7 +95,7 @@ class MKT(MultiLabelClassifierBase):
                  num_classes: int,
                  num_seen_classes: int,
                  class_names: ClassSource,
-                 template: str = 'There is a {} in the scene',
+                 template: str = MKT_TEMPLATE,
                  topk: int = 16,
                  local_head: Optional[dict] = None,
                  rank_loss: Optional[dict] = None,

@@ -17,6 +17,7 @@ from typing import Optional
 import torch
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.prompts import MKT_TEMPLATE
 
 from .mkt import MKT
 
@@ -35,7 +36,7 @@ class MKTPromptTuning(MKT):
             distillation.
     """
 
-    def __init__(self, prompt_template: str = 'There is a {} in the scene',
+    def __init__(self, prompt_template: str = MKT_TEMPLATE,
                  **kwargs) -> None:
         backbone = dict(kwargs.get('backbone') or {})
         if backbone.get('trainable_blocks_from') is not None or not \

@@ -19,7 +19,12 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
-from granzsl_mm.structures.constants import CLIP_MEAN, CLIP_STD
+from granzsl_mm.structures.constants import (
+    CLIP_MEAN,
+    CLIP_STD,
+    DEFAULT_SNIPPET_GRIDS,
+)
+from granzsl_mm.structures.prompts import CLIP_TEMPLATE
 
 from ..text.class_vocabulary import ClassVocabulary
 from ..tta.snippets import aggregate_snippets, cut_snippets, local_scores
@@ -148,9 +153,10 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
             or None)`` (``OpenCLIPBackbone``) or any MMPretrain backbone
             whose last output (after ``neck``) is ``[B, D]`` (global only).
         class_names: Classes of the dataset, seen then unseen (the order of
-            its ``dataset_meta['classes']``): a list, or a file (see
-            :func:`~granzsl_mm.models.text.read_class_names`; a split file
-            also sets the seen count).
+            its ``dataset_meta['classes']``): a key such as ``'coco48_17'``,
+            a list or a file (see
+            :func:`~granzsl_mm.structures.read_class_names`; a split also
+            sets the seen count).
         num_seen_classes: How many of them are seen (``'seen'`` / ``'unseen'``
             vocabularies and ``pred_score_zsl``).
         neck: Optional MMPretrain neck mapping the backbone output to ``D``.
@@ -264,7 +270,7 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
             raise ValueError(f'{len(names)} class names for {len(names_emb)} '
                              'learned class embeddings')
         learner = getattr(model, 'name_learner', None)
-        template = getattr(learner, 'template', 'a photo of a {}.')
+        template = getattr(learner, 'template', CLIP_TEMPLATE)
         wrapper = cls(
             backbone=model.backbone, text_encoder=model.text_encoder,
             class_names=names,
@@ -351,7 +357,8 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
         return scores.sigmoid() if self.score_act == 'sigmoid' else scores
 
     def snippet_scores(self, images: torch.Tensor,
-                       grids: Sequence[int] = (2, 3)) -> torch.Tensor:
+                       grids: Sequence[int] = DEFAULT_SNIPPET_GRIDS
+                       ) -> torch.Tensor:
         """GranZSL snippet aggregation of the full image and its grids.
 
         Needs dense features and ``local_pooling='softmax'``.

@@ -30,7 +30,9 @@ from typing import Dict, Optional
 
 import torch
 
-__all__ = ['STAGE2_TEMPLATE', 'reference_state_dict', 'convert_stage1',
+from granzsl_mm.structures.prompts import MKT_TEMPLATE
+
+__all__ = ['reference_state_dict', 'convert_stage1',
            'context_token_ids', 'convert_stage2', 'convert']
 
 VISUAL = 'backbone.clip.visual.'
@@ -44,7 +46,6 @@ SIGRL_MODULES = {
     'DecouplingSemantic.fc3.': 'local_head.svfr.fc.',
 }
 DROPPED = ('projection.', )
-STAGE2_TEMPLATE = 'There is a {} in the scene'
 
 
 def reference_state_dict(ckpt: dict) -> Dict[str, torch.Tensor]:
@@ -112,7 +113,7 @@ def convert_stage1(state: Dict[str, torch.Tensor],
     return out
 
 
-def context_token_ids(template: str = STAGE2_TEMPLATE,
+def context_token_ids(template: str = MKT_TEMPLATE,
                       tokenizer=None) -> torch.Tensor:
     """Sorted distinct token ids of the prompt outside the class name (with
     the start and end tokens): the rows MKT stage 2 learns."""
@@ -124,7 +125,7 @@ def context_token_ids(template: str = STAGE2_TEMPLATE,
 
 
 def convert_stage2(state: Dict[str, torch.Tensor],
-                   template: str = STAGE2_TEMPLATE,
+                   template: str = MKT_TEMPLATE,
                    tokenizer=None) -> Dict[str, torch.Tensor]:
     """Stage-2 ``PromptLearner`` state -> ``prompt_learner.context``."""
     if 'token_embedding.weight' not in state:
@@ -136,7 +137,7 @@ def convert_stage2(state: Dict[str, torch.Tensor],
 
 
 def convert(stage1: dict, stage2: Optional[dict] = None, sigrl: bool = False,
-            template: str = STAGE2_TEMPLATE) -> dict:
+            template: str = MKT_TEMPLATE) -> dict:
     """Reference checkpoint(s) -> our mmengine checkpoint dict."""
     state = convert_stage1(reference_state_dict(stage1), sigrl=sigrl)
     if stage2 is not None:

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.prompts import CLIP_TEMPLATE
 
 __all__ = ['ClassNameLearner']
 
@@ -33,7 +34,7 @@ class ClassNameLearner(nn.Module):
     """
 
     def __init__(self, num_classes: int, num_tokens: int = 4, width: int = 512,
-                 template: str = 'a photo of a {}.', placeholder: str = 'X',
+                 template: str = CLIP_TEMPLATE, placeholder: str = 'X',
                  init_std: float = 0.02) -> None:
         super().__init__()
         if num_classes < 1 or num_tokens < 1 or width < 1:

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.prompts import MKT_TEMPLATE
 
 __all__ = ['PromptContextLearner']
 
@@ -31,7 +32,7 @@ class PromptContextLearner(nn.Module):
     """
 
     def __init__(self, text_encoder: Any, class_names: Sequence[str],
-                 template: str = 'There is a {} in the scene') -> None:
+                 template: str = MKT_TEMPLATE) -> None:
         super().__init__()
         if template.count('{}') != 1:
             raise ValueError(f'template needs one "{{}}": {template!r}')

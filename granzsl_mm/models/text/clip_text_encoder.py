@@ -201,7 +201,7 @@ class CLIPTextEncoder(BaseModule):
         if self.progress and len(batches) > 1:
             from tqdm import tqdm
             bar = tqdm(total=len(texts), desc='encoding prompts',
-                       unit='prompt', leave=False)
+                       unit='prompt', leave=False, dynamic_ncols=True)
         feats = []
         for start in batches:
             rows = order[start:start + self.batch_size].to(tokens.device)

@@ -21,6 +21,8 @@ from typing import Dict, Iterable, List, Optional
 import torch
 from torch import Tensor, nn
 
+from granzsl_mm.utils.atomic_io import atomic_open
+
 __all__ = ['TextFeatureCache', 'hash_module_weights', 'set_default_cache_dir',
            'default_cache_dir', 'USER_CACHE_DIR']
 
@@ -106,12 +108,10 @@ class TextFeatureCache(nn.Module):
             self._store[text] = feat.clone()
         path = self._path()
         if path and texts:
-            os.makedirs(self.cache_dir, exist_ok=True)
-            tmp = path + f'.tmp{os.getpid()}'
             names = list(self._store)
-            torch.save(dict(texts=names, features=torch.stack(
-                [self._store[n] for n in names])), tmp)
-            os.replace(tmp, path)
+            with atomic_open(path, suffix='.tmp') as f:
+                torch.save(dict(texts=names, features=torch.stack(
+                    [self._store[n] for n in names])), f)
 
     def get(self, texts: List[str]) -> Tensor:
         """Stack cached features of ``texts`` (all must be present)."""

@@ -22,6 +22,7 @@ import torch.nn as nn
 from mmengine.model import BaseTTAModel
 
 from granzsl_mm.registry import MODELS
+from granzsl_mm.structures.constants import DEFAULT_SNIPPET_GRIDS
 
 from ..classifiers.granzsl import GranZSL
 from .snippets import (
@@ -121,7 +122,7 @@ class SnippetTTAModel(BaseTTAModel):
     """
 
     def __init__(self, module: Union[dict, nn.Module],
-                 grids: Sequence[int] = (2, 3),
+                 grids: Sequence[int] = DEFAULT_SNIPPET_GRIDS,
                  logit_scale: Optional[float] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None,
                  autocast: Optional[str] = None,
@@ -181,7 +182,8 @@ class GranZSLSnippetVal(GranZSL):
         **kwargs: :class:`GranZSL` arguments.
     """
 
-    def __init__(self, *args, val_grids: Sequence[int] = (2, 3),
+    def __init__(self, *args,
+                 val_grids: Sequence[int] = DEFAULT_SNIPPET_GRIDS,
                  val_snippet_resize: str = 'bilinear',
                  val_autocast: Optional[str] = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

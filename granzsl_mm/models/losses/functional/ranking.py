@@ -7,12 +7,17 @@ Ranking loss, per image ``b`` with positives ``P_b`` and negatives ``N_b``::
 where ``V_b`` is the number of pairs whose hinge is positive (a violated
 margin), and the loss is the mean of ``l_b`` over all images of the batch (an
 image without a violated pair, or without positives or negatives, adds 0 and
-still counts in the mean, as in the reference). Targets follow the project's
-convention, 1 positive, 0 negative, -1 unknown (ignored); the BiAM/MKT code
-writes negatives as -1 and unknowns as 0 — only the encoding differs.
+still counts in the mean, as in the reference). Targets are in our
+convention only, 1 positive, 0 negative, -1 unknown (ignored); the BiAM/MKT
+code writes negatives as -1 and unknowns as 0: convert such labels with
+``granzsl_mm.utils.label_matrix.signed_to_ours``. A batch with unknowns and
+not a single negative is refused as signed (it would have no pair); a signed
+batch that has an unknown (0) reads as valid ours and cannot be told apart.
 """
 import torch
 import torch.nn.functional as F
+
+from granzsl_mm.utils.label_matrix import check_scores_and_labels
 
 __all__ = ['ranking_loss']
 
@@ -23,19 +28,19 @@ def ranking_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """BiAM pairwise ranking loss (mean over images).
 
     Args:
-        scores (torch.Tensor): ``[B, C]`` scores.
-        targets (torch.Tensor): ``[B, C]`` in {1, 0, -1}: positive, negative,
-            unknown (ignored).
+        scores (torch.Tensor): ``[B, C]`` finite scores.
+        targets (torch.Tensor): ``[B, C]`` in our convention: 1 positive, 0
+            negative, -1 unknown (ignored).
 
     Returns:
         torch.Tensor: Scalar loss.
+
+    Raises:
+        ValueError: The checks of :func:`~granzsl_mm.utils.label_matrix.
+            check_scores_and_labels` (shapes, finite scores, labels 1 / 0 /
+            -1, signed labels).
     """
-    if scores.dim() != 2 or scores.shape != targets.shape:
-        raise ValueError('scores and targets must both be [B, C], got '
-                         f'{tuple(scores.shape)} and {tuple(targets.shape)}')
-    valid = (targets == 1) | (targets == 0) | (targets == -1)
-    if not bool(valid.all()):
-        raise ValueError('targets must take values in {1, 0, -1}')
+    check_scores_and_labels(scores, targets)
     positive = (targets == 1).to(scores.dtype)
     negative = (targets == 0).to(scores.dtype)
     # margin[b, n, p] = 1 + s_n - s_p on (positive p, negative n) pairs.

@@ -1,9 +1,12 @@
 """Single-positive multi-label (SPML) losses: assume-negative, entropy
 maximisation, and entropy maximisation with asymmetric pseudo-labels.
 
-Conventions (ours, see ``docs/spml.md``): ``targets`` holds 1 for an observed
-positive, 0 for a known negative and -1 for an unknown label; ``probs`` are
-sigmoid outputs. With ``neglog(x) = -log(x + 1e-5)`` each entry costs
+Conventions (ours only, see ``docs/spml.md``): ``targets`` holds 1 for an
+observed positive, 0 for a known negative and -1 for an unknown label
+(checked by :func:`granzsl_mm.utils.label_matrix.check_scores_and_labels`,
+without the signed check: single-positive labels have no negative);
+``probs`` are finite sigmoid outputs. With ``neglog(x) = -log(x + 1e-5)``
+each entry costs
 
 * positive: ``neglog(p)``; known negative: ``neglog(1 - p)``;
 * unknown, ``'an'`` (assume negative, Cole et al. 2021): ``neglog(1 - p)``;
@@ -23,6 +26,8 @@ code of Cole et al. normalises every SPML loss).
 from typing import Optional
 
 import torch
+
+from granzsl_mm.utils.label_matrix import check_scores_and_labels
 
 __all__ = [
     'SPML_MODES', 'check_spml_mode', 'LOG_EPS',
@@ -54,18 +59,11 @@ def check_spml_mode(mode: str) -> str:
 def _check(probs: torch.Tensor, targets: torch.Tensor, mode: str,
            soft_targets: Optional[torch.Tensor]) -> None:
     check_spml_mode(mode)
-    if probs.dim() != 2:
-        raise ValueError(f'probs must be [N, C], got {tuple(probs.shape)}')
-    if targets.shape != probs.shape:
-        raise ValueError(f'targets {tuple(targets.shape)} and probs '
-                         f'{tuple(probs.shape)} differ in shape')
+    # single-positive labels have unknowns and no negative: no signed check
+    check_scores_and_labels(probs, targets, what='probs', signed_check=False)
     if soft_targets is not None and soft_targets.shape != probs.shape:
         raise ValueError(f'soft_targets {tuple(soft_targets.shape)} and probs '
                          f'{tuple(probs.shape)} differ in shape')
-    bad = (targets != 1) & (targets != 0) & (targets != -1)
-    if bool(bad.any()):
-        raise ValueError('targets must hold only 1 (positive), 0 (negative) '
-                         f'and -1 (unknown); got {targets[bad][:5].tolist()}')
     with torch.no_grad():
         if bool(((probs < 0) | (probs > 1)).any()):
             raise ValueError('probs must be probabilities in [0, 1] (apply a '

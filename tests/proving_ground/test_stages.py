@@ -1,7 +1,8 @@
-"""MKT and SigRL on the proving ground: ``configs/mkt_demo.py`` and
-``configs/sigrl_demo.py`` train a few iterations on a small world through
-the demo pipeline (mmengine Runner) and are tested under the results
-table's protocol and under their own (every image scored)."""
+"""The stages of a world run, MKT and SigRL: ``configs/mkt_demo.py`` and
+``configs/sigrl_demo.py`` train a few iterations on a small world (mmengine
+Runner) and are tested under the results table's protocol and under their
+own (every image scored); with a validation split the learning rate and
+the epoch are chosen on it."""
 import json
 import os.path as osp
 
@@ -32,12 +33,12 @@ def small_world(tmp_path_factory):
     return data, meta, ckpt, root
 
 
-def test_image_model_config_points_at_the_world(small_world):
-    from granzsl_mm.proving_ground import pipeline as wd
+def test_image_model_config_points_at_the_world(small_world, tmp_path):
+    from granzsl_mm.proving_ground import stages
     data, meta, ckpt, _ = small_world
     for fname, model_type in (('mkt_demo.py', 'MKT'),
                               ('sigrl_demo.py', 'SigRL')):
-        cfg = wd.image_model_config(osp.join(ROOT, 'configs', fname), data,
+        cfg = stages.image_model_config(osp.join(ROOT, 'configs', fname), data,
                                     ckpt, meta, max_epochs=3,
                                     protocol=TABLE)
         m = cfg.model
@@ -58,23 +59,31 @@ def test_image_model_config_points_at_the_world(small_world):
                   if s.type == 'CosineAnnealingLR'][0]
         assert cosine.end == 3
         # the config itself keeps the papers' protocol (every image scored)
-        own = wd.image_model_config(osp.join(ROOT, 'configs', fname), data,
+        own = stages.image_model_config(osp.join(ROOT, 'configs', fname), data,
                                     ckpt, meta)
         assert own.test_evaluator.drop_empty_images is False
     with pytest.raises(ValueError, match='max_epochs'):
-        wd.image_model_config(osp.join(ROOT, 'configs', 'mkt_demo.py'), data,
-                              ckpt, meta, max_epochs=0)
+        stages.image_model_config(osp.join(ROOT, 'configs', 'mkt_demo.py'),
+                                  data, ckpt, meta, max_epochs=0)
+    # a grid is chosen from on validation images only; an empty one is none
+    for lrs, validate, match in (([1e-3, 2e-2], False, 'validation'),
+                                 ([], True, 'empty')):
+        with pytest.raises(ValueError, match=match):
+            stages.train_and_test_image_model(
+                osp.join(ROOT, 'configs', 'mkt_demo.py'), data, ckpt, meta,
+                str(tmp_path), TABLE, lrs=lrs, validate=validate)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('fname', ['mkt_demo.py', 'sigrl_demo.py'])
 def test_train_and_test_on_a_small_world(small_world, fname):
-    from granzsl_mm.proving_ground import pipeline as wd
+    from granzsl_mm.proving_ground import stages
     data, meta, ckpt, root = small_world
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         work = str(root / osp.splitext(fname)[0])
-        res = wd.train_and_test_image_model(
+        res = stages.train_and_test_image_model(
             osp.join(ROOT, 'configs', fname), data, ckpt, meta, work, TABLE,
             max_epochs=1)
     finally:
@@ -104,21 +113,40 @@ def test_train_and_test_on_a_small_world(small_world, fname):
             assert torch.equal(state[prefix + key], init[key]), key
 
 
-def test_results_table_lists_the_papers_protocol_apart(tmp_path):
-    from granzsl_mm.proving_ground.report import write_results
-    rows = [dict(method='chance (random scores, expected)', zsl_mAP=25.0,
-                 gzsl_mAP=20.0),
-            dict(method='SigRL', zsl_mAP=50.0, gzsl_mAP=30.0,
-                 all_images=dict(zsl_mAP=24.0, gzsl_mAP=30.0))]
-    info = dict(num_classes=26, num_seen=21, num_unseen=5, num_test=10,
-                all_images_protocol=dict(
-                    empty_class='zero', drop_empty_images=False,
-                    chance=dict(zsl_mAP=12.0, gzsl_mAP=20.0)))
-    out = write_results(str(tmp_path), rows, info)
-    lines = out['table'].splitlines()
-    assert '| SigRL | 50.0 | 2.00 | 30.0 | 1.50 |' in lines
-    assert '| SigRL | 24.0 | 2.00 | 30.0 | 1.50 |' in lines
-    assert '| chance (random scores, expected) | 12.0 | 1.00 | 20.0 | 1.00 |' \
-        in lines
-    saved = json.loads((tmp_path / 'results.json').read_text())
-    assert np.isclose(saved['rows'][1]['all_images']['zsl_mAP'], 24.0)
+@pytest.mark.slow
+def test_choices_are_made_on_the_validation_images(tmp_path):
+    """A world with a validation split: one run per learning rate of the
+    grid, every epoch scored on the validation images, the best tested."""
+    from granzsl_mm.models.backbones import OpenCLIPBackbone
+    from granzsl_mm.proving_ground import DEFAULT_WORLD, build_synthetic_world, stages
+    data = str(tmp_path / 'world')
+    meta = build_synthetic_world(data, num_train=256, num_test=32, seed=2,
+                                 num_val=32, val_seed=1002)
+    torch.manual_seed(1)
+    ckpt = str(tmp_path / 'tiny_clip.pt')
+    torch.save(OpenCLIPBackbone(arch='TinyCLIP-world',
+                                pretrained=None).clip.state_dict(), ckpt)
+    work = str(tmp_path / 'mkt')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        res = stages.train_and_test_image_model(
+            osp.join(ROOT, 'configs', 'mkt_demo.py'), data, ckpt, meta, work,
+            TABLE, seed=4000, lrs=[1e-3, 2e-2], max_epochs=2, validate=True,
+            level_names=list(DEFAULT_WORLD.levels))
+    finally:
+        torch.set_num_threads(threads)
+    sel = res['selected']
+    assert [(c['lr'], c['epoch']) for c in sel['val']] == [
+        (1e-3, 1), (1e-3, 2), (2e-2, 1), (2e-2, 2)]
+    for c in sel['val']:
+        assert c['score'] == pytest.approx(0.5 * (c['zsl'] + c['gzsl']))
+    best = sel['val'][int(np.argmax([c['score'] for c in sel['val']]))]
+    assert (sel['lr'], sel['epoch']) == (best['lr'], best['epoch'])
+    for lr in ('0.001', '0.02'):  # a checkpoint per epoch of each rate
+        for epoch in (1, 2):
+            assert osp.isfile(osp.join(work, f'lr_{lr}', f'epoch_{epoch}.pth'))
+    # the first world's unseen classes are all fine: their mean AP is the
+    # ZSL mAP of the table's protocol (every unseen class counted)
+    assert res['levels']['table'] == {
+        'colour shape': pytest.approx(res['table']['zsl/mAP'])}

@@ -1,11 +1,17 @@
-"""Aggregation of per-seed results: intervals, paired differences, wording,
-files (no model runs)."""
+"""The proving ground's reports: one world's table, the aggregation of
+per-seed results (intervals, paired differences, wording), files (no model
+runs)."""
 import json
 
+import numpy as np
 import pytest
 
-from granzsl_mm.proving_ground.evidence import StageCache, seed_plan
-from granzsl_mm.proving_ground.evidence_report import aggregate, write_evidence
+from granzsl_mm.proving_ground.report import (
+    aggregate,
+    report_evidence,
+    write_evidence,
+    write_results,
+)
 from granzsl_mm.proving_ground.statistics import summarize
 
 FULL = 'GranZSL, snippets'
@@ -64,15 +70,40 @@ def test_aggregate_means_intervals_and_paired_differences(tmp_path):
                                     rows=results[1]['rows'][:2])])
 
 
-def test_seed_plan_separates_the_streams_and_the_cache_resumes(tmp_path):
-    plans = [seed_plan(i) for i in range(5)]
-    values = [v for p in plans for v in p.values()]
-    assert len(values) == len(set(values))  # no stream shared
-    assert plans[2]['world'] == 2
-    cache = StageCache(str(tmp_path / 'stages.json'))
-    assert cache.get('x', 'k1') is None
-    cache.put('x', 'k1', dict(v=1), 2.5)
-    again = StageCache(str(tmp_path / 'stages.json'))
-    assert again.get('x', 'k1') == dict(v=1)
-    assert again.get('x', 'other key') is None
-    assert again.seconds() == dict(x=2.5)
+def test_report_evidence_reads_the_finished_seeds(tmp_path):
+    results = [_seed(0, 60.0, 62.0, 50.0), _seed(1, 64.0, 63.0, 51.0)]
+    for r in results:
+        r['info']['timings'] = dict(world=1.5, granzsl=10.0)
+        folder = tmp_path / f"seed_{r['info']['index']}"
+        folder.mkdir()
+        (folder / 'results.json').write_text(json.dumps(r))
+    out = report_evidence(str(tmp_path), 2)
+    assert out['evidence']['methods'] == aggregate(results)['methods']
+    assert out['evidence']['run'] == dict(report_only=True,
+                                          seconds_per_seed=[11.5, 11.5])
+    assert (tmp_path / 'evidence.md').read_text() == out['text'] + '\n'
+    with pytest.raises(FileNotFoundError, match='seed_2'):
+        report_evidence(str(tmp_path), 3)
+
+
+def test_results_table_lists_the_papers_protocol_apart(tmp_path):
+    rows = [dict(method='chance (random scores, expected)', zsl_mAP=25.0,
+                 gzsl_mAP=20.0),
+            dict(method='SigRL', zsl_mAP=50.0, gzsl_mAP=30.0,
+                 all_images=dict(zsl_mAP=24.0, gzsl_mAP=30.0))]
+    info = dict(num_classes=26, num_seen=21, num_unseen=5, num_test=10,
+                all_images_protocol=dict(
+                    empty_class='zero', drop_empty_images=False,
+                    chance=dict(zsl_mAP=12.0, gzsl_mAP=20.0)))
+    out = write_results(str(tmp_path), dict(info=info, rows=rows))
+    lines = out['table'].splitlines()
+    assert '| SigRL | 50.0 | 2.00 | 30.0 | 1.50 |' in lines
+    assert '| SigRL | 24.0 | 2.00 | 30.0 | 1.50 |' in lines
+    assert '| chance (random scores, expected) | 12.0 | 1.00 | 20.0 | 1.00 |' \
+        in lines
+    assert (tmp_path / 'results.md').read_text() == (
+        out['header'] + '\n\n' + out['table'] + '\n')
+    saved = json.loads((tmp_path / 'results.json').read_text())
+    assert saved == dict(info=info, rows=rows)
+    assert np.isclose(saved['rows'][1]['all_images']['zsl_mAP'], 24.0)
+    assert (tmp_path / 'results.png').stat().st_size > 0
