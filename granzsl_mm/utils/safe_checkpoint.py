@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from .atomic_io import atomic_write_bytes
+from .torchscript_archive import is_torchscript_archive
 
 __all__ = [
     'set_checkpoint_trust', 'to_safe_form', 'from_safe_form',
@@ -161,8 +162,17 @@ def safe_torch_load(f: Any, map_location: Any = None) -> Any:
 
     Raises:
         UnsafeCheckpointError: If the file references a global outside the
-            allowed set; the message names it and how to opt in.
+            allowed set; the message names it and how to opt in. Also for a
+            TorchScript archive, trusted or not: ``torch.load`` would hand it
+            to ``torch.jit.load``, which runs the archive's code.
     """
+    if isinstance(f, (str, os.PathLike)) and osp.isfile(f) and \
+            is_torchscript_archive(str(f)):
+        raise UnsafeCheckpointError(
+            f'{osp.basename(str(f))} is a TorchScript archive (the OpenAI '
+            'CLIP format), not a checkpoint of a model: pass it as CLIP '
+            'weights (--clip-checkpoint / model.backbone.pretrained), where '
+            'its tensors are read as data; it is never loaded as code.')
     if _trusted():
         return from_safe_form(
             torch.load(f, map_location=map_location, weights_only=False))

@@ -157,3 +157,27 @@ def test_openai_format_clip_loads_into_the_backbone_without_jit(
     wrong = _script(nn.Linear(2, 2), tmp_path / 'linear.pt')
     with pytest.raises(ValueError, match='does not fit this open_clip model'):
         open_clip_builder.build_open_clip('TinyCLIP-test', pretrained=wrong)
+
+
+def test_checkpoint_loader_never_hands_an_archive_to_torch_jit(
+        archive, monkeypatch):
+    """torch.load(weights_only=False) dispatches a TorchScript zip to
+    torch.jit.load; the checkpoint door refuses it, trusted or not."""
+    from granzsl_mm.utils.safe_checkpoint import (
+        UnsafeCheckpointError,
+        safe_torch_load,
+        set_checkpoint_trust,
+    )
+
+    def refuse(*args, **kwargs):
+        raise AssertionError('torch.jit.load was called')
+
+    monkeypatch.setattr(torch.jit, 'load', refuse)
+    for trust in (False, True):
+        set_checkpoint_trust(trust)
+        try:
+            with pytest.raises(UnsafeCheckpointError,
+                               match='TorchScript archive.*--clip-checkpoint'):
+                safe_torch_load(archive)
+        finally:
+            set_checkpoint_trust(False)

@@ -14,11 +14,10 @@ Usage::
 import argparse
 from typing import Optional, Sequence
 
-import torch
-
 from granzsl_mm.models.converters.mkt import *  # noqa: F401,F403
 from granzsl_mm.models.converters.mkt import convert
 from granzsl_mm.structures.prompts import MKT_TEMPLATE
+from granzsl_mm.utils.safe_checkpoint import atomic_torch_save, safe_torch_load
 
 
 def main(argv: Optional[Sequence[str]] = None, sigrl: bool = False) -> None:
@@ -30,11 +29,10 @@ def main(argv: Optional[Sequence[str]] = None, sigrl: bool = False) -> None:
     parser.add_argument('--template', default=MKT_TEMPLATE,
                         help='stage-2 prompt (default: %(default)r)')
     args = parser.parse_args(argv)
-    load = dict(map_location='cpu', weights_only=True)
-    stage2 = torch.load(args.stage2, **load) if args.stage2 else None
-    ckpt = convert(torch.load(args.src, **load), stage2, sigrl=sigrl,
+    stage2 = safe_torch_load(args.stage2, 'cpu') if args.stage2 else None
+    ckpt = convert(safe_torch_load(args.src, 'cpu'), stage2, sigrl=sigrl,
                    template=args.template)
-    torch.save(ckpt, args.dst)
+    atomic_torch_save(ckpt, args.dst)
     print(f'wrote {len(ckpt["state_dict"])} tensors to {args.dst}')
 
 
