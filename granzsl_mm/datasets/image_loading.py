@@ -16,7 +16,7 @@ from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 from mmengine import fileio
 
 from granzsl_mm.registry import TRANSFORMS
-from granzsl_mm.utils.image_io import image_size, read_image_bytes
+from granzsl_mm.utils.image_io import check_image_size, read_image_bytes
 
 __all__ = ['LoadImageFromFile']
 
@@ -34,7 +34,7 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
                 img = read_image_bytes(data, str(filename))
             else:
                 import mmcv
-                image_size(data, str(filename))
+                check_image_size(data, str(filename))
                 img = mmcv.imfrombytes(data, flag=self.color_type,
                                        backend=self.imdecode_backend)
                 if img is None:

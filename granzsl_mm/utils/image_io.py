@@ -35,6 +35,7 @@ import numpy as np
 
 __all__ = ['DEFAULT_MAX_IMAGE_PIXELS', 'ImageReadError', 'ImageTooLargeError',
            'max_image_pixels', 'set_max_image_pixels', 'image_size',
+           'check_image_size',
            'read_image_bytes', 'read_image', 'scale_to_uint8', 'verify_image']
 
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
@@ -96,8 +97,9 @@ def image_size(data: bytes, name: str = '<image>',
         limit (int, optional): Pixel limit (default :func:`max_image_pixels`).
 
     Returns:
-        tuple[int, int] | None: The size, or ``None`` when Pillow does not
-        know the format (OpenCV may still decode it).
+        tuple[int, int] | None: The size (``(0, 0)`` when only Pillow's own
+        bomb check read it and found it within ``limit``), or ``None`` when
+        Pillow does not know the format.
 
     Raises:
         ImageTooLargeError: Above the limit.
@@ -115,12 +117,41 @@ def image_size(data: bytes, name: str = '<image>',
         if pixels > limit:
             raise _too_large(name, pixels, 'larger than Pillow allows',
                              limit) from None
-        return None
+        return 0, 0
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None
     if width * height > limit:
         raise _too_large(name, width * height, f'{width}x{height}', limit)
     return width, height
+
+
+def check_image_size(data: bytes, name: str = '<image>',
+                     limit: Optional[int] = None) -> Tuple[int, int]:
+    """The pixel limit, before any decoder allocates: the size is read from
+    the header, and an image whose size cannot be read is refused.
+
+    OpenCV decodes formats Pillow cannot size (Radiance ``.hdr``, ``.exr``,
+    ``.pfm``); a 12000 x 9000 ``.hdr`` would otherwise skip the limit.
+
+    Args:
+        data (bytes): The encoded image.
+        name (str): Shown in messages (the path).
+        limit (int, optional): Pixel limit (default :func:`max_image_pixels`).
+
+    Returns:
+        tuple[int, int]: As :func:`image_size`.
+
+    Raises:
+        ImageTooLargeError: Above the limit.
+        ImageReadError: A format whose size cannot be read from its header.
+    """
+    size = image_size(data, name, limit)
+    if size is None:
+        raise ImageReadError(
+            f'{name}: not an image format whose size can be read before '
+            'decoding (Pillow does not identify it), so it is not decoded; '
+            'convert it to PNG or JPEG.')
+    return size
 
 
 def _significant_bits(data: bytes, values: np.ndarray) -> int:
@@ -172,7 +203,7 @@ def read_image_bytes(data: bytes, name: str = '<image>',
     if not data:
         raise ImageReadError(f'{name}: the file is empty (0 bytes); replace '
                              'or remove it.')
-    image_size(data, name, limit)
+    check_image_size(data, name, limit)
     buf = np.frombuffer(data, np.uint8)
     try:
         if _is_16_bit(data):
