@@ -29,7 +29,7 @@ Imports only the standard library and NumPy.
 import codecs
 import os.path as osp
 import pickle
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -98,11 +98,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f'{self._path}: persistent ids are refused')
 
 
-def _check_arrays(obj: Any, path: str, allow_str: bool,
-                  depth: int = 0) -> None:
-    """Refuse object / structured arrays (object arrays of str if allowed)."""
+def _check_arrays(obj: Any, path: str, allow_str: bool, depth: int = 0,
+                  checked: Optional[set] = None) -> None:
+    """Refuse object / structured arrays (object arrays of str if allowed).
+
+    Each container is checked once (``checked`` holds the ids seen): a
+    pickle can share one list 60 levels deep (``x = [x, x]``), and walking
+    the shared references again would take 2**60 steps.
+    """
     if depth > 100:
         raise UnsafePickleError(f'{path}: nesting deeper than 100 levels')
+    checked = set() if checked is None else checked
+    if isinstance(obj, (dict, list, tuple, set, frozenset, np.ndarray)):
+        if id(obj) in checked:
+            return
+        checked.add(id(obj))
     if isinstance(obj, np.ndarray) or isinstance(obj, np.generic):
         dtype = obj.dtype
         if dtype.kind == 'O':
@@ -122,11 +132,11 @@ def _check_arrays(obj: Any, path: str, allow_str: bool,
         return
     if isinstance(obj, dict):
         for k, v in obj.items():
-            _check_arrays(k, path, allow_str, depth + 1)
-            _check_arrays(v, path, allow_str, depth + 1)
+            _check_arrays(k, path, allow_str, depth + 1, checked)
+            _check_arrays(v, path, allow_str, depth + 1, checked)
     elif isinstance(obj, (list, tuple, set, frozenset)):
         for v in obj:
-            _check_arrays(v, path, allow_str, depth + 1)
+            _check_arrays(v, path, allow_str, depth + 1, checked)
 
 
 def safe_pickle_load(path: str, allow_str_object_arrays: bool = False) -> Any:

@@ -94,3 +94,22 @@ def test_missing_and_broken_files(tmp_path):
     broken.write_bytes(pickle.dumps([1, 2, 3])[:-3])
     with pytest.raises(ValueError, match='not a readable pickle'):
         safe_pickle_load(str(broken))
+
+
+def test_a_shared_list_deep_down_is_checked_once(tmp_path):
+    """``x = [x, x]`` 60 levels deep: a 429-byte-class pickle whose shared
+    references a naive walk visits 2**60 times (it would never return)."""
+    import time
+    x = []
+    for _ in range(60):
+        x = [x, x]
+    path = tmp_path / 'shared.pkl'
+    path.write_bytes(pickle.dumps(x, protocol=2))
+    start = time.perf_counter()
+    data = safe_pickle_load(str(path))
+    assert time.perf_counter() - start < 5  # linear, not exponential
+    depth = 0
+    while data:
+        assert data[0] is data[1]  # the sharing survives
+        data, depth = data[0], depth + 1
+    assert depth == 60
