@@ -20,6 +20,7 @@ from .image_caption_dataset import ImageCaptionDataset
 from .image_checks import BadImageError, find_bad_images
 from .image_loading import LoadImageFromFile
 from .pack_text_inputs import PackTextInputs
+from .snippet_crops import CutSnippets
 from .spml import (
     VOC_CLASSES,
     COCOMultiLabelDataset,
@@ -57,5 +58,5 @@ __all__ = [
     'pseudo_label_key', 'save_pseudo_labels', 'SPMLDataset',
     'observe_single_positives', 'train_val_split', 'VOC_CLASSES',
     'VOCMultiLabelDataset', 'read_voc_image_sets', 'ImageCaptionDataset',
-    'LoadImageFromFile'
+    'LoadImageFromFile', 'CutSnippets'
 ]

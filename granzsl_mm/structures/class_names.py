@@ -27,7 +27,6 @@ ground floor, is imported when a pickle is read): both ``models`` and
 ``datasets`` import it.
 """
 import difflib
-import json
 import os.path as osp
 from typing import Any, List, Mapping, NamedTuple, Optional, Sequence, Union
 
@@ -177,13 +176,10 @@ def read_class_names(source: ClassSource,
         raise FileNotFoundError(f'class-name file not found: {source}')
     if source.endswith(('.pickle', '.pkl')):
         return _from_pickle(source, index_classes)
+    if source.endswith('.json'):
+        from granzsl_mm.utils.json_files import read_json
+        return _from_json_data(read_json(source, 'class-name file'), source)
     with open(source, encoding='utf-8') as f:
         text = f.read()
-    if source.endswith('.json'):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{source} is not valid JSON: {e}') from e
-        return _from_json_data(data, source)
     return ClassSplit([ln.strip() for ln in text.splitlines() if ln.strip()],
                       None)

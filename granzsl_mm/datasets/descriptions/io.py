@@ -5,6 +5,7 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from granzsl_mm.utils.atomic_io import atomic_write_text
+from granzsl_mm.utils.json_files import JSONFileError, read_json
 
 from .format import (
     DESCRIPTION_FORMAT,
@@ -25,19 +26,10 @@ _SHIPPED_DIR = osp.join(osp.dirname(__file__), 'files')
 
 
 def _read_json(path: str) -> object:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'description file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise DescriptionError(f'{path} is not valid JSON: {e}') from e
-        except UnicodeDecodeError as e:
-            raise DescriptionError(
-                f'{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at '
-                f'offset {e.start}): description files are UTF-8 JSON; '
-                're-save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)'
-            ) from e
+    try:
+        return read_json(path, 'description file')
+    except JSONFileError as e:
+        raise DescriptionError(str(e)) from None
 
 
 def shipped_description_file(name: str) -> str:

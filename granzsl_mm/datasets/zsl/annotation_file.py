@@ -1,14 +1,15 @@
 """Annotation json files: the one reader with clear errors, and our converted
 files (``{'metainfo', 'data_list'}``) read with their format checked."""
-import json
-import os.path as osp
 from typing import List
+
+from granzsl_mm.utils.json_files import read_json
 
 __all__ = ['load_json_file', 'read_annotation_file', 'converted_data_list']
 
 
 def load_json_file(path: str, what: str = 'annotation file') -> object:
-    """Parse a json file; a missing or malformed file names itself.
+    """Parse a json file through :func:`granzsl_mm.utils.json_files.read_json`
+    (size cap, repeated keys and bad nesting refused, the file named).
 
     Args:
         path (str): The file.
@@ -19,15 +20,10 @@ def load_json_file(path: str, what: str = 'annotation file') -> object:
 
     Raises:
         FileNotFoundError: The file does not exist.
-        ValueError: It is not valid JSON (or not UTF-8).
+        ValueError: It is not valid JSON, not UTF-8, too large, too deep or
+            has a repeated key.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f'{what} is not valid JSON: {path} ({e})') from e
+    return read_json(path, what)
 
 
 def read_annotation_file(path: str, file_format: str, converter: str) -> dict:

@@ -27,11 +27,18 @@ __all__ = [
 ]
 
 
+# The fields the readers use, per list of a COCO instances file.
+_REQUIRED_FIELDS = {'categories': ('id', 'name'),
+                    'images': ('id', 'file_name'),
+                    'annotations': ('image_id', 'category_id')}
+
+
 def load_instances(ann_file: str) -> COCO:
     """Load and validate a COCO instances json.
 
     Checks: the file exists and is JSON with ``images``, ``annotations`` and
-    ``categories`` lists; category names are unique; every annotation's
+    ``categories`` lists whose entries have the fields the readers use;
+    category names are unique; every annotation's
     ``category_id`` is a listed category and its ``image_id`` a listed image.
 
     Args:
@@ -47,6 +54,15 @@ def load_instances(ann_file: str) -> COCO:
     if missing:
         raise ValueError(f'{ann_file} is not a COCO instances file: missing '
                          f'list(s) {missing}')
+    for key, fields in _REQUIRED_FIELDS.items():
+        for index, item in enumerate(data[key]):
+            absent = [f for f in fields if not isinstance(item, dict)
+                      or f not in item]
+            if absent:
+                raise ValueError(
+                    f'{ann_file}: "{key}"[{index}] has no {absent[0]!r} '
+                    f'field (every entry of "{key}" needs {list(fields)}); '
+                    'is this a COCO instances file?')
     cat_ids = {c['id'] for c in data['categories']}
     names = [c['name'] for c in data['categories']]
     dup = sorted({n for n in names if names.count(n) > 1})

@@ -43,7 +43,11 @@ from mmengine.dist import (
 from mmengine.logging import MMLogger
 
 from granzsl_mm.registry import METRICS
-from granzsl_mm.utils.label_matrix import cast_keeping_ties, refuse_signed
+from granzsl_mm.utils.label_matrix import (
+    cast_keeping_ties,
+    check_scores,
+    refuse_signed,
+)
 
 from ..functional.multilabel_ap import to_numpy, validate_scores_targets
 from ..functional.score_file import (
@@ -182,12 +186,14 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                                  'in every data sample')
             # narrowed to float32 per chunk, refused if that makes ties
             pred = to_numpy(pred).reshape(-1)
+            check_scores(pred, f'pred_score of sample {idx}')
             # labels keep their dtype until checked per chunk (a 0.5 must
             # not be cast to 0 on the way in)
             gt = to_numpy(gt).reshape(-1)
             zsl = get('pred_score_zsl')
             if zsl is not None:
                 zsl = to_numpy(zsl).reshape(-1)
+                check_scores(zsl, f'pred_score_zsl of sample {idx}')
             num_zsl = 0 if zsl is None else zsl.size
             if self._num_classes is None:
                 self._num_classes, self._num_zsl = pred.size + num_zsl, \

@@ -6,7 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from granzsl_mm.registry import METRICS
-from granzsl_mm.utils.label_matrix import labels_as_int8
+from granzsl_mm.utils.label_matrix import check_scores, labels_as_int8
 
 from ..functional import multilabel_zsl_metrics
 from ..functional.multilabel_ap import TIE_RULES, check_topk, to_numpy
@@ -170,9 +170,12 @@ class ZSLMultiLabelMetric(ZSLProtocolMetric):
             name = get('img_path') or f"sample {get('sample_idx')}"
             item = dict(pred_score=np.array(to_numpy(pred)),
                         gt_score=labels_as_int8(gt, f'gt_score of {name}'))
+            check_scores(item['pred_score'], f'pred_score of {name}')
             zsl = get('pred_score_zsl')
             if zsl is not None:
                 item['pred_score_zsl'] = np.array(to_numpy(zsl))
+                check_scores(item['pred_score_zsl'],
+                             f'pred_score_zsl of {name}')
             self.results.append(item)
 
     def label_set_arrays(self, results: List[dict]) -> Dict[str, tuple]:

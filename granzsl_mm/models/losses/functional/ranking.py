@@ -10,9 +10,11 @@ image without a violated pair, or without positives or negatives, adds 0 and
 still counts in the mean, as in the reference). Targets are in our
 convention only, 1 positive, 0 negative, -1 unknown (ignored); the BiAM/MKT
 code writes negatives as -1 and unknowns as 0: convert such labels with
-``granzsl_mm.utils.label_matrix.signed_to_ours``. A batch with unknowns and
-not a single negative is refused as signed (it would have no pair); a signed
-batch that has an unknown (0) reads as valid ours and cannot be told apart.
+``granzsl_mm.utils.label_matrix.signed_to_ours``. Values outside {1, 0, -1}
+and non-finite scores are refused; signed labels are not detected here: a
+training batch of positives and unknowns only (no pair, loss 0) is legal in
+our convention and must not stop a run, and a signed batch with an unknown
+(0) reads as valid ours anyway. The metrics refuse signed label matrices.
 """
 import torch
 import torch.nn.functional as F
@@ -38,9 +40,9 @@ def ranking_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     Raises:
         ValueError: The checks of :func:`~granzsl_mm.utils.label_matrix.
             check_scores_and_labels` (shapes, finite scores, labels 1 / 0 /
-            -1, signed labels).
+            -1).
     """
-    check_scores_and_labels(scores, targets)
+    check_scores_and_labels(scores, targets, signed_check=False)
     positive = (targets == 1).to(scores.dtype)
     negative = (targets == 0).to(scores.dtype)
     # margin[b, n, p] = 1 + s_n - s_p on (positive p, negative n) pairs.
