@@ -220,3 +220,54 @@ def test_build_nuswide_seen_descriptions(tmp_path):
                                  source='derived')
     assert descs['blue'] == {'sentences': ['a photo of blue.'],
                              'source': 'template'}
+
+
+def test_reply_deadline_and_size_cap_bound_one_request():
+    """A server trickling a byte every 0.1 s is cut off at the deadline for
+    the whole reply (not per read); a reply over the cap is not read on."""
+    import time
+
+    from granzsl_mm.datasets.descriptions.llm_client import (
+        ChatCompletionsClient,
+        MalformedReply,
+        RetryableError,
+    )
+
+    class Trickle(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers['Content-Length']))
+            big = self.path.endswith('big/chat/completions')
+            self.send_response(200)
+            self.send_header('Content-Length', '4000' if big else '300')
+            self.end_headers()
+            try:
+                if big:
+                    self.wfile.write(b'x' * 4000)
+                    return
+                for _ in range(30):  # bounded: 3 s at most
+                    self.wfile.write(b' ')
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:  # the client hung up
+                pass
+
+    server = ThreadingHTTPServer(('127.0.0.1', 0), Trickle)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f'http://127.0.0.1:{server.server_port}'
+        client = ChatCompletionsClient(base + '/v1', 'm', timeout=0.8)
+        start = time.monotonic()
+        with pytest.raises(RetryableError, match=r'within 0\.8 s'):
+            client.complete([dict(role='user', content='hi')])
+        assert time.monotonic() - start < 2.5  # not 3 s of trickle
+        capped = ChatCompletionsClient(base + '/big', 'm', timeout=5,
+                                       max_reply_bytes=1000)
+        with pytest.raises(MalformedReply, match='larger than 1000 bytes'):
+            capped.complete([dict(role='user', content='hi')])
+    finally:
+        server.shutdown()
+        server.server_close()
