@@ -5,6 +5,7 @@ only), annotations/captions_pretrain.json, split.json, descriptions.json and
 world.json; see granzsl_mm.proving_ground.world for the world's rules.
 """
 import argparse
+import sys
 
 from granzsl_mm.proving_ground import build_synthetic_world
 
@@ -19,16 +20,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0, help='world seed')
     parser.add_argument('--captions-per-image', type=int, default=2)
     parser.add_argument('--overwrite', action='store_true',
-                        help='rebuild even if the same world exists')
+                        help='rebuild even if the same world exists, and '
+                        'replace a world with other settings')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    meta = build_synthetic_world(
-        args.out_dir, num_train=args.num_train, num_test=args.num_test,
-        seed=args.seed, captions_per_image=args.captions_per_image,
-        overwrite=args.overwrite, progress=True)
+    try:
+        meta = build_synthetic_world(
+            args.out_dir, num_train=args.num_train, num_test=args.num_test,
+            seed=args.seed, captions_per_image=args.captions_per_image,
+            overwrite=args.overwrite, progress=True)
+    except FileExistsError as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
     test = meta['counts']['test']['positives']
     print(f"world in {args.out_dir}: {len(meta['classes'])} classes "
           f"({len(meta['seen_classes'])} seen, "

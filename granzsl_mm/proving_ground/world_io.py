@@ -121,7 +121,9 @@ def build_synthetic_world(out_dir: str,
     """Draw a world and write it in the COCO-ZSL formats (see module doc).
 
     An existing world with the same build settings is reused unless
-    ``overwrite``; one with other settings is rebuilt.
+    ``overwrite``. Nothing is replaced without ``overwrite``: a world with
+    other settings (a user's own, smaller one) and a non-empty folder that
+    holds no world are refused before anything is written.
 
     Args:
         out_dir (str): Output folder (e.g. ``data/demo``).
@@ -134,12 +136,17 @@ def build_synthetic_world(out_dir: str,
             demo world's layout).
         val_seed (int, optional): Seed of the validation images' streams
             (default: ``seed``; their split id keeps them apart anyway).
-        overwrite (bool): Rebuild even when the settings match.
+        overwrite (bool): Rebuild even when the settings match, and replace
+            a world with other settings.
         progress (bool): Show progress bars.
 
     Returns:
         dict: The ``world.json`` content (build settings, class lists,
         ``class_levels``, ``class_parents``, counts).
+
+    Raises:
+        FileExistsError: ``out_dir`` holds a world with other settings, or
+            other files, and ``overwrite`` is False.
     """
     if num_train < 1 or num_test < 1 or num_val < 0:
         raise ValueError('num_train and num_test must be positive, num_val '
@@ -156,6 +163,18 @@ def build_synthetic_world(out_dir: str,
             meta = json.load(f)
         if meta.get('build') == build:
             return meta
+        old = meta.get('build') or {}
+        diff = ', '.join(f'{k} {old.get(k)!r} -> {v!r}' for k, v in
+                         build.items() if old.get(k) != v)
+        raise FileExistsError(
+            f'{out_dir} holds a world built with other settings ({diff}); '
+            'pass --overwrite to replace it, or choose another --data-root.')
+    if not overwrite and osp.isdir(out_dir) and os.listdir(out_dir) and \
+            not osp.isfile(meta_path):
+        raise FileExistsError(
+            f'{out_dir} is not empty and holds no synthetic world; pass '
+            '--overwrite to write one into it, or choose another '
+            '--data-root.')
     os.makedirs(osp.join(out_dir, 'images'), exist_ok=True)
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     info = world_classes(spec)
