@@ -59,15 +59,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--text-cache-dir', metavar='DIR',
                         help='on-disk cache of prompt features (default '
                         '~/.cache/granzsl_mm/text_features; "none": off)')
-    parser.add_argument('--vocab', default='all', help='vocabulary (see the '
-                        'module docstring)')
+    parser.add_argument('--vocab', default='all', help='vocabulary: the '
+                        "model's all / seen / unseen classes, a named set ("
+                        + ', '.join(_named_sets()) + '), a text / JSON / .pt '
+                        'file, or "cat, dog, red car" (default: %(default)s)')
     parser.add_argument('--topk', type=int, default=5,
                         help='labels per image (0: all)')
     parser.add_argument('--threshold', type=float,
                         help='keep labels scoring at least this')
     parser.add_argument('--batch-size', type=int, default=8)
-    parser.add_argument('--out', default='infer_results.json',
-                        help='JSON output file')
+    parser.add_argument('--out', default=None,
+                        help='JSON output file (default: the JSON goes to '
+                        'stdout and nothing is written)')
     parser.add_argument('--show-dir', help='write a picture per image here')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--tta', action='store_true',
@@ -122,6 +125,11 @@ def _weight_sources(cfg: Config, args) -> dict:
                 calibration=args.calibration)
 
 
+def _named_sets() -> list:
+    from granzsl_mm.apis.vocabularies import named_vocabularies
+    return named_vocabularies()
+
+
 def _build(cfg: Config, args):
     from granzsl_mm.apis import MultiLabelInferencer
     from granzsl_mm.apis.weights import CLIP_OPTIONS, set_clip_weights, weights_option
@@ -142,17 +150,17 @@ def _build(cfg: Config, args):
                                     calibration=args.calibration)
 
 
-def _print_result(res: dict) -> None:
+def _print_result(res: dict, stream=sys.stdout) -> None:
     if res.get('merged'):
         labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
             res['labels'], res['scores']))
-        print(f'{res["img_path"]}: {labels}')
+        print(f'{res["img_path"]}: {labels}', file=stream)
         return
-    print(f'{res["img_path"]}:')
+    print(f'{res["img_path"]}:', file=stream)
     for source, ranked in res['by_source'].items():
         labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
             ranked['labels'], ranked['scores']))
-        print(f'  {source}: {labels}')
+        print(f'  {source}: {labels}', file=stream)
 
 
 def main() -> int:
@@ -169,29 +177,36 @@ def main() -> int:
         cfg.merge_from_dict(args.cfg_options)
     try:
         inferencer = _build(cfg, args)
+        images = list_images(args.images)
     except (CheckpointMismatchError, ClipWeightsError, OfflineWeightsError,
-            ActivationMismatchError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
+            ActivationMismatchError, FileNotFoundError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f'{sys.argv[0]}: error: {message}', file=sys.stderr)
         return 2
-    results, failures = _tag(inferencer, list_images(args.images), args)
+    results, failures = _tag(inferencer, images, args)
     out = dict(config=args.config, checkpoint=args.checkpoint,
                weights=_weight_sources(cfg, args),
                vocabulary=inferencer.vocabulary, sources=inferencer.sources,
                score_act=args.score_act, tta=args.tta, results=results,
                failures=failures)
-    folder = osp.dirname(osp.abspath(args.out))
-    os.makedirs(folder, exist_ok=True)
-    with open(args.out, 'w', encoding='utf-8') as f:
-        json.dump(out, f, indent=1)
+    text = json.dumps(out, indent=1)
+    if args.out is None:  # JSON on stdout, the summary on stderr
+        print(text)
+        summary = sys.stderr
+    else:
+        from granzsl_mm.utils.atomic_io import atomic_write_text
+        atomic_write_text(text + '\n', args.out)
+        summary = sys.stdout
     for res in results[:10]:
-        _print_result(res)
+        _print_result(res, summary)
     if len(results) > 10:
-        print(f'... {len(results) - 10} more')
-    print(f'{len(results)} images -> {args.out}'
-          + (f', pictures in {args.show_dir}' if args.show_dir else ''))
+        print(f'... {len(results) - 10} more', file=summary)
+    print(f'{len(results)} images -> {args.out or "stdout"}'
+          + (f', pictures in {args.show_dir}' if args.show_dir else ''),
+          file=summary)
     if failures:
         print(f'{len(failures)} image(s) could not be tagged (listed above '
-              f'and under "failures" in {args.out}):', file=sys.stderr)
+              f'and under "failures" in the JSON):', file=sys.stderr)
         for failure in failures:
             print(f'  {failure["img_path"]}: {failure["error"]}',
                   file=sys.stderr)

@@ -16,6 +16,7 @@
 * a vocabulary file of learned embeddings (``*.pt``, its names);
 * a string with commas or newlines (``'cat, dog, red car'``).
 """
+import difflib
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
@@ -56,6 +57,21 @@ def split_words(text: str) -> List[str]:
     return list(dict.fromkeys(w for w in words if w))
 
 
+def _refuse_near_miss(text: str) -> None:
+    """A lone token close to a named set is a typo, not a word to tag."""
+    token = text.strip().lower().replace('-', '_')
+    if not token or any(c in token for c in ' ,\n') or not any(
+            c.isdigit() or c == '_' for c in token):
+        return  # plain words ('cat', 'red car') are words
+    near = difflib.get_close_matches(token, named_vocabularies(), n=1,
+                                     cutoff=0.8)
+    if near:
+        raise KeyError(
+            f'unknown vocabulary name {text!r}; did you mean {near[0]!r}? '
+            f'Named vocabularies: {", ".join(named_vocabularies())} (to tag '
+            f'with the single word, write {text + ","!r}).')
+
+
 def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
     """Resolve a vocabulary (see the module docstring) to a list of words.
 
@@ -64,6 +80,11 @@ def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
 
     Returns:
         list[str]: The words, in order, without duplicates.
+
+    Raises:
+        KeyError: A single word that is one edit or so from a named set
+            (``'coco81'``): the message names the nearest set and lists them
+            all; write ``'coco81,'`` to tag with that one word.
     """
     if vocabulary is None:
         raise ValueError('no vocabulary given')
@@ -84,6 +105,7 @@ def read_vocabulary(vocabulary: Union[str, Sequence[str]]) -> List[str]:
                 words = split_words(f.read())
     elif (',' in vocabulary or '\n' in vocabulary) or not vocabulary.endswith(
             ('.txt', '.json', '.pt', '.pth')):
+        _refuse_near_miss(vocabulary)
         words = split_words(vocabulary)
     else:
         raise FileNotFoundError(f'vocabulary file not found: {vocabulary}')

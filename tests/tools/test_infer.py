@@ -114,3 +114,34 @@ def test_infer_records_weights_and_sigmoid(tmp_path):
     got = dict(zip(res['labels'], res['scores']))
     assert got['dog'] == pytest.approx(float(torch.sigmoid(raw[0])), abs=1e-5)
     assert len(list((tmp_path / 'cache').glob('text_features_*.pt'))) == 1
+
+
+def test_infer_user_errors_and_stdout(tmp_path, capsys, monkeypatch):
+    """In process: a near-miss vocabulary name and a missing image are one
+    line with exit 2; without --out the JSON goes to stdout and nothing is
+    written to the current directory."""
+    import runpy
+    paths = _make_images(str(tmp_path / 'imgs'), num=1)
+    monkeypatch.chdir(tmp_path)
+
+    def infer(*argv):
+        monkeypatch.setattr(sys, 'argv', ['tools/infer.py', CONFIG, *argv,
+                                          '--text-cache-dir', 'none'])
+        try:
+            runpy.run_path(osp.join(REPO, 'tools', 'infer.py'),
+                           run_name='__main__')
+        except SystemExit as exit_:
+            return exit_.code
+        return 0
+
+    assert infer(paths[0], '--vocab', 'coco81') == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'coco80'" in err and 'Traceback' not in err
+    assert infer(str(tmp_path / 'missing.png'), '--vocab', 'dog') == 2
+    err = capsys.readouterr().err
+    assert 'missing.png' in err and 'Traceback' not in err
+    before = sorted(os.listdir(tmp_path))
+    assert infer(paths[0], '--vocab', 'dog, zebra', '--topk', '2') == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out['vocabulary'] == ['dog', 'zebra']
+    assert sorted(os.listdir(tmp_path)) == before
