@@ -68,3 +68,22 @@ def test_get_model_from_config_and_checkpoint(tmp_path):
     loaded = granzsl_mm.get_model(TINY_CFG, pretrained=ckpt)
     assert all(torch.all(v == 0.5) for v in loaded.state_dict().values()
                if v.is_floating_point())
+
+
+def test_plot_curve_writes_beside_the_log_and_checks_the_legend(
+        tmp_path, capsys, monkeypatch):
+    from tests.fixtures.run_tools import run_tool_in_process
+    log = tmp_path / 'run' / 'scalars.json'
+    log.parent.mkdir()
+    log.write_text('\n'.join(json.dumps(dict(loss=1.0 / (i + 1), step=i + 1))
+                             for i in range(3)) + '\n')
+    monkeypatch.chdir(tmp_path)
+    code, err = run_tool_in_process(
+        'analysis_tools/analyze_logs.py',
+        ['plot_curve', str(log), '--legend', 'a', 'b'], capsys)
+    assert code == 2 and '--legend names 2 curves for 1 logs' in err
+    code, _ = run_tool_in_process('analysis_tools/analyze_logs.py',
+                                  ['plot_curve', str(log)], capsys)
+    assert code == 0
+    assert osp.getsize(tmp_path / 'run' / 'curves.png') > 1000
+    assert not osp.exists(tmp_path / 'curves.png')

@@ -2,10 +2,12 @@
 
 Examples:
     python tools/analysis_tools/analyze_logs.py plot_curve \
-        work_dirs/x/*/vis_data/scalars.json --keys loss --out loss.png
+        work_dirs/x/*/vis_data/scalars.json --keys loss   # -> <log dir>/curves.png
     python tools/analysis_tools/analyze_logs.py cal_train_time scalars.json
 """
 import argparse
+import os.path as osp
+import sys
 
 from granzsl_mm.utils.log_analysis import load_scalar_log, plot_curves, train_time_stats
 
@@ -18,13 +20,24 @@ def main() -> None:
     plot.add_argument('--keys', nargs='+', default=['loss'])
     plot.add_argument('--legend', nargs='+')
     plot.add_argument('--title')
-    plot.add_argument('--out', default='curves.png')
+    plot.add_argument('--out', help='PNG path (default: curves.png beside '
+                      'the first log, never the current directory)')
     timing = sub.add_parser('cal_train_time', help='iteration time stats')
     timing.add_argument('json_logs', nargs='+')
     args = parser.parse_args()
-    logs = [load_scalar_log(p) for p in args.json_logs]
+    if args.task == 'plot_curve' and args.legend and len(args.legend) != len(
+            args.json_logs):
+        parser.error(f'--legend names {len(args.legend)} curves for '
+                     f'{len(args.json_logs)} logs: give one name per log')
+    try:
+        logs = [load_scalar_log(p) for p in args.json_logs]
+    except (OSError, ValueError) as err:
+        print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+        sys.exit(2)
     if args.task == 'plot_curve':
-        out = plot_curves(logs, args.keys, args.out, args.legend, args.title)
+        out_file = args.out or osp.join(
+            osp.dirname(osp.abspath(args.json_logs[0])), 'curves.png')
+        out = plot_curves(logs, args.keys, out_file, args.legend, args.title)
         print(f'saved {out}')
     else:
         for path, log in zip(args.json_logs, logs):
