@@ -28,6 +28,10 @@ def parse_args() -> argparse.Namespace:
                         help='disable pin_memory in every dataloader')
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='disable persistent_workers in every dataloader')
+    parser.add_argument('--clip-checkpoint', metavar='FILE',
+                        help="local CLIP weights (open_clip or OpenAI file) "
+                        "for the config's CLIP modules; the config's "
+                        'architecture and activation are checked against it')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow checkpoints that need full unpickling '
                         '(only for files you trust)')
@@ -76,6 +80,14 @@ def main() -> None:
     except RunnerSetupError as err:
         print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
         sys.exit(2)
+    if args.clip_checkpoint is not None:
+        from granzsl_mm.apis.weights import set_clip_weights
+        try:
+            set_clip_weights(cfg, args.clip_checkpoint,
+                             option='--clip-checkpoint FILE')
+        except (OSError, ValueError) as err:
+            print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+            sys.exit(2)
     try:
         runner = build_runner(cfg)
     except RunnerSetupError as err:

@@ -202,3 +202,23 @@ def test_publish_model_strips_training_state(tmp_path):
     torch.save(dict(weights=state), src)
     with pytest.raises(ValueError, match='no "state_dict"'):
         tool.publish(src, str(tmp_path / 'bad.pth'))
+
+
+def test_train_takes_clip_weights_checked_like_test(tmp_path, capsys):
+    """train.py --clip-checkpoint: the file is checked against the config's
+    CLIP before anything is built (the same door as test.py / infer.py)."""
+    import os.path as osp
+
+    from tests.fixtures.run_tools import run_tool_in_process
+    config = osp.join(REPO, 'tests', 'fixtures', 'configs',
+                      'clip_zeroshot_tiny.py')
+    code, err = run_tool_in_process('train.py', [
+        config, '--work-dir', str(tmp_path / 'w'), '--clip-checkpoint',
+        str(tmp_path / 'missing.pt')], capsys)
+    assert code == 2 and 'missing.pt' in err and 'Traceback' not in err
+    other = str(tmp_path / 'linear.pt')
+    torch.save(torch.nn.Linear(2, 2).state_dict(), other)
+    code, err = run_tool_in_process('train.py', [
+        config, '--work-dir', str(tmp_path / 'w'), '--clip-checkpoint', other],
+        capsys)
+    assert code == 2 and 'linear.pt' in err and 'Traceback' not in err
