@@ -150,16 +150,21 @@ def fit_score_calibration(scores: Tensor, labels: Tensor,
     """Fit one Platt scaling per source on a held-out split.
 
     Args:
-        scores (Tensor): ``[N, V]`` raw scores of the held-out images.
-        labels (Tensor): ``[N, V]`` in {1, 0, -1}.
+        scores (Tensor | np.ndarray): ``[N, V]`` raw scores of the held-out
+            images.
+        labels (Tensor | np.ndarray): ``[N, V]`` in {1, 0, -1}.
         sources (Sequence[str]): Per column, ``'learned'`` or ``'prompt'``.
         check (tuple, optional): ``(scores, labels)`` of another split to
-            measure the ECE on (default: the fitting split).
+            measure the ECE on (default: the fitting split); tensors or
+            arrays.
         bins (int): ECE bins.
 
     Returns:
         ScoreCalibration: Parameters and ECE per source and overall.
     """
+    scores, labels = torch.as_tensor(scores), torch.as_tensor(labels)
+    if check is not None:
+        check = (torch.as_tensor(check[0]), torch.as_tensor(check[1]))
     sources = list(sources)
     if scores.shape != labels.shape or scores.shape[-1] != len(sources):
         raise ValueError(f'scores {tuple(scores.shape)}, labels '

@@ -45,6 +45,17 @@ def test_fit_reports_small_error_on_held_out_split():
     assert raw > 0.3
 
 
+def test_numpy_arrays_fit_as_tensors_do():
+    scores, labels, sources, _ = _synthetic(n=500)
+    check = _synthetic(n=500, seed=1)[:2]
+    from_torch = fit_score_calibration(scores, labels, sources, check=check)
+    from_numpy = fit_score_calibration(
+        scores.numpy(), labels.numpy(), sources,
+        check=(check[0].numpy(), check[1].numpy()))
+    assert from_numpy.params == from_torch.params
+    assert from_numpy.ece == from_torch.ece
+
+
 def test_ece_exact_small_case():
     probs = torch.tensor([0.05, 0.05, 0.95, 0.95])
     labels = torch.tensor([0., 1., 1., 1.])
