@@ -11,6 +11,7 @@ validation split, means, 95 % t-intervals and paired differences
 """
 import argparse
 import os.path as osp
+import sys
 
 from granzsl_mm.proving_ground.pipeline import WORLD_SETTINGS, run_proving_ground
 from granzsl_mm.proving_ground.report import report_evidence
@@ -68,6 +69,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--force-pretrain', action='store_true',
                         help='ignore the cached tiny CLIP checkpoint(s) and '
                         'stage results')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a world in --data-root that was built '
+                        'with other settings (refused otherwise)')
     parser.add_argument('--report-only', action='store_true',
                         help='v2: aggregate the finished seeds of the work '
                         'dir (seed_<i>/results.json) without running')
@@ -76,6 +80,20 @@ def parse_args() -> argparse.Namespace:
                         'busy with other jobs; make demo / make evidence '
                         'pass 1)')
     return parser.parse_args()
+
+
+def _run(args: argparse.Namespace, seeds) -> None:
+    run_proving_ground(
+        work_dir=args.work_dir, data_root=args.data_root,
+        world=args.world, seeds=seeds, first_seed=args.seed,
+        configs_dir=args.configs_dir, ablations=not args.no_ablations,
+        image_methods=not args.no_image_methods,
+        force_pretrain=args.force_pretrain, overwrite=args.overwrite,
+        num_threads=args.threads, num_train=args.num_train,
+        num_test=args.num_test, num_val=args.num_val,
+        pretrain_iters=args.pretrain_iters,
+        granzsl_epochs=args.granzsl_epochs, image_epochs=args.image_epochs,
+        mkt_lrs=args.mkt_lrs, sigrl_lrs=args.sigrl_lrs)
 
 
 def main() -> None:
@@ -96,17 +114,11 @@ def main() -> None:
         except FileNotFoundError as err:
             raise SystemExit(str(err)) from None
     else:
-        run_proving_ground(
-            work_dir=args.work_dir, data_root=args.data_root,
-            world=args.world, seeds=seeds, first_seed=args.seed,
-            configs_dir=args.configs_dir, ablations=not args.no_ablations,
-            image_methods=not args.no_image_methods,
-            force_pretrain=args.force_pretrain, num_threads=args.threads,
-            num_train=args.num_train, num_test=args.num_test,
-            num_val=args.num_val, pretrain_iters=args.pretrain_iters,
-            granzsl_epochs=args.granzsl_epochs,
-            image_epochs=args.image_epochs, mkt_lrs=args.mkt_lrs,
-            sigrl_lrs=args.sigrl_lrs)
+        try:
+            _run(args, seeds)
+        except FileExistsError as err:
+            print(f'{sys.argv[0]}: error: {err}', file=sys.stderr)
+            sys.exit(2)
     report = 'results.md' if seeds is None else 'evidence.md'
     with open(osp.join(args.work_dir, report), encoding='utf-8') as f:
         print(f.read().rstrip())

@@ -174,7 +174,7 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
               settings: dict, seeds: dict, index: Optional[int] = None,
               ablations: bool = True, image_methods: bool = True,
               force_pretrain: bool = False, progress: bool = True,
-              bar=None) -> Dict:
+              bar=None, overwrite: bool = False) -> Dict:
     """The whole proving ground on one world (see the module doc).
 
     Args:
@@ -191,6 +191,8 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
             stage results.
         progress (bool): Progress bars of the world and the stages.
         bar: A tqdm bar to advance per stage (optional).
+        overwrite (bool): Replace a world in ``data_root`` built with other
+            settings (refused otherwise).
 
     Returns:
         dict: The world's ``results.json`` content (``format``, ``info``,
@@ -219,7 +221,7 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
         data_root, spec=spec, num_train=settings['num_train'],
         num_test=settings['num_test'], seed=seeds['world'],
         num_val=settings['num_val'], val_seed=seeds['val'],
-        progress=progress)
+        overwrite=overwrite, progress=progress)
     world_seconds = time.time() - t0
     done()
     step('pre-train tiny CLIP')
@@ -347,6 +349,7 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
                        ablations: bool = True,
                        image_methods: bool = True,
                        force_pretrain: bool = False,
+                       overwrite: bool = False,
                        num_threads: Optional[int] = None,
                        progress: bool = True,
                        **overrides) -> Dict:
@@ -371,6 +374,8 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
         image_methods (bool): MKT and SigRL.
         force_pretrain (bool): Ignore the cached tiny CLIPs and stage
             results.
+        overwrite (bool): Replace worlds in ``data_root`` built with other
+            settings (refused otherwise).
         num_threads (int, optional): ``torch.set_num_threads`` for the run
             (1 is much faster on a machine shared with other jobs: idle
             threads of a busy machine spin instead of working).
@@ -412,7 +417,8 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
         results.append(run_world(
             wdir, droot, cdir, settings, seed_plan(index, first_seed),
             index=index, ablations=ablations, image_methods=image_methods,
-            force_pretrain=force_pretrain, progress=progress, bar=bar))
+            force_pretrain=force_pretrain, progress=progress, bar=bar,
+            overwrite=overwrite))
     bar.close()
     if seeds is None:
         return results[0]
