@@ -7,9 +7,11 @@ _base_ = ['granzsl_coco.py']
 
 data_root = 'data/nus_wide'
 # One description file for all 1006 names (seen tags + concepts), e.g. the
-# shipped 'nuswide_seen925' and 'nuswide81' merged, or the output of
-# tools/generate_descriptions.py; and the class order of the test set:
-# our split json {"seen": 925 tags, "unseen": 81 concepts}.
+# shipped 'nuswide_seen925' and 'nuswide81' merged, the output of
+# tools/generate_descriptions.py, or the authors' nuswide_post_llm.json
+# (keys "0".."1005" in this order; read as released, duplicates kept); and
+# the class order of the test set: our split json {"seen": 925 tags,
+# "unseen": 81 concepts}, the converter's split_925_81.json.
 description_file = data_root + '/descriptions_1006.json'
 split_file = data_root + '/split_925_81.json'
 num_classes, num_seen_classes = 1006, 925

@@ -84,12 +84,27 @@ def test_select_on_test_is_rcnn_selection():
     m = cfg.model
     assert m.type == 'GranZSLSnippetVal' and m.select_on_test
     assert tuple(m.val_grids) == (2, 3) and m.val_snippet_resize == 'bilinear'
-    assert cfg.val_dataloader.dataset == base.test_dataloader.dataset
+    # the test set, its snippets cut from the original image as RCNn's
+    val = dict(cfg.val_dataloader.dataset)
+    pipeline = val.pop('pipeline')
+    test = dict(base.test_dataloader.dataset)
+    test_pipeline = test.pop('pipeline')
+    assert val == test
+    assert pipeline[0] == test_pipeline[0]  # LoadImageFromFile
+    assert pipeline[1] == dict(type='CutSnippets', grids=(2, 3), size=224)
+    assert pipeline[2:-1] == test_pipeline[1:-1]  # the bilinear full view
+    assert pipeline[-1] == dict(type='PackInputs',
+                                algorithm_keys=['snippets'])
+    assert m.val_snippet_source == 'pipeline'
+    assert cfg.tta_model.snippet_source == 'pipeline'
+    assert cfg.tta_pipeline == pipeline
+    assert base.tta_model.get('snippet_source', 'batch') == 'batch'
     ev = cfg.val_evaluator
     assert (ev.type, tuple(ev.topk), ev.drop_empty_images, ev.ties) == (
         'ZSLMultiLabelMetric', (3, 5), True, 'stable')
     ck = cfg.default_hooks.checkpoint
     assert ck.interval == 1 and ck.rule == 'greater'
+    assert ck.type == 'AtomicCheckpointHook' and ck.best_above == 0.0
     assert list(ck.save_best) == ['selected-on-test/zsl/F1@3',
                                   'selected-on-test/gzsl/F1@3']
     assert cfg.train_cfg.val_interval == 1

@@ -32,10 +32,17 @@ from .snippets import (
     num_snippets,
 )
 
-__all__ = ['SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict']
+__all__ = ['SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict',
+           'SNIPPET_SOURCES']
 
 AUTOCAST_DTYPES = {None: None, 'fp32': None, 'fp16': torch.float16,
                    'bf16': torch.bfloat16}
+# Where the snippets come from: 'batch' cuts them from the preprocessed
+# batch tensor (ours); 'pipeline' takes the ``snippets`` each data sample
+# carries, cut from the original image by the ``CutSnippets`` transform
+# (GranZSL's reference, RCNn).
+SNIPPET_SOURCES = ('batch', 'pipeline')
+SNIPPETS_FIELD = 'snippets'
 
 
 def _autocast(dtype: Optional[torch.dtype], device: torch.device):
@@ -45,14 +52,51 @@ def _autocast(dtype: Optional[torch.dtype], device: torch.device):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def _check_snippet_source(name: str, value: str) -> str:
+    if value not in SNIPPET_SOURCES:
+        raise ValueError(f'{name} must be one of {SNIPPET_SOURCES}, got '
+                         f'{value!r}')
+    return value
+
+
+def _pipeline_snippets(module: nn.Module, data_samples: Optional[list],
+                       images: torch.Tensor, count: int) -> torch.Tensor:
+    """The ``[B, K, C, S, S]`` snippets the data samples carry (uint8, cut by
+    ``CutSnippets``), preprocessed as the images (channel order, mean and
+    std); the field is removed from the samples (it is large)."""
+    if not data_samples or any(
+            SNIPPETS_FIELD not in s for s in data_samples):
+        raise ValueError(
+            "snippet_source='pipeline' needs the snippets in every data "
+            "sample: add dict(type='CutSnippets', grids=..., size=...) after "
+            "LoadImageFromFile and PackInputs(algorithm_keys=['snippets'])")
+    views = []
+    for sample in data_samples:
+        crops = torch.as_tensor(sample.get(SNIPPETS_FIELD))
+        sample.pop(SNIPPETS_FIELD)
+        if crops.dim() != 4 or crops.shape[0] != count:
+            raise ValueError(f'expected {count} snippets [K, S, S, C] per '
+                             f'image, got {tuple(crops.shape)}')
+        views += list(crops.permute(0, 3, 1, 2))
+    crops = module.data_preprocessor(dict(inputs=views), False)['inputs']
+    crops = crops.reshape(len(data_samples), count, *crops.shape[1:])
+    if crops.shape[2:] != images.shape[1:]:
+        raise ValueError(f'snippets {tuple(crops.shape[2:])} and images '
+                         f'{tuple(images.shape[1:])} differ in size: give '
+                         'CutSnippets the test resize size')
+    return crops
+
+
 def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
                     snippet_resize: str = 'bicubic',
                     autocast_dtype: Optional[torch.dtype] = None,
-                    logit_scale: Optional[float] = None) -> list:
+                    logit_scale: Optional[float] = None,
+                    snippet_source: str = 'batch') -> list:
     """Score a plain test batch on the full image plus its snippets.
 
     The batch is preprocessed once, the snippets are cut from the batch
-    tensor (:func:`cut_snippets`), all views are encoded in ONE
+    tensor (:func:`cut_snippets`) or taken from the data samples
+    (``snippet_source='pipeline'``), all views are encoded in ONE
     ``module.view_cosines`` call and merged by :func:`aggregate_snippets`.
 
     Args:
@@ -65,10 +109,16 @@ def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
         autocast_dtype (torch.dtype, optional): Run the towers under
             ``torch.autocast`` of this dtype (scores stay fp32).
         logit_scale (float, optional): Overrides ``module.logit_scale``.
+        snippet_source (str): ``'batch'`` (cut from the batch tensor,
+            resized with ``snippet_resize``) or ``'pipeline'`` (the
+            ``snippets`` field of each data sample, cut from the original
+            image by the ``CutSnippets`` transform as GranZSL's reference
+            does; ``snippet_resize`` is not used).
 
     Returns:
         list: Data samples with ``pred_score``.
     """
+    _check_snippet_source('snippet_source', snippet_source)
     if not isinstance(data, dict):
         raise TypeError('snippet scoring expects the plain test pipeline '
                         '(tta_pipeline = test_pipeline), not TestTimeAug '
@@ -79,7 +129,11 @@ def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
         raise ValueError('snippets need square images (resize the test '
                          f'images to S x S), got {tuple(images.shape)}')
     bsz = images.shape[0]
-    crops = cut_snippets(images, grids, mode=snippet_resize)
+    if snippet_source == 'pipeline':
+        crops = _pipeline_snippets(module, data.get('data_samples'), images,
+                                   num_snippets(grids))
+    else:
+        crops = cut_snippets(images, grids, mode=snippet_resize)
     views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], dim=1)
     num_views = views.shape[1]
     with torch.no_grad(), _autocast(autocast_dtype, views.device):
@@ -119,6 +173,10 @@ class SnippetTTAModel(BaseTTAModel):
             image size (:func:`cut_snippets`): ``'bilinear'`` (the GranZSL
             reference, torchvision ``Resize``; the paper configs) or
             ``'bicubic'`` (the default, kept for earlier results).
+        snippet_source (str): ``'batch'`` (default: cut from the test
+            tensor) or ``'pipeline'`` (the ``CutSnippets`` transform's,
+            from the original image, as GranZSL's reference;
+            :func:`snippet_predict`).
     """
 
     def __init__(self, module: Union[dict, nn.Module],
@@ -126,8 +184,11 @@ class SnippetTTAModel(BaseTTAModel):
                  logit_scale: Optional[float] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None,
                  autocast: Optional[str] = None,
-                 snippet_resize: str = 'bicubic') -> None:
+                 snippet_resize: str = 'bicubic',
+                 snippet_source: str = 'batch') -> None:
         super().__init__(module, data_preprocessor)
+        self.snippet_source = _check_snippet_source('snippet_source',
+                                                    snippet_source)
         if snippet_resize not in RESIZE_MODES:
             raise ValueError(f'snippet_resize must be one of {RESIZE_MODES}, '
                              f'got {snippet_resize!r}')
@@ -156,7 +217,7 @@ class SnippetTTAModel(BaseTTAModel):
         """
         return snippet_predict(self.module, data, self.grids,
                                self.snippet_resize, self.autocast_dtype,
-                               self.logit_scale)
+                               self.logit_scale, self.snippet_source)
 
     def merge_preds(self, data_samples_list: List[list]) -> list:
         """Not used: :meth:`test_step` aggregates features, not predictions."""
@@ -179,14 +240,19 @@ class GranZSLSnippetVal(GranZSL):
         val_snippet_resize (str): Snippet resize mode of validation.
         val_autocast (str, optional): ``'fp16'`` / ``'bf16'``: validate the
             towers under ``torch.autocast`` (scores fp32).
+        val_snippet_source (str): ``'batch'`` or ``'pipeline'``, as
+            :class:`SnippetTTAModel`'s ``snippet_source``.
         **kwargs: :class:`GranZSL` arguments.
     """
 
     def __init__(self, *args,
                  val_grids: Sequence[int] = DEFAULT_SNIPPET_GRIDS,
                  val_snippet_resize: str = 'bilinear',
-                 val_autocast: Optional[str] = None, **kwargs) -> None:
+                 val_autocast: Optional[str] = None,
+                 val_snippet_source: str = 'batch', **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.val_snippet_source = _check_snippet_source(
+            'val_snippet_source', val_snippet_source)
         if val_snippet_resize not in RESIZE_MODES:
             raise ValueError(f'val_snippet_resize must be one of '
                              f'{RESIZE_MODES}, got {val_snippet_resize!r}')
@@ -202,4 +268,5 @@ class GranZSLSnippetVal(GranZSL):
         """Score a validation batch with snippets (see the class doc)."""
         return snippet_predict(self, data, self.val_grids,
                                self.val_snippet_resize,
-                               self.val_autocast_dtype)
+                               self.val_autocast_dtype,
+                               snippet_source=self.val_snippet_source)

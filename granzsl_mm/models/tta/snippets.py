@@ -21,7 +21,8 @@ normalisation (resizing is linear, so it commutes with the per-channel affine
 map): pixels differ from PIL's by the uint8 rounding (bilinear) or a few grey
 levels near strong edges (bicubic). The crops are cut from the one test
 image of the batch (the reference cuts them from a second, bicubic 224
-image): see ``docs/reference_differences.md``.
+image; the ``CutSnippets`` transform with ``snippet_source='pipeline'`` of
+the TTA models does that): see ``docs/reference_differences.md``.
 """
 from typing import List, Optional, Sequence, Tuple
 
