@@ -21,11 +21,12 @@ $(VENV)/.installed: setup.py pyproject.toml
 
 install: $(VENV)/.installed
 
+# --fail-on-repo-writes: a run that leaves files in the checkout fails
 test: install
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -q --fail-on-repo-writes $(PYTEST_ARGS) tests
 
 test-quick: install
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -q -m "not slow" --fail-on-repo-writes $(PYTEST_ARGS) tests
 
 # The proving ground (docs/demo.md). --threads 1: the setting its run times
 # were measured with (torch's default spins idle threads on a busy machine).

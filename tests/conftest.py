@@ -1,5 +1,6 @@
-"""Shared fixtures: a small synthetic world in the COCO-ZSL formats; a
-run that leaves files in the checkout fails (tests write under tmp_path)."""
+"""Shared fixtures: a small synthetic world in the COCO-ZSL formats. With
+``--fail-on-repo-writes`` (``make test``, ``make test-quick``) a run that
+leaves files in the checkout fails: tests write under tmp_path."""
 import pytest
 
 from tests.fixtures.repo_guard import left_behind, snapshot
@@ -7,8 +8,17 @@ from tests.fixtures.repo_guard import left_behind, snapshot
 _CHECKOUT_BEFORE = pytest.StashKey[set]()
 
 
+def pytest_addoption(parser):
+    # opt-in: whatever else writes into the checkout meanwhile (make demo,
+    # an editor) would fail the run too
+    parser.addoption('--fail-on-repo-writes', action='store_true',
+                     help='fail the run if it leaves new files in the '
+                     'repository (git status --ignored shows them)')
+
+
 def pytest_sessionstart(session):
-    session.config.stash[_CHECKOUT_BEFORE] = snapshot()
+    if session.config.getoption('fail_on_repo_writes'):
+        session.config.stash[_CHECKOUT_BEFORE] = snapshot()
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -22,8 +32,8 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin('terminalreporter')
     if reporter is not None:
         reporter.write_line('')
-        reporter.write_sep('=', 'the tests left these in the repository '
-                           '(write under tmp_path)', red=True)
+        reporter.write_sep('=', 'new in the repository since the run began '
+                           '(tests write under tmp_path)', red=True)
         for path in written:
             reporter.write_line(path)
     if session.exitstatus == pytest.ExitCode.OK:

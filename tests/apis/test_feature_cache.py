@@ -126,6 +126,7 @@ def test_fp16_dense_and_resume_after_interruption(model, tmp_path):
                          progress=False)
 
 
+@pytest.mark.slow
 def test_extract_features_tool_matches_runner_test(tmp_path, small_demo_world):
     """tools/extract_features.py: cache the demo test set, then score a
     checkpoint's names from it == tools/test.py's metrics (no TTA)."""

@@ -168,6 +168,7 @@ def test_coco_tool_is_deterministic_and_warns(coco_official, tmp_path,
         tool.main(['--out-dir', str(tmp_path)])  # neither --train nor --val
 
 
+@pytest.mark.slow
 def test_nuswide_converter(nus_root, tmp_path):  # noqa: F811
     _signed_pickles(nus_root)
     out = tmp_path / 'ann'

@@ -169,6 +169,7 @@ def test_coco_reader_order_and_labels(data):
 
 
 # ----------------------------------------------------------------- wrapper
+@pytest.mark.slow
 def test_spml_splits(data):
     source = _coco_cfg(data)
     train = SPMLDataset(dataset=source, split='train')

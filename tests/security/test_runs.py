@@ -79,6 +79,7 @@ def test_safe_dump_results_formats(tmp_path):
 
 
 # class order (ClassOrderError is a ValueError) -----------------------------
+@pytest.mark.slow
 def test_class_order_mismatch_at_test_is_refused_or_mapped(data, tmp_path):
     cfg = tiny_config('zeroshot', data[7], str(tmp_path / 'zs.py'))
     swapped = [NAMES[1], NAMES[0]] + NAMES[2:]  # same seen set, another order
