@@ -13,7 +13,7 @@ from granzsl_mm.evaluation.prediction_dump import load_predictions
 
 __all__ = ['add_prediction_dump', 'dumped_arrays', 'zsl_metrics_from_dump',
            'assert_same_metrics', 'record_calls', 'window_means',
-           'spml_losses', 'run_scalars']
+           'spml_losses', 'run_scalars', 'assert_openimages_metrics']
 
 
 def add_prediction_dump(evaluator: Any, path: str) -> List[dict]:
@@ -219,3 +219,37 @@ def run_scalars(work_dir: str) -> List[dict]:
     run = sorted(d for d in os.listdir(work_dir) if d[:1].isdigit())[-1]
     with open(osp.join(work_dir, run, 'vis_data', 'scalars.json')) as f:
         return [json.loads(line) for line in f]
+
+
+def assert_openimages_metrics(metrics: Dict[str, float], scores: np.ndarray,
+                              zsl_scores: np.ndarray, targets: np.ndarray,
+                              num_seen: int) -> None:
+    """The Open Images paper configs' numbers equal ``openimages_metrics`` on
+    the dumped predictions: ``mAP`` is BiAM's pooled AP, and each AP mode is
+    also logged under its own name.
+
+    Args:
+        metrics: What the run logged (``zsl/...``, ``gzsl/...``).
+        scores: ``[N, C]`` scores over all classes.
+        zsl_scores: ``[N, C_unseen]`` scores of the unseen set.
+        targets: ``[N, C]`` labels.
+        num_seen: Seen classes (the unseen ones follow).
+    """
+    from granzsl_mm.evaluation.functional.openimages_protocol import (
+        openimages_metrics,
+    )
+    for ap in ('biam_pooled', 'per_class'):
+        expected = dict(
+            zsl=openimages_metrics(zsl_scores, targets[:, num_seen:],
+                                   topk=(10, 20), setting='zsl', ap=ap),
+            gzsl=openimages_metrics(scores, targets, topk=(10, 20),
+                                    setting='gzsl', ap=ap))
+        for name, res in expected.items():
+            keys = [('mAP', f'mAP_{ap}'), ('weighted_mAP',
+                                           f'weighted_mAP_{ap}')]
+            if ap == 'biam_pooled':
+                keys += [('mAP', 'mAP'), ('weighted_mAP', 'weighted_mAP'),
+                         ('F1@10', 'F1@10'), ('F1@20', 'F1@20')]
+            for key, got in keys:
+                assert metrics[f'{name}/{got}'] == pytest.approx(
+                    float(res[key]), abs=1e-4), (name, got)

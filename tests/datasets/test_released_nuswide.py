@@ -34,6 +34,7 @@ from granzsl_mm.datasets.descriptions.io import load_descriptions
 from granzsl_mm.registry import DATASETS
 from granzsl_mm.structures.class_lists import NUSWIDE81_CLASSES
 from granzsl_mm.structures.prompts import TEMPLATE_SETS
+from tests.fixtures.tiny_granzsl import train_and_check_alignment_loss
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 CONFIG = 'granzsl_nuswide.py'
@@ -162,7 +163,6 @@ def test_released_shape_trains_through_the_nuswide_config(tmp_path):
     sentences the model embedded."""
     from mmengine.runner import Runner
 
-    from granzsl_mm.models.losses.functional import name_alignment_loss
     from tests.fixtures.tiny_override import tiny_override
     register_all_modules()
     desc = tmp_path / 'nuswide_post_llm.json'
@@ -175,13 +175,4 @@ def test_released_shape_trains_through_the_nuswide_config(tmp_path):
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     runner = Runner.from_cfg(cfg)
     assert runner.model.name_learner.name_vectors.shape[0] == 1006
-    given = []
-    runner.model.alignment_loss.register_forward_hook(
-        lambda module, args, out: given.append(
-            [a.detach().clone() for a in args]))
-    runner.train()
-    assert runner.iter == 2 and len(given) == 2
-    expected = runner.model.alignment_loss.loss_weight * name_alignment_loss(
-        *given[-1])
-    logged = runner.message_hub.get_scalar('train/loss_align').current()
-    assert logged == pytest.approx(expected.item(), rel=1e-6)
+    train_and_check_alignment_loss(runner)

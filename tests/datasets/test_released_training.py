@@ -14,7 +14,6 @@ from mmengine.config import Config
 from granzsl_mm import register_all_modules
 from granzsl_mm.datasets.descriptions.dataset import read_class_split
 from granzsl_mm.datasets.descriptions.format import DescriptionError
-from granzsl_mm.models.losses.functional import name_alignment_loss
 from granzsl_mm.registry import DATASETS
 from granzsl_mm.structures.class_lists import (
     COCO80_CLASSES,
@@ -26,6 +25,7 @@ from tests.datasets.test_released_descriptions import (
     released_sentences,
     write_post_llm,
 )
+from tests.fixtures.tiny_granzsl import train_and_check_alignment_loss
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 SHARED_SPLIT = osp.join(ROOT, '..', 'shared', 'data', 'coco',
@@ -146,14 +146,4 @@ def test_released_file_trains_through_paper_config(tmp_path):
                              split_file=_coco_split_pickle(tmp_path)))
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     runner = Runner.from_cfg(cfg)
-    given = []  # (names, sentence embeddings, targets) of each iteration
-    runner.model.alignment_loss.register_forward_hook(
-        lambda module, args, out: given.append(
-            [a.detach().clone() for a in args]))
-    runner.train()
-    assert runner.iter == 2 and len(given) == 2
-    # the logged loss is the alignment loss of the last batch
-    expected = runner.model.alignment_loss.loss_weight * name_alignment_loss(
-        *given[-1])
-    logged = runner.message_hub.get_scalar('train/loss_align').current()
-    assert logged == pytest.approx(expected.item(), rel=1e-6)
+    train_and_check_alignment_loss(runner)
