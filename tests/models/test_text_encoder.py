@@ -163,3 +163,47 @@ def test_deepcopy_gives_an_equal_independent_encoder():
                        enc.encode(['a red circle']))
     next(twin.parameters()).data.add_(1.0)
     assert not torch.equal(next(twin.parameters()), next(enc.parameters()))
+
+
+def _shard(tmp_path):
+    return next(tmp_path.glob('text_features_*.pt'))
+
+
+def test_a_bad_disk_shard_is_never_used(tmp_path):
+    """Another word's feature, NaN, zeros or another width in a shard of
+    these weights: the entries are encoded again, the file rewritten."""
+    import pytest
+    enc = CLIPTextEncoder(TINY, cache_dir=str(tmp_path))
+    truth = enc.encode(TEXTS)
+    data = torch.load(_shard(tmp_path), weights_only=True)
+    swapped = data['features'].clone()
+    swapped[[0, 1]] = swapped[[1, 0]]  # 'a cat' holds another text's vector
+    bad = {'another word': swapped,
+           'NaN': torch.full_like(swapped, float('nan')),
+           'zeros': torch.zeros_like(swapped),
+           'width': F.normalize(torch.randn(len(swapped), 7), dim=-1)}
+    for name, feats in bad.items():
+        torch.save(dict(texts=data['texts'], features=feats), _shard(tmp_path))
+        fresh = CLIPTextEncoder.from_clip(enc.clip, enc.tokenizer,
+                                          cache_dir=str(tmp_path))
+        with pytest.warns(UserWarning, match='not used'):
+            got = fresh.encode(TEXTS)
+        torch.testing.assert_close(got, truth, rtol=0, atol=1e-6, msg=name)
+        assert fresh.num_encoded == len(TEXTS), name
+        rewritten = torch.load(_shard(tmp_path), weights_only=True)
+        torch.testing.assert_close(rewritten['features'], data['features'],
+                                   rtol=0, atol=1e-6, msg=name)
+
+
+def test_cache_keeps_the_most_recent_entries_only(tmp_path):
+    from granzsl_mm.models.text.text_feature_cache import TextFeatureCache
+    cache = TextFeatureCache(str(tmp_path), max_entries=3)
+    cache.bind('k')
+    feats = F.normalize(torch.randn(4, 5), dim=-1)
+    cache.add(['a', 'b', 'c'], feats[:3])
+    cache.get(['a'])  # 'a' used last: 'b' is the oldest now
+    cache.add(['d'], feats[3:])
+    assert cache.missing(['a', 'b', 'c', 'd']) == ['b']
+    reread = TextFeatureCache(str(tmp_path), max_entries=3)
+    reread.bind('k')
+    assert reread.missing(['a', 'b', 'c', 'd']) == ['b']

@@ -216,6 +216,12 @@ class CLIPTextEncoder(BaseModule):
         back[order] = torch.arange(len(texts))
         return out[back.to(out.device)]
 
+    def _check_encoding(self, texts: List[str]) -> Tensor:
+        """Encode a few texts to check a disk cache (not counted in
+        ``num_encoded``: nothing is stored)."""
+        with torch.no_grad():
+            return self._encode_tokens(self.tokenize(texts))
+
     def encode(self, texts: Union[str, Sequence[str]]) -> Tensor:
         """Encode strings to ``[N, D]`` L2-normalised features.
 
@@ -232,7 +238,7 @@ class CLIPTextEncoder(BaseModule):
             raise ValueError('encode() needs at least one text')
         if not self.is_frozen:
             return self._encode_uncached(texts)
-        self.cache.bind(self._weights_key())
+        self.cache.bind(self._weights_key(), self._check_encoding)
         new = self.cache.missing(texts)
         if new:
             with torch.no_grad():

@@ -12,11 +12,22 @@ Where shards go: ``cache_dir`` of the encoder; ``'auto'`` (the default of
 variable, None (memory only) when neither is set. The tools
 (``tools/infer.py``, the web app) set :data:`USER_CACHE_DIR`
 (``~/.cache/granzsl_mm/text_features``) unless told otherwise.
+
+A shard read from disk is checked before any entry is used: its layout
+(texts, a 2-D float tensor of as many rows), finite, unit-norm rows (the
+encoder writes L2-normalised features: zeros, NaN and foreign vectors are
+caught), and one entry recomputed and compared (a stale or planted shard
+for these weights, or one of another width, is caught). A shard that fails
+is not used: its entries are encoded again and the file is rewritten, and a
+warning names it. Bounded: at most ``max_entries`` texts per shard (default
+:data:`MAX_ENTRIES`), the least recently used evicted first.
 """
 import hashlib
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Optional
+import warnings
+from collections import OrderedDict
+from typing import Callable, Iterable, List, Optional
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +35,10 @@ from torch import Tensor, nn
 from granzsl_mm.utils.atomic_io import atomic_open
 
 __all__ = ['TextFeatureCache', 'hash_module_weights', 'set_default_cache_dir',
-           'default_cache_dir', 'USER_CACHE_DIR']
+           'default_cache_dir', 'USER_CACHE_DIR', 'MAX_ENTRIES']
+
+# 100,000 prompts of 512 floats: about 200 MB in memory and on disk
+MAX_ENTRIES = 100_000
 
 USER_CACHE_DIR = osp.join(osp.expanduser('~'), '.cache', 'granzsl_mm',
                           'text_features')
@@ -71,27 +85,67 @@ class TextFeatureCache(nn.Module):
 
     Args:
         cache_dir: Folder for the on-disk shard; None keeps memory only.
+        max_entries: Texts kept per shard (least recently used evicted).
     """
 
-    def __init__(self, cache_dir: Optional[str] = None) -> None:
+    def __init__(self, cache_dir: Optional[str] = None,
+                 max_entries: int = MAX_ENTRIES) -> None:
         super().__init__()
         self.cache_dir = cache_dir
-        self._store: Dict[str, Tensor] = {}
+        self.max_entries = int(max_entries)
+        self._store: OrderedDict[str, Tensor] = OrderedDict()
         self._key: Optional[str] = None
 
-    def bind(self, weights_key: str) -> None:
-        """Use the shard of these weights (drops entries of other weights)."""
+    def bind(self, weights_key: str,
+             encode: Optional[Callable[[List[str]], Tensor]] = None) -> None:
+        """Use the shard of these weights (drops entries of other weights).
+
+        Args:
+            weights_key: :func:`hash_module_weights` of the tower.
+            encode: The tower's uncached encoder; with it, one entry of a
+                shard read from disk is recomputed and compared.
+        """
         if weights_key == self._key:
             return
         self._key = weights_key
-        self._store = {}
+        self._store = OrderedDict()
         path = self._path()
         if path and osp.isfile(path):
+            problem = self._load(path, encode)
+            if problem:
+                self._store = OrderedDict()
+                warnings.warn(f'text-feature cache {path} not used ({problem}); '
+                              'its prompts are encoded again and the file '
+                              'rewritten', stacklevel=3)
+
+    def _load(self, path: str,
+              encode: Optional[Callable[[List[str]], Tensor]]) -> str:
+        """Fill the store from a shard; the reason it is unusable, or ''."""
+        try:
             data = torch.load(path, map_location='cpu', weights_only=True)
-            if isinstance(data, dict) and 'features' in data:
-                self._store = dict(zip(data['texts'], data['features']))
-            else:  # older shards: {text: feature}
-                self._store = dict(data)
+        except Exception as e:  # truncated, not a torch file, a pickle ...
+            return f'unreadable: {type(e).__name__}'
+        texts = data.get('texts') if isinstance(data, dict) else None
+        feats = data.get('features') if isinstance(data, dict) else None
+        if not (isinstance(texts, list) and all(isinstance(t, str)
+                                                for t in texts)
+                and isinstance(feats, Tensor) and feats.dim() == 2
+                and feats.is_floating_point() and len(texts) == len(feats)):
+            return 'not a {texts, features[N, D]} shard'
+        if not bool(torch.isfinite(feats).all()):
+            return 'non-finite features'
+        if len(feats) and not torch.allclose(
+                feats.float().norm(dim=-1), torch.ones(len(feats)),
+                atol=1e-3):
+            return 'features that are not unit vectors'
+        if len(texts) and encode is not None:
+            fresh = encode([texts[0]]).detach().float().cpu()
+            if fresh.shape[-1] != feats.shape[-1] or not torch.allclose(
+                    fresh[0], feats[0].float(), atol=1e-4):
+                return f'its entry for {texts[0]!r} is not what these weights ' \
+                    'encode'
+        self._store = OrderedDict(zip(texts, feats))
+        return ''
 
     def _path(self) -> Optional[str]:
         if not self.cache_dir or not self._key:
@@ -106,6 +160,9 @@ class TextFeatureCache(nn.Module):
         """Store features (moved to CPU) and flush the shard to disk."""
         for text, feat in zip(texts, feats.detach().cpu()):
             self._store[text] = feat.clone()
+            self._store.move_to_end(text)
+        while len(self._store) > self.max_entries:
+            self._store.popitem(last=False)  # least recently used
         path = self._path()
         if path and texts:
             names = list(self._store)
@@ -115,11 +172,13 @@ class TextFeatureCache(nn.Module):
 
     def get(self, texts: List[str]) -> Tensor:
         """Stack cached features of ``texts`` (all must be present)."""
+        for text in texts:
+            self._store.move_to_end(text)
         return torch.stack([self._store[t] for t in texts])
 
     def clear(self) -> None:
         """Forget the in-memory entries (the disk shard stays)."""
-        self._store = {}
+        self._store = OrderedDict()
         self._key = None
 
     def __len__(self) -> int:
