@@ -5,8 +5,6 @@ import json
 import math
 import os
 import os.path as osp
-import runpy
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from mmengine.config import Config
 from granzsl_mm import register_all_modules
 from granzsl_mm.structures import read_class_names
 from granzsl_mm.utils import safe_torch_load
+from tests.fixtures.run_tools import run_tool
 from tests.fixtures.tiny_override import tiny_override
 
 from .recomputed import (
@@ -216,14 +215,6 @@ def _tiny_cfg(name, world, work_dir):
     return cfg
 
 
-def _run_tool(tool, args):
-    argv = sys.argv
-    sys.argv = [tool] + args
-    try:
-        runpy.run_path(osp.join(ROOT, 'tools', tool), run_name='__main__')
-    finally:
-        sys.argv = argv
-
 
 def _train_and_test(name, world, tmp_path, load_from=None):
     """tools/train.py then tools/test.py; the metrics test.py reports are
@@ -237,12 +228,12 @@ def _train_and_test(name, world, tmp_path, load_from=None):
     cfg.test_evaluator = add_prediction_dump(evaluator, dump)
     path = str(tmp_path / name)
     cfg.dump(path)
-    _run_tool('train.py', [path, '--work-dir', work])
+    run_tool('tools/train.py', [path, '--work-dir', work])
     ckpt = osp.join(work, 'epoch_1.pth')
     assert osp.isfile(ckpt)
     out = str(tmp_path / f'{name}.metrics.json')
-    _run_tool('test.py', [path, ckpt, '--work-dir', work, '--out', out,
-                          '--out-item', 'metrics'])
+    run_tool('tools/test.py', [path, ckpt, '--work-dir', work, '--out', out,
+                               '--out-item', 'metrics'])
     with open(out) as f:
         metrics = json.load(f)
     expected = zsl_metrics_from_dump(dump, evaluator,

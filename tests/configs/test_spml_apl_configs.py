@@ -5,9 +5,7 @@ APL hook labels at the end of the warm-up epoch, the store travels with the
 checkpoint)."""
 import json
 import os.path as osp
-import runpy
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.fixtures.run_tools import run_tool
 from tests.fixtures.spml_data import make_tiny_voc
 from tests.fixtures.tiny_override import tiny_override
 
@@ -31,7 +30,7 @@ from .recomputed import (
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 # name -> dataset, classes, alpha, beta, batch, lr, warmup (main.py values)
-EM_APL = {
+APL_RECIPES = {
     'spml_voc_apl_resnet50.py': ('voc', 20, 0.2, 0.02, 8, 1e-5, 5),
     'spml_coco_apl_resnet50.py': ('coco', 80, 0.1, 0.9, 16, 1e-5, 5),
     'spml_nuswide_apl_resnet50.py': ('nuswide', 81, 0.1, 0.2, 16, 1e-5,
@@ -62,9 +61,9 @@ def _check_protocol(cfg, dataset):
     assert cfg.default_hooks.checkpoint.save_best == 'mAP'
 
 
-@pytest.mark.parametrize('name', sorted(EM_APL))
+@pytest.mark.parametrize('name', sorted(APL_RECIPES))
 def test_apl_recipe(name):
-    dataset, num_classes, alpha, beta, batch, lr, warmup = EM_APL[name]
+    dataset, num_classes, alpha, beta, batch, lr, warmup = APL_RECIPES[name]
     cfg = _load(name)
     _check_protocol(cfg, dataset)
     head = cfg.model.head
@@ -107,14 +106,6 @@ def tiny_data():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(script, *args):
-    argv = sys.argv
-    sys.argv = [script, *args]
-    try:
-        runpy.run_path(osp.join(ROOT, script), run_name='__main__')
-    finally:
-        sys.argv = argv
-
 
 def _tiny(name, data_root, tmp_path, epochs):
     cfg = _load(name)
@@ -151,20 +142,20 @@ def test_config_trains_and_tests_tiny(name, epochs, tiny_data, monkeypatch):
     logits, labels and APL soft labels the loss received; the validation and
     test metrics are the functional metric's on the dumped predictions."""
     from granzsl_mm.models.losses import SPMLLoss
-    dataset = (EM_APL.get(name) or AN[name])[0]
+    dataset = (APL_RECIPES.get(name) or AN[name])[0]
     tmp_path = Path(tiny_data['root']) / name[5:-3]
     tmp_path.mkdir()
     cfg_path = _tiny(name, tiny_data[dataset], tmp_path, epochs)
     cfg = Config.fromfile(cfg_path)
     work = str(tmp_path / 'work')
     calls = record_calls(monkeypatch, SPMLLoss)
-    _run('tools/train.py', cfg_path, '--work-dir', work)
+    run_tool('tools/train.py', [cfg_path, '--work-dir', work])
     records = run_scalars(work)
     losses = [r['loss'] for r in records if 'loss' in r]
     assert len(calls) == len(losses) == 2 * epochs
     assert losses == pytest.approx(
         window_means(spml_losses(calls, cfg.model.head.loss)), rel=1e-5)
-    if name in EM_APL:  # the second epoch learns from the APL labels
+    if name in APL_RECIPES:  # the second epoch learns from the APL labels
         soft = [c['kwargs'].get('soft_targets') for c in calls]
         assert all(s is None or bool(s.isnan().all()) for s in soft[:2])
         assert any(s is not None and bool((~s.isnan()).any())
@@ -175,19 +166,19 @@ def test_config_trains_and_tests_tiny(name, epochs, tiny_data, monkeypatch):
     assert_same_metrics(val[-1], zsl_metrics_from_dump(
         str(tmp_path / 'val_preds.pth'), cfg.val_evaluator[0]), keys)
     ckpt = osp.join(work, f'epoch_{epochs}.pth')
-    if name in EM_APL:
+    if name in APL_RECIPES:
         # 8 training images, one positive each: U_c unknowns per class;
         # int(0.9 * U_c / (2 - 1)) soft negatives per step (the runner's 2
         # epochs), after epochs 1 and 2
         store = np.load(osp.join(work, 'apl_label_store_rank0.npy'))
-        assert store.shape == (8, EM_APL[name][1])
+        assert store.shape == (8, APL_RECIPES[name][1])
         saved = torch.load(ckpt, weights_only=True)['apl_label_store']
         np.testing.assert_array_equal(saved.numpy(), store)
         labelled = (~np.isnan(store)).sum(0)
         assert labelled.sum() > 0 and (store[~np.isnan(store)] >= 0).all()
     out = str(tmp_path / 'metrics.json')
-    _run('tools/test.py', cfg_path, ckpt, '--work-dir', work, '--out', out,
-         '--out-item', 'metrics')
+    run_tool('tools/test.py', [cfg_path, ckpt, '--work-dir', work, '--out',
+                               out, '--out-item', 'metrics'])
     with open(out) as f:
         metrics = json.load(f)
     assert_same_metrics(metrics, zsl_metrics_from_dump(

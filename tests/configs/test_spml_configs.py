@@ -5,9 +5,7 @@ run the SigRL model in SPML mode. The tools run in this process
 (``runpy``): a fresh interpreter costs ~5-15 s of imports each."""
 import json
 import os.path as osp
-import runpy
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
+from tests.fixtures.run_tools import run_tool
 from tests.fixtures.spml_data import make_tiny_coco, make_tiny_voc
 from tests.fixtures.tiny_override import tiny_model_cfg, tiny_override
 
@@ -135,16 +134,6 @@ def tiny_data():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _run(script, *args):
-    """Run a tool's ``main`` in this process (as ``python <script> args``):
-    the tools are exercised, without a fresh interpreter's import time."""
-    argv = sys.argv
-    sys.argv = [script, *args]
-    try:
-        runpy.run_path(osp.join(ROOT, script), run_name='__main__')
-    finally:
-        sys.argv = argv
-
 
 def _tiny_config(name, data_root, tmp_path) -> str:
     cfg = _load(name)
@@ -200,14 +189,14 @@ def test_config_trains_and_tests_tiny(name, tiny_data, monkeypatch):
     cfg_path = _tiny_config(name, tiny_data[dataset], tmp_path)
     cfg = Config.fromfile(cfg_path)
     if 'clip' in name:
-        _run('tools/generate_pseudo_labels.py', cfg_path)
+        run_tool('tools/generate_pseudo_labels.py', [cfg_path])
         with np.load(str(tmp_path / 'pseudo_labels.npz')) as data:
             # every training image of the 80 / 20 split has an entry
             assert data['soft_targets'].shape == (16, num_classes)
             assert np.allclose(data['similarity'].sum(1), 1, atol=1e-5)
     work = str(tmp_path / 'work')
     calls = record_calls(monkeypatch, SPMLLoss)
-    _run('tools/train.py', cfg_path, '--work-dir', work)
+    run_tool('tools/train.py', [cfg_path, '--work-dir', work])
     records = run_scalars(work)
     losses = [r['loss'] for r in records if 'loss' in r]
     loss_cfg = cfg.model.spml_loss if cfg.model.type == 'SigRL' \
@@ -225,8 +214,8 @@ def test_config_trains_and_tests_tiny(name, tiny_data, monkeypatch):
     ckpt = osp.join(work, 'epoch_1.pth')
     assert osp.isfile(ckpt)
     out = str(tmp_path / 'metrics.json')
-    _run('tools/test.py', cfg_path, ckpt, '--work-dir', work, '--out', out,
-         '--out-item', 'metrics')
+    run_tool('tools/test.py', [cfg_path, ckpt, '--work-dir', work, '--out',
+                               out, '--out-item', 'metrics'])
     with open(out) as f:
         metrics = json.load(f)
     assert_same_metrics(metrics, zsl_metrics_from_dump(

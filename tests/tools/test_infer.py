@@ -120,16 +120,14 @@ def test_infer_user_errors_and_stdout(tmp_path, capsys, monkeypatch):
     """In process: a near-miss vocabulary name and a missing image are one
     line with exit 2; without --out the JSON goes to stdout and nothing is
     written to the current directory."""
-    import runpy
+    from tests.fixtures.run_tools import run_tool
     paths = _make_images(str(tmp_path / 'imgs'), num=1)
     monkeypatch.chdir(tmp_path)
 
     def infer(*argv):
-        monkeypatch.setattr(sys, 'argv', ['tools/infer.py', CONFIG, *argv,
-                                          '--text-cache-dir', 'none'])
         try:
-            runpy.run_path(osp.join(REPO, 'tools', 'infer.py'),
-                           run_name='__main__')
+            run_tool('tools/infer.py', [CONFIG, *argv, '--text-cache-dir',
+                                        'none'])
         except SystemExit as exit_:
             return exit_.code
         return 0
