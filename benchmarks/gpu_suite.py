@@ -1,6 +1,6 @@
-"""GPU suite: test throughput, text-training time, evaluation time.
+"""GPU suite: test throughput, text-training time, evaluation time, models.
 
-Three figures of one machine, each from the project's real code path and
+Four figures of one machine, each from the project's real code path and
 random weights (nothing is downloaded):
 
 1. **COCO GZSL test throughput** (images/s, JPEG decoding included):
@@ -17,7 +17,11 @@ random weights (nothing is downloaded):
    ``runner.train()``;
 3. **NUS-WIDE-size evaluation**: ``ZSLMultiLabelMetric`` on 107,859 x 1006
    scores (925 seen + 81 unseen, labels all known), ``process`` +
-   ``evaluate``.
+   ``evaluate``;
+4. **every model of** ``configs/metafile.yml``: ``test_step`` images/s on
+   random images of its config's test size (random towers; a model whose
+   class-name file is a dataset's own file is listed as not run, with the
+   file named).
 
 ``--small`` runs the same code on a tiny random CLIP, a few images and a few
 sentences (CPU, seconds). The figures are printed and written as json
@@ -48,11 +52,11 @@ TINY = osp.join(REPO, 'granzsl_mm', 'models', 'backbones', 'model_configs',
 FULL = dict(arch='ViT-B-16', image_size=224, images=1024, jpeg=(640, 480),
             batch=64, workers=8, items=15000, templates='openai_imagenet_80',
             epochs=30, text_batch=512, eval_rows=107859, eval_seen=925,
-            eval_unseen=81)
+            eval_unseen=81, model_reps=5)
 SMALL = dict(arch='TinyCLIP-test', image_size=32, images=8, jpeg=(48, 40),
              batch=4, workers=0, items=195, templates=['a photo of a {}.'],
              epochs=2, text_batch=64, eval_rows=2000, eval_seen=60,
-             eval_unseen=8)
+             eval_unseen=8, model_reps=1)
 
 
 def write_coco_data(root: str, num_images: int, jpeg_size: tuple,
@@ -114,7 +118,7 @@ def load_cfg(p: dict, root: str):
     from mmengine.config import Config
     cfg = Config.fromfile(CONFIG)
     bb = cfg.model.backbone
-    bb.arch, bb.pretrained = p['arch'], None
+    bb.arch, bb.pretrained = p['arch'], 'random'
     if p['arch'] == 'TinyCLIP-test':
         with open(TINY) as f:
             bb.model_cfg = json.load(f)
@@ -242,6 +246,88 @@ def nuswide_eval(rows: int, seen: int, unseen: int) -> dict:
                 zsl_mAP=res['zsl/mAP'], gzsl_mAP=res['gzsl/mAP'])
 
 
+METAFILE = osp.join(REPO, 'configs', 'metafile.yml')
+
+
+def metafile_models() -> list:
+    """``(name, config path)`` of every model in ``configs/metafile.yml``."""
+    import yaml
+    with open(METAFILE) as f:
+        models = yaml.safe_load(f)['Models']
+    return [(m['Name'], osp.join(REPO, m['Config'])) for m in models]
+
+
+def _random_towers(node, tiny: bool) -> None:
+    """Every CLIP tower of a model config: random weights (nothing is
+    downloaded); ``tiny``: also the tiny test architecture."""
+    if isinstance(node, dict):
+        if node.get('type') == 'OpenCLIPBackbone':
+            node['pretrained'] = 'random'
+            if tiny:
+                node['arch'] = 'TinyCLIP-test'
+                with open(TINY) as f:
+                    node['model_cfg'] = json.load(f)
+        for value in node.values():
+            _random_towers(value, tiny)
+    elif isinstance(node, list):
+        for value in node:
+            _random_towers(value, tiny)
+
+
+def _test_size(cfg, default: int = 224) -> int:
+    """The square side the config's test pipeline resizes to."""
+    for step in cfg.get('test_dataloader', {}).get('dataset', {}).get(
+            'pipeline', []):
+        scale = step.get('scale')
+        if step.get('type', '').endswith('Resize') and scale:
+            return int(scale if isinstance(scale, int) else scale[0])
+    return default
+
+
+def model_throughput(p: dict, device: str, small: bool) -> dict:
+    """Images/s of ``test_step`` of every metafile model on random
+    preprocessed-size images (no decoding), random weights.
+
+    A model that cannot be built here (its class-name file is a dataset's
+    file, or a ``--small`` tiny tower does not fit its heads) is listed with
+    the reason, never left out.
+    """
+    from mmengine.config import Config
+    from mmpretrain.structures import DataSample
+
+    from granzsl_mm.registry import MODELS
+    out = {}
+    for name, config in metafile_models():
+        cfg = Config.fromfile(config)
+        model_cfg = cfg.model.to_dict()
+        _random_towers(model_cfg, tiny=small)
+        size = p['image_size'] if small else _test_size(cfg)
+        g = torch.Generator().manual_seed(0)
+        images = [torch.randint(0, 256, (3, size, size), generator=g,
+                                dtype=torch.uint8)
+                  for _ in range(p['batch'])]
+        try:
+            model = MODELS.build(model_cfg).to(device).eval()
+            with torch.no_grad():
+                model.test_step(dict(inputs=images, data_samples=[
+                    DataSample() for _ in images]))  # warm-up
+                _sync(device)
+                start, reps = time.perf_counter(), p['model_reps']
+                for _ in range(reps):
+                    model.test_step(dict(inputs=images, data_samples=[
+                        DataSample() for _ in images]))
+                _sync(device)
+            sec = time.perf_counter() - start
+            out[name] = dict(status='ok', model=type(model).__name__,
+                             image_size=size, images=reps * len(images),
+                             seconds=sec,
+                             images_per_s=reps * len(images) / sec)
+        except (FileNotFoundError, ValueError, RuntimeError, KeyError) as e:
+            out[name] = dict(status='not run', reason=f'{type(e).__name__}: '
+                             f'{str(e).splitlines()[0][:200]}')
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--small', action='store_true',
@@ -250,8 +336,8 @@ def main(argv=None) -> dict:
                         torch.cuda.is_available() else 'cpu')
     parser.add_argument('--images', type=int)
     parser.add_argument('--parts', nargs='+', default=['test', 'train',
-                                                       'eval'],
-                        choices=['test', 'train', 'eval'])
+                                                       'eval', 'models'],
+                        choices=['test', 'train', 'eval', 'models'])
     parser.add_argument('--workdir', help='kept; default a temporary folder')
     parser.add_argument('--json', help='also write the figures here')
     args = parser.parse_args(argv)
@@ -310,6 +396,16 @@ def main(argv=None) -> dict:
             print(f'NUS-WIDE-size evaluation: {res["rows"]} x '
                   f'{res["classes"]} scores, ZSLMultiLabelMetric process + '
                   f'evaluate in {res["seconds"]:.1f} s', flush=True)
+        if 'models' in args.parts:
+            res = model_throughput(p, args.device, args.small)
+            figures['models'] = res
+            print(f'every model of configs/metafile.yml, test_step on '
+                  f'{p["batch"]} random images (no decoding):')
+            for name, r in res.items():
+                print(f'  {name:<28} ' + (
+                    f'{r["images_per_s"]:9.1f} images/s ({r["model"]}, '
+                    f'{r["image_size"]} px)' if r['status'] == 'ok' else
+                    f'not run: {r["reason"]}'), flush=True)
     finally:
         if not args.workdir:
             shutil.rmtree(root, ignore_errors=True)

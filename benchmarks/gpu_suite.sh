@@ -2,7 +2,8 @@
 # GPU suite (<= 5 minutes on one GPU; random weights; nothing downloaded):
 # COCO GZSL test throughput (1 view vs 1+13 snippets, fp32 vs bf16, JPEG
 # decoding included), GranZSL 30-epoch COCO text training wall time,
-# NUS-WIDE-size evaluation time. See benchmarks/gpu_suite.py.
+# NUS-WIDE-size evaluation time, test_step speed of every metafile model.
+# See benchmarks/gpu_suite.py.
 #
 #   bash benchmarks/gpu_suite.sh [--small] [--json figures.json] [...]
 #

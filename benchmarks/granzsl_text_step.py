@@ -57,7 +57,7 @@ def main() -> None:
         with open(TINY) as f:
             model_cfg = json.load(f)
     enc = MODELS.build(dict(type='CLIPTextEncoder', arch=args.arch,
-                            pretrained=None, model_cfg=model_cfg))
+                            pretrained='random', model_cfg=model_cfg))
     enc.eval()
     clip = enc.clip
     width = enc.token_embedding(enc.tokenize(['x'])).shape[-1]

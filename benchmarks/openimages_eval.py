@@ -89,13 +89,28 @@ def _meta(c: int) -> dict:
                 unseen_classes=names[c - NUM_UNSEEN:])
 
 
+class EvalClock:
+    """Wall time spent inside the evaluator's own calls (the producer of
+    the scores, here the generator, is not counted)."""
+    wall = 0.0
+
+    def __enter__(self):
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        EvalClock.wall += time.perf_counter() - self._t0
+
+
 def _feed(metric, n, c, pos, neg):
     """Feed the synthetic set to a streaming metric and evaluate it."""
     metric.dataset_meta = _meta(c)
     for a, s, t in batches(n, c, pos, neg):
-        metric.process(None, [dict(pred_score=s[i], gt_score=t[i],
-                                   sample_idx=a + i) for i in range(len(s))])
-    return metric.evaluate(n)
+        samples = [dict(pred_score=s[i], gt_score=t[i], sample_idx=a + i)
+                   for i in range(len(s))]
+        with EvalClock():
+            metric.process(None, samples)
+    with EvalClock():
+        return metric.evaluate(n)
 
 
 def run_streaming(n, c, pos, neg, topk, keep_files=False):
@@ -126,9 +141,12 @@ def run_today(n, c, pos, neg, topk):
     metric = ZSLMultiLabelMetric(topk=topk)
     metric.dataset_meta = _meta(c)
     for _, s, t in batches(n, c, pos, neg):
-        metric.process(None, [dict(pred_score=s[i], gt_score=t[i])
-                              for i in range(len(s))])
-    return metric.evaluate(n)
+        samples = [dict(pred_score=s[i], gt_score=t[i])
+                   for i in range(len(s))]
+        with EvalClock():
+            metric.process(None, samples)
+    with EvalClock():
+        return metric.evaluate(n)
 
 
 def _loop_set(scores, targets, topk):
@@ -158,12 +176,15 @@ def run_loop(n, c, pos, neg, topk):
     scores = np.empty((n, c), np.float32)
     targets = np.empty((n, c), np.int8)
     for a, s, t in batches(n, c, pos, neg):
-        scores[a:a + len(s)], targets[a:a + len(s)] = s, t
+        with EvalClock():
+            scores[a:a + len(s)], targets[a:a + len(s)] = s, t
     out = {}
-    for name, sl in (('zsl', slice(c - NUM_UNSEEN, c)), ('gzsl', slice(0, c))):
-        res = _loop_set(np.ascontiguousarray(scores[:, sl]),
-                        np.ascontiguousarray(targets[:, sl]), topk)
-        out.update({f'{name}/{k}': v for k, v in res.items()})
+    with EvalClock():
+        for name, sl in (('zsl', slice(c - NUM_UNSEEN, c)),
+                         ('gzsl', slice(0, c))):
+            res = _loop_set(np.ascontiguousarray(scores[:, sl]),
+                            np.ascontiguousarray(targets[:, sl]), topk)
+            out.update({f'{name}/{k}': v for k, v in res.items()})
     return out
 
 
@@ -194,7 +215,22 @@ def child(args) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # GiB
     keys = [k for k in sorted(res) if k.endswith(('mAP', 'F1@10', 'F1@20'))]
     print(json.dumps(dict(wall=wall, cpu=cpu, rss_gib=rss,
+                          eval_wall=EvalClock.wall,
                           metrics={k: res[k] for k in keys})))
+
+
+def memcpy_gbps(mib: int = 512, repeats: int = 5) -> float:
+    """This machine's memory bandwidth as NumPy's copy measures it: bytes
+    read plus bytes written per second (GB/s), best of ``repeats``."""
+    src = np.ones(mib << 18, np.float32)  # mib MiB
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    best = float('inf')
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * src.nbytes / best / 1e9
 
 
 def main() -> None:
@@ -239,8 +275,9 @@ def main() -> None:
                   '(inputs only)')
             continue
         print(f'{path:14s} rows={rows:7d} wall {res["wall"]:8.1f} s  cpu '
-              f'{res["cpu"]:8.1f} s  peak RSS {res["rss_gib"]:6.2f} GiB  '
-              + '  '.join(f'{k}={v:.4f}' for k, v in m.items()))
+              f'{res["cpu"]:8.1f} s  in the evaluator '
+              f'{res["eval_wall"]:6.1f} s  peak RSS {res["rss_gib"]:6.2f} '
+              'GiB  ' + '  '.join(f'{k}={v:.4f}' for k, v in m.items()))
     gen = results.get('generate')
     if 'streaming' in results:
         base = results['streaming']
@@ -252,7 +289,9 @@ def main() -> None:
                 f' (measured at {res["rows"]} rows; time x{scale:.2f} linear)'
             ratio = res['wall'] * scale / base['wall']
             cpu = res['cpu'] * scale / base['cpu']
+            in_eval = res['eval_wall'] * scale / base['eval_wall']
             line = (f'{path} / streaming: wall x{ratio:.2f}, cpu x{cpu:.2f}, '
+                    f'in the evaluator x{in_eval:.2f}, '
                     f'peak RSS x{res["rss_gib"] / base["rss_gib"]:.2f}')
             if gen is not None and gen['rows'] == base['rows']:
                 net = [(res[k] * scale - gen[k]) / (base[k] - gen[k])
@@ -261,6 +300,19 @@ def main() -> None:
                 line += (f'; net of generating the inputs: wall '
                          f'x{net[0]:.2f}, cpu x{net[1]:.2f}')
             print(line + note)
+    if 'streaming' in results:
+        # the least the streaming pass must do: read every score (4 bytes)
+        # and label (1 byte) once
+        gbps = memcpy_gbps()
+        base = results['streaming']
+        need = base['rows'] * args.classes * 5 / 1e9
+        floor = need / gbps
+        print(f'memory bandwidth (NumPy copy, read + write): {gbps:.1f} '
+              f'GB/s; reading the {need:.2f} GB of scores and labels once '
+              f'takes {floor:.2f} s: '
+              f'{100 * floor / base["wall"]:.0f} % of the streaming wall '
+              f'time, {100 * floor / base["eval_wall"]:.0f} % of its time in '
+              'the evaluator')
     loop = results.get('loop')
     for path in ('streaming', 'streaming_file'):
         res = results.get(path)

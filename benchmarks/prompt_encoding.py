@@ -2,7 +2,7 @@
 
 ``tools/infer.py --vocab coco80`` on a config with the 80 OpenAI templates
 runs 80 x 80 = 6,400 prompts through the text tower before it scores an
-image. Three ways, on random ViT-B-16 weights (``pretrained=None``, no
+image. Three ways, on random ViT-B-16 weights (``pretrained='random'``, no
 download; the cost does not depend on the weights' values):
 
 * **today**: every prompt at the full 77-token context, no cache (how the
@@ -66,7 +66,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     texts = prompts(args.num_names)
     torch.manual_seed(0)
-    base = CLIPTextEncoder(args.arch, pretrained=None, cache_dir=None,
+    base = CLIPTextEncoder(args.arch, pretrained='random', cache_dir=None,
                            batch_size=args.batch_size, progress=False)
     today = CLIPTextEncoder.from_clip(base.clip, base.tokenizer,
                                       truncate=False, cache_dir=None,

@@ -49,7 +49,7 @@ def build(arch: str, num_classes: int, amp: Optional[str] = None):
             model_cfg = json.load(f)
     model = MODELS.build(dict(
         type='GranZSL',
-        backbone=dict(type='OpenCLIPBackbone', arch=arch, pretrained=None,
+        backbone=dict(type='OpenCLIPBackbone', arch=arch, pretrained='random',
                       model_cfg=model_cfg, dense_mode='clearclip'),
         name_learner=dict(type='ClassNameLearner', num_tokens=4),
         num_classes=num_classes, num_seen_classes=num_classes * 3 // 4,
@@ -87,6 +87,9 @@ def main() -> None:
     parser.add_argument('--classes', type=int, default=65)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--sweep', action='store_true',
+                        help='also time each fixed number of views per '
+                        'backbone call')
     parser.add_argument('--flops', action='store_true',
                         help='also count FLOPs (--repeats 0: only them)')
     parser.add_argument('--amp', choices=['fp16', 'bf16'],
@@ -173,6 +176,34 @@ def main() -> None:
         print(f'{name:<34}{sec:>9.3f}{n_img / sec:>9.2f}{sec / t_raw:>10.3f}')
     print(f'overhead ours/raw = {t_ours / t_raw:.3f}; '
           f'speed-up vs loop = {t_loop / t_ours:.2f}x')
+    print(tta.view_chunker.report() or 'views per backbone call: all '
+          '(not measured on this device)')
+    if args.sweep:
+        sweep_views_per_call(model, data, views.shape[1] * n_img,
+                             args.repeats)
+
+
+def sweep_views_per_call(model, data, total_views: int,
+                         repeats: int) -> None:
+    """Our TTA path with each fixed number of views per backbone call
+    (the outputs are the same; only the speed differs)."""
+    sizes = sorted({4, 8, 14, 16, 28, total_views} - {None})
+    sizes = [v for v in sizes if v <= total_views]
+    fns = {}
+    for size in sizes:
+        tta = MODELS.build(dict(type='SnippetTTAModel', module=model,
+                                grids=(2, 3), views_per_call=size))
+
+        @torch.no_grad()
+        def run(tta=tta):
+            return tta.test_step(data())
+
+        fns[size] = run
+    med = timed_interleaved(fns, repeats)
+    best = min(med, key=med.get)
+    print(f'views per backbone call ({total_views} views per batch): '
+          + ', '.join(f'{v}: {total_views / med[v]:.1f} views/s'
+                      for v in sizes) + f' -> fastest {best}')
 
 
 if __name__ == '__main__':

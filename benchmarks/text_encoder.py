@@ -21,7 +21,7 @@ def build_encoders(arch: str = 'ViT-B-16'
                    ) -> Tuple[CLIPTextEncoder, CLIPTextEncoder]:
     """A truncating and a full-length encoder sharing random weights."""
     torch.manual_seed(0)
-    fast = CLIPTextEncoder(arch, truncate=True)
+    fast = CLIPTextEncoder(arch, pretrained='random', truncate=True)
     full = CLIPTextEncoder.from_clip(fast.clip, fast.tokenizer,
                                      truncate=False)
     return fast, full

@@ -14,6 +14,9 @@
 _base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     type='ZeroShotMultiLabelClassifier',
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', dense_mode='clearclip', frozen=True),

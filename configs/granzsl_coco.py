@@ -23,6 +23,9 @@ description_file = 'coco80'
 num_classes, num_seen_classes = 65, 48
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     type='GranZSL',
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16', pretrained='openai',
                   dense_mode='clearclip', frozen=True),

@@ -4,9 +4,9 @@
 #   python tools/train.py configs/granzsl_demo.py
 #   python tools/test.py configs/granzsl_demo.py \
 #       work_dirs/granzsl_demo/epoch_5.pth --tta
-# The tiny CLIP is random unless the world's pre-trained checkpoint is given
-# (tools/pretrain_tiny_clip.py writes it; tools/run_demo.py does all of this):
-#   --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt
+# The world's pre-trained tiny CLIP, data/demo/tiny_clip.pt, comes from
+# `make demo` (tools/pretrain_tiny_clip.py; tools/run_demo.py does all of
+# this); without it the tools stop ("run `make demo` first").
 _base_ = ['granzsl_coco.py']
 
 data_root = 'data/demo'
@@ -19,7 +19,7 @@ num_classes, num_seen_classes = 26, 21
 templates = ['a picture of a {}.', 'there is a {}.', 'an image with a {}.']
 
 model = dict(
-    backbone=dict(arch='TinyCLIP-world', pretrained=None),
+    backbone=dict(arch='TinyCLIP-world', pretrained='data/demo/tiny_clip.pt'),
     name_learner=dict(template=templates[0]),
     num_classes=num_classes,
     num_seen_classes=num_seen_classes,

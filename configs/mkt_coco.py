@@ -15,6 +15,9 @@ _base_ = ['_base_/default_runtime.py', '_base_/datasets/coco_zsl_test.py']
 num_classes, num_seen_classes = 65, 48
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     type='MKT',
     backbone=dict(type='OpenCLIPBackbone', arch='ViT-B-16',
                   pretrained='openai', dense_mode='plain', frozen=True,

@@ -3,11 +3,10 @@
 # vision blocks, 48 px, 16 patch tokens), trained on the world's seen labels.
 #   python tools/make_demo_data.py
 #   python tools/pretrain_tiny_clip.py configs/pretrain_tiny_clip_demo.py
-#   python tools/train.py configs/mkt_demo.py \
-#       --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt
+#   python tools/train.py configs/mkt_demo.py
 #   python tools/test.py configs/mkt_demo.py work_dirs/mkt_demo/epoch_2.pth
-# tools/run_demo.py does all of this (and sets the checkpoint). Without the
-# checkpoint the tiny CLIP is random (every path runs, scores mean nothing).
+# tools/run_demo.py does all of this. Without data/demo/tiny_clip.pt (written
+# by `make demo`) the tools stop ("run `make demo` first").
 _base_ = ['mkt_coco.py']
 
 data_root = 'data/demo'
@@ -20,7 +19,8 @@ num_classes, num_seen_classes = 26, 21
 model = dict(
     # 2 vision blocks: the last one (+ ln_post, proj) trains, as blocks
     # 10-11 of ViT-B/16's 12 in the paper recipe
-    backbone=dict(arch='TinyCLIP-world', pretrained=None,
+    backbone=dict(arch='TinyCLIP-world',
+                  pretrained='data/demo/tiny_clip.pt',
                   trainable_blocks_from=1),
     num_classes=num_classes,
     num_seen_classes=num_seen_classes,

@@ -11,9 +11,12 @@ arch = 'TinyCLIP-world'
 image_size = 48  # TinyCLIP-world's input size (the world is drawn at 64 px)
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     type='ContrastiveCLIP',
     arch=arch,
-    pretrained=None,
+    pretrained='random',  # pre-trained from scratch
     # CLIP's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',
                            mean=[122.770938, 116.7460125, 104.09373615],

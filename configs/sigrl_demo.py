@@ -1,10 +1,10 @@
 # SigRL on the synthetic proving-ground world (CPU, about a minute): the
 # recipe of sigrl_coco.py on the world's tiny CLIP and data of mkt_demo.py
 # (TinyCLIP-world, 64-d joint space, 48 px, the world's seen labels).
-#   python tools/train.py configs/sigrl_demo.py \
-#       --cfg-options model.backbone.pretrained=data/demo/tiny_clip.pt
+#   python tools/train.py configs/sigrl_demo.py
 #   python tools/test.py configs/sigrl_demo.py work_dirs/sigrl_demo/epoch_2.pth
-# tools/run_demo.py does all of this (and sets the checkpoint).
+# tools/run_demo.py does all of this; the tiny CLIP, data/demo/tiny_clip.pt,
+# is mkt_demo.py's (written by `make demo`).
 _base_ = ['mkt_demo.py']
 
 embed_dim = 64  # TinyCLIP-world's joint space (ViT-B/16: 512)

@@ -8,7 +8,8 @@ framework behaviour (safe checkpoints) is set in configs and by the tools.
 from .utils.lazy import attach
 from .version import __version__
 
-__all__ = ['__version__', 'register_all_modules', 'get_model', 'list_models']
+__all__ = ['__version__', 'register_all_modules', 'get_model', 'list_models',
+           'list_clip_models']
 
 __getattr__, __dir__ = attach(
     __name__,
@@ -17,4 +18,5 @@ __getattr__, __dir__ = attach(
                 'utils', 'web_app'),
     attributes={'register_all_modules': '.setup_env',
                 'get_model': '.apis.model_zoo',
-                'list_models': '.apis.model_zoo'})
+                'list_models': '.apis.model_zoo',
+                'list_clip_models': '.apis.clip_models'})

@@ -11,6 +11,7 @@ type of that kind (``engine``, ``datasets``, ``models.registered``,
 config with ``default_scope='granzsl_mm'`` finds our types without
 :func:`granzsl_mm.register_all_modules`.
 """
+import importlib
 import importlib.util
 import sys
 
@@ -60,7 +61,8 @@ __all__ = [
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
     'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
-    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'LOCATIONS'
+    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'LOCATIONS',
+    'import_registered_modules'
 ]
 
 _SCOPE = 'granzsl_mm'
@@ -72,6 +74,19 @@ LOCATIONS = {
     'models': 'granzsl_mm.models.registered',
     'evaluation': 'granzsl_mm.evaluation.metrics',
 }
+
+
+def import_registered_modules() -> None:
+    """Import MMPretrain's registering modules, then ours (the locations).
+
+    What building a config needs and nothing more: no default scope is set,
+    no other library's tables are touched (that is
+    :func:`granzsl_mm.register_all_modules`).
+    """
+    from mmpretrain.utils import register_all_modules as mmpretrain_register
+    mmpretrain_register(init_default_scope=False)
+    for location in LOCATIONS.values():
+        importlib.import_module(location)
 
 
 def _child(name: str, parent: Registry, location: str) -> Registry:

@@ -1,30 +1,42 @@
 """Registration of every module of MMPretrain and granzsl_mm."""
 import datetime
-import importlib
 import warnings
 
 __all__ = ['register_all_modules']
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
-    """Import MMPretrain's modules, then ours, so all registries are filled.
+    """Fill the registries and tell MMPretrain and open_clip about our models.
 
-    Ours are the registries' locations (:data:`granzsl_mm.registry.LOCATIONS`),
-    which mmengine would also import on the first look-up. Nothing of mmengine
-    is patched: checkpoint safety comes from the hooks and the file backend
-    the configs name (see ``docs/architecture.md``).
+    An explicit call (importing ``granzsl_mm`` changes nothing):
+
+    * imports MMPretrain's modules, then ours (the registries' locations,
+      :func:`granzsl_mm.registry.import_registered_modules`);
+    * registers our model index (``configs/metafile.yml``) with MMPretrain's
+      model hub, so ``mmpretrain.list_models('*granzsl*')``,
+      ``mmpretrain.get_model(name)`` and ``mmpretrain.inference_model(name,
+      ...)`` know our configs
+      (:func:`granzsl_mm.apis.model_zoo.register_model_index`);
+    * registers our CLIP architectures (``TinyCLIP-world``,
+      ``TinyCLIP-test``) with open_clip
+      (:func:`~granzsl_mm.models.backbones.open_clip_builder.register_own_configs`).
+
+    Every step is idempotent. Nothing of mmengine is patched: checkpoint
+    safety comes from the hooks and the file backend the configs name (see
+    ``docs/architecture.md``).
 
     Args:
         init_default_scope (bool): Set the default scope to ``granzsl_mm``.
             Defaults to True.
     """
     from mmengine import DefaultScope
-    from mmpretrain.utils import register_all_modules as mmpretrain_register
 
-    from granzsl_mm.registry import LOCATIONS
-    mmpretrain_register(init_default_scope=False)
-    for location in LOCATIONS.values():
-        importlib.import_module(location)
+    from granzsl_mm.apis.model_zoo import register_model_index
+    from granzsl_mm.models.backbones.open_clip_builder import register_own_configs
+    from granzsl_mm.registry import import_registered_modules
+    import_registered_modules()
+    register_model_index()
+    register_own_configs()
 
     if not init_default_scope:
         return

@@ -1,9 +1,23 @@
 """Shared fixtures: a small synthetic world in the COCO-ZSL formats. With
 ``--fail-on-repo-writes`` (``make test``, ``make test-quick``) a run that
 leaves files in the checkout fails: tests write under tmp_path."""
+import importlib.util
+import os.path as osp
+import sys
+
 import pytest
 
 from tests.fixtures.repo_guard import left_behind, snapshot
+
+# Every tool's first import is `_cli` from its own folder (`python tools/x.py`
+# puts that folder on sys.path); tests that run or load a tool in this
+# process find it here, without putting tools/ (test.py, ...) on sys.path.
+_CLI = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                '_cli.py')
+if '_cli' not in sys.modules:
+    _spec = importlib.util.spec_from_file_location('_cli', _CLI)
+    sys.modules['_cli'] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules['_cli'])
 
 _CHECKOUT_BEFORE = pytest.StashKey[set]()
 

@@ -18,8 +18,11 @@ language model.
         --taglist data/nus_wide/TagList1k.txt \\
         --concepts data/nus_wide/Concepts81.txt
 """
+import _cli
+
 import argparse
 import os.path as osp
+import sys
 from collections import Counter
 
 from granzsl_mm.datasets.descriptions import (
@@ -121,4 +124,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

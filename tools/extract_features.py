@@ -2,7 +2,9 @@
 
 Writes global image features (and with ``--dense`` fp16 dense ones)
 memory-mapped to ``--out-dir`` (see :mod:`granzsl_mm.apis.feature_cache`); rerunning the
-same command after an interruption encodes only the missing images. With
+same command after an interruption encodes only the missing images. A
+folder holding the cache of another extraction (other weights, dataset or
+preprocessing) is refused naming it; ``--overwrite`` makes it again. With
 ``--checkpoint`` the learned class names of that checkpoint are then scored
 from the cache with the config's ``test_evaluator`` (no image tower run;
 the checkpoint is loaded before extracting, since it may carry the frozen
@@ -21,7 +23,10 @@ test_evaluator.type=StreamingZSLMultiLabelMetric``.
         --out-dir work_dirs/coco_feats --dense \\
         --checkpoint work_dirs/granzsl_coco/epoch_30.pth
 """
+import _cli
+
 import argparse
+import sys
 from typing import List, Optional
 
 import torch
@@ -54,6 +59,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         torch.cuda.is_available() else 'cpu')
     parser.add_argument('--checkpoint', help='score its learned names from '
                         'the cache with the config\'s test_evaluator')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='remove a cache already in --out-dir and '
+                        'extract again (a folder of another extraction is '
+                        'otherwise refused)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -77,7 +86,8 @@ def main(argv: Optional[List[str]] = None) -> Optional[dict]:
         dense_dtype=args.dense_dtype, global_dtype=args.global_dtype,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
-        info=dict(config=args.config, split=args.split))
+        info=dict(config=args.config, split=args.split),
+        overwrite=args.overwrite)
     print(f'\ncache complete: {len(cache)} images -> {args.out_dir}\n'
           f'size: {cache.size_description()}')
     if not args.checkpoint:
@@ -94,4 +104,5 @@ def main(argv: Optional[List[str]] = None) -> Optional[dict]:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(
+        main, clip_option='--cfg-options model.backbone.pretrained=FILE'))

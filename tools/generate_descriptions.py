@@ -12,6 +12,8 @@ Example (NUS-WIDE, 1006 names, a local vLLM server)::
         --base-url http://localhost:8000/v1 --model Qwen2.5-7B-Instruct \\
         --context "tags of Flickr photos" --concurrency 8
 """
+import _cli
+
 import argparse
 import os
 import sys
@@ -85,4 +87,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main))

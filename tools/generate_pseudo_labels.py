@@ -8,9 +8,12 @@ reads through ``pseudo_label_file``.
 
     python tools/generate_pseudo_labels.py configs/spml_coco_sigrl_clip.py
 """
+import _cli
+
 import argparse
 import copy
 import json
+import sys
 
 import torch
 from mmengine.config import Config, DictAction
@@ -33,7 +36,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
     register_all_modules()
     cfg = Config.fromfile(args.config)
@@ -41,7 +44,10 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     pl_cfg = cfg.get('pseudo_label_cfg')
     if pl_cfg is None:
-        raise SystemExit(f'{args.config} has no pseudo_label_cfg')
+        print(f'{sys.argv[0]}: error: {args.config} has no pseudo_label_cfg '
+              '(the SPML configs with CLIP pseudo-labels have one: '
+              'docs/spml.md)', file=sys.stderr)
+        return 2
     out_file = args.out or pl_cfg.out_file
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     ds_cfg.update(pseudo_label_file=None, pipeline=pl_cfg.pipeline)
@@ -62,7 +68,9 @@ def main() -> None:
         meta=dict(config=args.config, clip_arch=pl_cfg.clip.get('arch'),
                   clip_pretrained=pl_cfg.clip.get('pretrained')))
     print(json.dumps(summary, indent=1))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main, clip_option='--cfg-options '
+                      'pseudo_label_cfg.clip.pretrained=FILE'))

@@ -6,7 +6,7 @@ Examples::
         --vocab coco80 --topk 5 --out results.json --show-dir vis/
     python tools/infer.py configs/granzsl_coco.py a.jpg b.jpg \
         --checkpoint work_dirs/granzsl_coco/epoch_30.pth \
-        --vocab "cat, dog, red car" --threshold 5
+        --vocab "cat, dog, red car" --threshold-learned 5 --threshold-prompt auto
     python tools/infer.py configs/clip_zeroshot_coco.py photos/ \
         --clip-checkpoint ~/weights/ViT-B-16.pt --score-act sigmoid
 
@@ -29,6 +29,8 @@ held-out split, see ``granzsl_mm.apis.score_calibration``), ``weights``
 path and the reason, the others are still tagged and written, and the tool
 exits with status 1 at the end when any image failed.
 """
+import _cli
+
 import argparse
 import json
 import os
@@ -49,7 +51,8 @@ def parse_args() -> argparse.Namespace:
                         'load (tools/train.py output)')
     parser.add_argument('--clip-checkpoint', metavar='FILE',
                         help='local open_clip / OpenAI CLIP weights file for '
-                        "the config's CLIP (model.backbone.pretrained)")
+                        "the config's CLIP (model.backbone.pretrained), or "
+                        '"random" for a random tower (said in the output)')
     parser.add_argument('--score-act', choices=('none', 'sigmoid'),
                         default='none', help='activation on the scores')
     parser.add_argument('--calibration', metavar='FILE',
@@ -65,8 +68,16 @@ def parse_args() -> argparse.Namespace:
                         'file, or "cat, dog, red car" (default: %(default)s)')
     parser.add_argument('--topk', type=int, default=5,
                         help='labels per image (0: all)')
-    parser.add_argument('--threshold', type=float,
-                        help='keep labels scoring at least this')
+    # learned names and prompt words score on different scales (a learned
+    # name near 11 where prompt words sit near -15): one threshold each
+    parser.add_argument('--threshold-learned', type=_threshold, metavar='T',
+                        help='keep learned names (GranZSL) scoring at least '
+                        'T; "auto": the names that stand out on the image '
+                        '(mean + 1 std of their scores); default: top-k only')
+    parser.add_argument('--threshold-prompt', type=_threshold, metavar='T',
+                        help='keep prompt words scoring at least T; "auto" '
+                        'as above; default: top-k only. Either way the '
+                        'summary marks with * the labels that stand out')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--out', default=None,
                         help='JSON output file (default: the JSON goes to '
@@ -75,6 +86,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--tta', action='store_true',
                         help='snippet test-time aggregation')
+    parser.add_argument('--decode-workers', type=int, default=0,
+                        metavar='N', help='threads decoding the next batch '
+                        'while the model scores this one (default 0: in '
+                        'turn; benchmarks/cpu_inference.py measures both)')
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -84,14 +99,20 @@ def parse_args() -> argparse.Namespace:
 def _tag(inferencer, items: list, args) -> Tuple[list, List[dict]]:
     """Tag images batch by batch; a failing batch is retried image by
     image so one bad file costs only itself."""
+    from granzsl_mm.apis.inferencer import NonFiniteScoresError
     results, failures = [], []
-    kwargs = dict(topk=args.topk, threshold=args.threshold,
-                  show_dir=args.show_dir, progress=False)
+    kwargs = dict(topk=args.topk, threshold=dict(
+                      learned=args.threshold_learned,
+                      prompt=args.threshold_prompt),
+                  show_dir=args.show_dir, progress=False,
+                  decode_workers=args.decode_workers)
     for start in range(0, len(items), args.batch_size):
         chunk = items[start:start + args.batch_size]
         try:
             results += inferencer(chunk, batch_size=len(chunk), **kwargs)
             continue
+        except NonFiniteScoresError:  # the weights, not an image
+            raise
         except Exception:  # find the bad file(s) of the batch
             pass
         for item in chunk:
@@ -125,6 +146,14 @@ def _weight_sources(cfg: Config, args) -> dict:
                 calibration=args.calibration)
 
 
+def _threshold(text: str):
+    from granzsl_mm.apis.score_ranking import parse_threshold
+    try:
+        return parse_threshold(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _named_sets() -> list:
     from granzsl_mm.apis.vocabularies import named_vocabularies
     return named_vocabularies()
@@ -150,27 +179,41 @@ def _build(cfg: Config, args):
                                     calibration=args.calibration)
 
 
+def _labels_text(labels: list, scores: list, sources: list,
+                 standout: dict) -> str:
+    """``label score`` pairs, ``*`` on those that stand out in their
+    source (``res['standout']``)."""
+    def mark(score, source):
+        limit = standout.get(source)
+        return '*' if limit is not None and score >= limit else ''
+    return ', '.join(f'{label} {score:.3f}{mark(score, source)}'
+                     for label, score, source in zip(labels, scores, sources))
+
+
 def _print_result(res: dict, stream=sys.stdout) -> None:
+    standout = res.get('standout') or {}
     if res.get('merged'):
-        labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
-            res['labels'], res['scores']))
+        labels = _labels_text(res['labels'], res['scores'], res['sources'],
+                              standout)
         print(f'{res["img_path"]}: {labels}', file=stream)
         return
     print(f'{res["img_path"]}:', file=stream)
     for source, ranked in res['by_source'].items():
-        labels = ', '.join(f'{label} {score:.3f}' for label, score in zip(
-            ranked['labels'], ranked['scores']))
+        labels = _labels_text(ranked['labels'], ranked['scores'],
+                              [source] * len(ranked['labels']), standout)
         print(f'  {source}: {labels}', file=stream)
 
 
 def main() -> int:
     args = parse_args()
     from granzsl_mm.apis import list_images
+    from granzsl_mm.apis.inferencer import NonFiniteScoresError
     from granzsl_mm.apis.weights import (
         CheckpointMismatchError,
         ClipWeightsError,
         OfflineWeightsError,
     )
+    from granzsl_mm.models.backbones import MissingClipWeightsError
     from granzsl_mm.models.backbones.open_clip_builder import ActivationMismatchError
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
@@ -179,13 +222,19 @@ def main() -> int:
         inferencer = _build(cfg, args)
         images = list_images(args.images)
     except (CheckpointMismatchError, ClipWeightsError, OfflineWeightsError,
-            ActivationMismatchError, FileNotFoundError, KeyError) as e:
+            ActivationMismatchError, MissingClipWeightsError,
+            FileNotFoundError, KeyError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f'{sys.argv[0]}: error: {message}', file=sys.stderr)
         return 2
-    results, failures = _tag(inferencer, images, args)
+    try:
+        results, failures = _tag(inferencer, images, args)
+    except NonFiniteScoresError as e:  # every image would be NaN: no tags
+        print(f'{sys.argv[0]}: error: {e}', file=sys.stderr)
+        return 2
     out = dict(config=args.config, checkpoint=args.checkpoint,
                weights=_weight_sources(cfg, args),
+               clip_weights=inferencer.clip_weights_line,
                vocabulary=inferencer.vocabulary, sources=inferencer.sources,
                score_act=args.score_act, tta=args.tta, results=results,
                failures=failures)
@@ -201,6 +250,9 @@ def main() -> int:
         _print_result(res, summary)
     if len(results) > 10:
         print(f'... {len(results) - 10} more', file=summary)
+    if results:
+        print('(*: stands out on its image, at least the mean + 1 std of '
+              "its source's scores)", file=summary)
     print(f'{len(results)} images -> {args.out or "stdout"}'
           + (f', pictures in {args.show_dir}' if args.show_dir else ''),
           file=summary)
@@ -215,4 +267,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main, clip_option='--clip-checkpoint FILE'))

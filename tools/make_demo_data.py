@@ -4,6 +4,8 @@ Writes images/, annotations/instances_{train,test}.json (train: seen labels
 only), annotations/captions_pretrain.json, split.json, descriptions.json and
 world.json; see granzsl_mm.proving_ground.world for the world's rules.
 """
+import _cli
+
 import argparse
 import sys
 
@@ -46,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

@@ -8,6 +8,8 @@ OpenCLIPBackbone(arch='TinyCLIP-world', pretrained=<file>) loads. A
 checkpoint matching the world and the config is reused unless --force. The
 arguments are checked before anything is built or written.
 """
+import _cli
+
 import argparse
 import os.path as osp
 import sys
@@ -57,4 +59,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

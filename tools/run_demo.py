@@ -1,14 +1,17 @@
 """The proving ground in one command (``make demo``, ``make evidence``).
 
 Synthetic world(s) -> tiny CLIP pre-training (cached) -> CLIP zero-shot prompt
-baselines -> GranZSL text training and its ablations -> MKT and SigRL
-fine-tuned on the seen labels -> results. ``--world v1`` (the default,
+baselines and TagCLIP's training-free scores -> GranZSL text training and its
+ablations -> MKT, SigRL, DualCoOp and Recover-and-Match trained on the seen
+labels -> results. ``--world v1`` (the default,
 ``make demo``): the first demo world, one seed, results.md / results.json /
 results.png. ``--world v2 --seeds N`` (``make evidence``): N independent
 evidence worlds, every choice (epochs, learning rates) made on each world's
 validation split, means, 95 % t-intervals and paired differences
 (evidence.md / evidence.json / evidence.png). See docs/demo.md.
 """
+import _cli
+
 import argparse
 import os.path as osp
 import sys
@@ -52,10 +55,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--granzsl-epochs', type=int, default=None)
     parser.add_argument('--no-ablations', action='store_true')
     parser.add_argument('--no-image-methods', action='store_true',
-                        help='skip MKT and SigRL (configs/mkt_demo.py, '
-                        'configs/sigrl_demo.py)')
+                        help='skip the methods trained on images: MKT, '
+                        'SigRL, DualCoOp, Recover-and-Match (configs/'
+                        '{mkt,sigrl,dualcoop,recover_match}_demo.py)')
     parser.add_argument('--image-epochs', type=int, default=None,
-                        help="override MKT's and SigRL's epochs")
+                        help="override the epochs of the methods trained on "
+                        'images')
     parser.add_argument('--mkt-lrs', type=_floats, default=None,
                         help='MKT learning-rate grid, comma-separated (v2; '
                         'default ' + ','.join(
@@ -65,6 +70,15 @@ def parse_args() -> argparse.Namespace:
                         help='SigRL learning-rate grid (v2; default ' +
                         ','.join(f'{v:g}'
                                  for v in V2['sigrl_lrs'])
+                        + ')')
+    parser.add_argument('--dualcoop-lrs', type=_floats, default=None,
+                        help='DualCoOp learning-rate grid (v2; default ' +
+                        ','.join(f'{v:g}' for v in V2['dualcoop_lrs'])
+                        + ')')
+    parser.add_argument('--recover-match-lrs', type=_floats, default=None,
+                        help='Recover-and-Match learning-rate grid (v2; '
+                        'default ' + ','.join(
+                            f'{v:g}' for v in V2['recover_match_lrs'])
                         + ')')
     parser.add_argument('--force-pretrain', action='store_true',
                         help='ignore the cached tiny CLIP checkpoint(s) and '
@@ -79,7 +93,17 @@ def parse_args() -> argparse.Namespace:
                         help='torch CPU threads (1 is fastest on a machine '
                         'busy with other jobs; make demo / make evidence '
                         'pass 1)')
-    return parser.parse_args()
+    args = parser.parse_args()
+    # usage errors: one line, exit 2 (argparse's own form)
+    if args.world == 'v1' and args.seeds != 1:
+        parser.error('--world v1 is the single-seed first demo; use --world '
+                     'v2 for --seeds N')
+    if args.seeds < 1:
+        parser.error(f'--seeds must be >= 1, got {args.seeds}')
+    if args.report_only and args.world == 'v1':
+        parser.error('--report-only aggregates the seeds of a v2 run '
+                     '(--world v2)')
+    return args
 
 
 def _run(args: argparse.Namespace, seeds) -> None:
@@ -93,26 +117,19 @@ def _run(args: argparse.Namespace, seeds) -> None:
         num_test=args.num_test, num_val=args.num_val,
         pretrain_iters=args.pretrain_iters,
         granzsl_epochs=args.granzsl_epochs, image_epochs=args.image_epochs,
-        mkt_lrs=args.mkt_lrs, sigrl_lrs=args.sigrl_lrs)
+        mkt_lrs=args.mkt_lrs, sigrl_lrs=args.sigrl_lrs,
+        dualcoop_lrs=args.dualcoop_lrs,
+        recover_match_lrs=args.recover_match_lrs)
 
 
 def main() -> None:
     args = parse_args()
-    if args.world == 'v1' and args.seeds != 1:
-        raise SystemExit('--world v1 is the single-seed first demo; '
-                         'use --world v2 for --seeds N')
-    if args.seeds < 1:
-        raise SystemExit(f'--seeds must be >= 1, got {args.seeds}')
     # v1: one world in the work dir and data root themselves; v2: seed
     # folders and the evidence report over them
     seeds = None if args.world == 'v1' else args.seeds
     if args.report_only:
-        if seeds is None:
-            raise SystemExit('--report-only aggregates the seeds of a v2 run')
-        try:
-            report_evidence(args.work_dir, seeds, first_seed=args.seed)
-        except FileNotFoundError as err:
-            raise SystemExit(str(err)) from None
+        # a missing seed: one line, exit 2 (_cli.run)
+        report_evidence(args.work_dir, seeds, first_seed=args.seed)
     else:
         try:
             _run(args, seeds)
@@ -125,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

@@ -1,4 +1,6 @@
 """Test (and evaluate) a checkpoint (MMPretrain's ``tools/test.py`` flags)."""
+import _cli
+
 import argparse
 import os
 import sys
@@ -36,7 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--clip-checkpoint', metavar='FILE',
                         help="local CLIP weights (open_clip or OpenAI file) "
                         "for the config's CLIP modules; the config's "
-                        'architecture and activation are checked against it')
+                        'architecture and activation are checked against it; '
+                        '"random": a random tower (said in the log)')
     parser.add_argument('--tta', action='store_true',
                         help='use the config\'s tta_model and tta_pipeline')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -80,6 +83,12 @@ def _apply_amp(cfg: Config) -> None:
 
 def main() -> None:
     args = parse_args()
+    from granzsl_mm.apis.label_drawing import has_display
+    if args.show and not has_display():
+        print(f'{sys.argv[0]}: error: --show needs a display and this '
+              'machine has none (no DISPLAY / WAYLAND_DISPLAY); write the '
+              'pictures with --show-dir DIR instead', file=sys.stderr)
+        sys.exit(2)
     register_all_modules()
     # This process is ours: mmengine's local loader goes through the safe
     # codec (clear refusals, NumPy arrays, --trust-checkpoint).
@@ -132,4 +141,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main, clip_option='--clip-checkpoint FILE'))

@@ -1,4 +1,6 @@
 """Train a model from a config (MMPretrain's ``tools/train.py`` flags)."""
+import _cli
+
 import argparse
 import os
 import sys
@@ -31,7 +33,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--clip-checkpoint', metavar='FILE',
                         help="local CLIP weights (open_clip or OpenAI file) "
                         "for the config's CLIP modules; the config's "
-                        'architecture and activation are checked against it')
+                        'architecture and activation are checked against it; '
+                        '"random": a random tower (said in the log)')
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='allow checkpoints that need full unpickling '
                         '(only for files you trust)')
@@ -102,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main, clip_option='--clip-checkpoint FILE'))

@@ -9,6 +9,9 @@ _base_ = ['schedules/spml_adam_10e.py']
 image_size = 448  # the reference resizes to 448 x 448
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     type='ImageClassifier',
     # ImageNet's mean / std (0-255)
     data_preprocessor=dict(type='ClsDataPreprocessor',

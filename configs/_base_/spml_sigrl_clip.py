@@ -14,6 +14,9 @@
 _base_ = ['spml_clip_linear.py']
 
 model = dict(
+    # built in our scope whoever builds it (mmpretrain.get_model builds in
+    # its own): mmengine's cross-library `_scope_` key
+    _scope_='granzsl_mm',
     _delete_=True,
     type='SigRL',
     # the reference's SPML data normalises with ImageNet's mean / std and

@@ -1,15 +1,19 @@
 """apis of granzsl_mm."""
+from .clip_models import list_clip_models
 from .dataset_meta import dataset_meta_from_config
 from .feature_cache import (
                             FeatureCache,
+                            FeatureCacheError,
                             cached_scores,
                             evaluate_cached,
                             extract_features,
 )
 from .model_zoo import get_model, list_models
 
-__all__: list = ['dataset_meta_from_config', 'get_model', 'list_models', 'FeatureCache',
-                 'extract_features', 'cached_scores', 'evaluate_cached']
+__all__: list = ['dataset_meta_from_config', 'get_model', 'list_models',
+                 'list_clip_models', 'FeatureCache',
+                 'FeatureCacheError', 'extract_features', 'cached_scores',
+                 'evaluate_cached']
 
 from .inferencer import MultiLabelInferencer, list_images  # noqa: E402
 from .vocabularies import named_vocabularies, read_vocabulary  # noqa: E402

@@ -165,8 +165,8 @@ def config_clip_architecture(arch: str, model_cfg: Optional[dict] = None
     """
     import open_clip
 
-    from granzsl_mm.models.backbones.open_clip_builder import _register_own_configs
-    _register_own_configs()
+    from granzsl_mm.models.backbones.open_clip_builder import register_own_configs
+    register_own_configs()
     cfg = model_cfg or open_clip.get_model_config(arch)
     if not cfg:
         return None

@@ -18,10 +18,12 @@ def dataset_meta_from_config(config: Union[str, Config],
         dict: ``classes``, ``seen_classes``, ``unseen_classes`` and the other
         metainfo fields of the dataset.
     """
-    from granzsl_mm.registry import DATASETS
-    from granzsl_mm.setup_env import register_all_modules
-    register_all_modules()
+    from mmengine.registry import DefaultScope
+
+    from granzsl_mm.registry import DATASETS, import_registered_modules
+    import_registered_modules()
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     dataset_cfg = cfg[f'{split}_dataloader'].dataset.copy()
     dataset_cfg['lazy_init'] = True
-    return dict(DATASETS.build(dataset_cfg).metainfo)
+    with DefaultScope.overwrite_default_scope('granzsl_mm'):
+        return dict(DATASETS.build(dataset_cfg).metainfo)

@@ -8,7 +8,8 @@ or vocabulary can be scored from the same cache.
 
 Layout of a cache directory (NumPy ``.npy`` files, opened memory-mapped)::
 
-    meta.json        num_images, embed_dim, dense (positions or null), dtypes
+    meta.json        num_images, embed_dim, dense (positions or null), dtypes,
+                     the identity (below) and the run id; written last
     global.npy       [N, D]     global image embeddings (float32 or float16)
     dense.npy        [N, P, D]  dense (ClearCLIP) features, optional
     gt_score.npy     [N, C]     labels in {1, 0, -1} (int8), when known
@@ -24,32 +25,222 @@ features and labels (the default), 26.4 GB with dense fp16 features too.
 Three parts, one concept: the storage (:class:`FeatureCache`), filling it
 from a model's frozen backbone (:func:`extract_features`, resumable: rows
 are flushed before their ``done`` flag, so an interrupted extraction restarts
-on the missing rows only; meta.json records a fingerprint of the backbone
-weights and resuming with other weights is refused), and scoring a
-vocabulary from it with no image tower at all (:func:`cached_scores`,
-:func:`evaluate_cached`: cosines pooled like :meth:`GranZSL.predict` without
-snippets; the logit scale is a required argument, GranZSL's configs use 20).
+on the missing rows only), and scoring a vocabulary from it with no image
+tower at all (:func:`cached_scores`, :func:`evaluate_cached`: cosines pooled
+like :meth:`GranZSL.predict` without snippets; the logit scale is a
+required argument, GranZSL's configs use 20).
+
+The cache is the door for its folder: before a folder is reused its
+identity is checked, and its entries before they are scored.
+
+* **Identity** (:func:`cache_identity`, in meta.json with a run id):
+  SHA-1 of every backbone weight; the dataset — its length, SHA-256 of its
+  annotation files (``ann_file`` and every other ``*_file``), of its class
+  list, of its image list and of its labels (each item's record), and of
+  its first and last items as loaded; the preprocessing (the pipeline and
+  the data preprocessor); the views (input size, dense mode); the layout
+  (sizes, dtypes). Extracting into a folder of another identity — dataset
+  B into A's folder, other weights, a killed run of another dataset — is
+  refused naming the folder and what differs (:class:`FeatureCacheError`);
+  ``overwrite=True`` (``extract_features.py --overwrite``) recomputes it.
+  The same identity resumes the missing rows.
+* **Partial files**: meta.json is written last (atomically) and each row's
+  ``done`` flag after the row; a folder without meta.json is no cache, and
+  rows without their flag are never scored (an incomplete cache is
+  refused).
+* **Entries**: the files' shapes and dtypes are checked against meta.json
+  when the cache is opened; every scored row must be finite and not all
+  zero; :func:`evaluate_cached` refuses a class list other than the one the
+  labels were stored with.
 """
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Callable, Optional, Sequence
+import re
+import uuid
+from typing import Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from granzsl_mm.models.text.text_feature_cache import hash_module_weights
 from granzsl_mm.models.tta.snippets import image_scores
 from granzsl_mm.utils.atomic_io import atomic_write_text
 
-__all__ = ['FeatureCache', 'backbone_fingerprint', 'cache_bytes_per_image',
+__all__ = ['FeatureCache', 'FeatureCacheError', 'backbone_fingerprint',
+           'dataset_fingerprint', 'cache_identity', 'cache_bytes_per_image',
            'describe_cache_size', 'extract_features', 'cached_scores',
            'iter_cached_scores', 'evaluate_cached']
 
 
 _DTYPES = {'fp32': np.float32, 'fp16': np.float16}
+_FILES = ('global.npy', 'dense.npy', 'gt_score.npy', 'done.npy')
+_FIX = ('recompute it with overwrite=True (tools/extract_features.py '
+        '--overwrite) or use another folder')
+# what each part of the identity is called in a message
+_PARTS = {'backbone': 'backbone weights', 'dataset': 'dataset',
+          'preprocessing': 'preprocessing', 'views': 'views'}
+
+
+class FeatureCacheError(ValueError):
+    """A feature cache folder that cannot be used as asked: made by another
+    extraction (weights, dataset, preprocessing, views or layout), or with
+    files or entries that are not what its meta.json says."""
+
+
+def _hash_value(digest, value) -> None:
+    """Feed a canonical form of ``value`` to ``digest`` (arrays by dtype,
+    shape and bytes; containers element by element; no object addresses)."""
+    if isinstance(value, torch.Tensor):
+        value = _np(value)
+    if isinstance(value, np.ndarray):
+        value = np.ascontiguousarray(value)
+        digest.update(f'a{value.dtype.str}{value.shape}'.encode())
+        digest.update(value.tobytes())
+    elif isinstance(value, dict):
+        digest.update(b'{')
+        for key in sorted(value, key=str):
+            _hash_value(digest, str(key))
+            _hash_value(digest, value[key])
+        digest.update(b'}')
+    elif isinstance(value, (list, tuple)):
+        digest.update(b'[')
+        for item in value:
+            _hash_value(digest, item)
+        digest.update(b']')
+    elif value is None or isinstance(value, (str, int, float, bool,
+                                             np.generic)):
+        digest.update(f'{type(value).__name__}:{value!r};'.encode())
+    else:
+        digest.update(type(value).__name__.encode())
+
+
+def _sha256(value) -> str:
+    digest = hashlib.sha256()
+    _hash_value(digest, value)
+    return digest.hexdigest()
+
+
+def _sha256_file(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _class_list(meta: dict) -> Optional[str]:
+    """SHA-256 of a dataset's class list (all, then the seen ones)."""
+    if not meta or meta.get('classes') is None:
+        return None
+    return _sha256([list(meta['classes']),
+                    list(meta.get('seen_classes') or [])])
+
+
+def _item(item) -> str:
+    """SHA-256 of an item as the dataset gives it (inputs and labels)."""
+    sample = item.get('data_samples') if isinstance(item, dict) else None
+    return _sha256([item.get('inputs') if isinstance(item, dict) else item,
+                    getattr(sample, 'gt_score', None)])
+
+
+def dataset_fingerprint(dataset: torch.utils.data.Dataset,
+                        items: Iterable = ()) -> dict:
+    """What identifies a dataset's images and labels.
+
+    Args:
+        dataset (Dataset): An mmengine dataset (annotation files, class
+            list, image list and labels are read from it) or any dataset
+            (its type, length and ``items`` only).
+        items (Iterable): Items as loaded (the first and the last): their
+            inputs and labels are hashed too.
+
+    Returns:
+        dict: ``type``, ``length``, ``annotation_files`` (attribute ->
+        SHA-256), ``classes``, ``images``, ``labels`` and ``items``
+        (SHA-256 hex digests; None where the dataset does not say).
+    """
+    attrs = getattr(dataset, '__dict__', {})
+    files = {name: _sha256_file(value)
+             for name, value in sorted(attrs.items())
+             if (name == 'ann_file' or name.endswith('_file'))
+             and isinstance(value, str) and osp.isfile(value)}
+    images = labels = None
+    if hasattr(dataset, 'get_data_info'):
+        root = str(getattr(dataset, 'data_root', '') or '')
+        img_digest, label_digest = hashlib.sha256(), hashlib.sha256()
+        for i in range(len(dataset)):
+            info = dict(dataset.get_data_info(i))
+            path = str(info.pop('img_path', ''))
+            info.pop('sample_idx', None)
+            # relative to the data root: the same data moved is the same
+            if root and path.startswith(root):
+                path = osp.relpath(path, root)
+            _hash_value(img_digest, path)
+            _hash_value(label_digest, info)
+        images, labels = img_digest.hexdigest(), label_digest.hexdigest()
+    return dict(type=type(dataset).__name__, length=len(dataset),
+                annotation_files=files,
+                classes=_class_list(getattr(dataset, 'metainfo', None)),
+                images=images, labels=labels,
+                items=[_item(item) for item in items])
+
+
+def _preprocessing(model: torch.nn.Module,
+                   dataset: torch.utils.data.Dataset) -> str:
+    """SHA-256 of the dataset's pipeline and the model's data
+    preprocessor (type, mean / std, channel order)."""
+    pipeline = getattr(dataset, 'pipeline', None)
+    text = re.sub(r' at 0x[0-9a-fA-F]+', '', repr(pipeline))
+    prep = getattr(model, 'data_preprocessor', None)
+    # buffers, not state_dict(): mmengine's mean / std are not persistent
+    state = {} if prep is None else dict(prep.named_buffers())
+    return _sha256([text, type(prep).__name__, state,
+                    repr(getattr(prep, '_channel_conversion', None))])
+
+
+def cache_identity(model: torch.nn.Module,
+                   dataset: torch.utils.data.Dataset,
+                   input_shape: Sequence[int]) -> dict:
+    """What a cache of ``model``'s features of ``dataset`` is made of.
+
+    Args:
+        model (nn.Module): Has ``backbone`` (and ``data_preprocessor``).
+        dataset (Dataset): The encoded dataset.
+        input_shape (Sequence[int]): One preprocessed input's shape.
+
+    Returns:
+        dict: ``backbone`` (:func:`backbone_fingerprint`), ``dataset``
+        (:func:`dataset_fingerprint` with its first and last items),
+        ``preprocessing`` and ``views`` (input shape, dense mode).
+    """
+    ends = [0] if len(dataset) == 1 else [0, len(dataset) - 1]
+    return dict(
+        backbone=backbone_fingerprint(model.backbone),
+        dataset=dataset_fingerprint(dataset, (dataset[i] for i in ends)),
+        preprocessing=_preprocessing(model, dataset),
+        views=dict(input_shape=[int(n) for n in input_shape],
+                   dense_mode=getattr(model.backbone, 'dense_mode', None)))
+
+
+def _differences(old, new, prefix: str = '') -> List[str]:
+    """Dotted keys where two identities differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for key in sorted(set(old) | set(new), key=str)
+                for d in _differences(old.get(key), new.get(key),
+                                      f'{prefix}{key}.')]
+    return [] if old == new else [prefix.rstrip('.')]
+
+
+def _short(value) -> str:
+    """A value of an identity in a message (hex digests cut to 12)."""
+    if isinstance(value, list):
+        return '[' + ', '.join(_short(v) for v in value) + ']'
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 20 else text[:12] + '...'
 
 
 def cache_bytes_per_image(embed_dim: int,
@@ -131,28 +322,61 @@ class FeatureCache:
         meta_path = osp.join(root, 'meta.json')
         if not osp.exists(meta_path):
             raise FileNotFoundError(f'no feature cache at {root!r} '
-                                    '(meta.json missing)')
-        with open(meta_path) as f:
-            self.meta = json.load(f)
+                                    '(meta.json missing: never made, or its '
+                                    'extraction was killed while creating '
+                                    'it)')
         self.root = root
-        self.global_feats = np.load(osp.join(root, 'global.npy'),
-                                    mmap_mode=mode)
-        self.done = np.load(osp.join(root, 'done.npy'), mmap_mode=mode)
-        dense = osp.join(root, 'dense.npy')
-        self.dense_feats = np.load(dense, mmap_mode=mode) \
-            if osp.exists(dense) else None
-        gt = osp.join(root, 'gt_score.npy')
-        self.gt_score = np.load(gt, mmap_mode=mode) if osp.exists(gt) \
-            else None
+        try:
+            with open(meta_path, encoding='utf-8') as f:
+                self.meta = json.load(f)
+            files = self._expected_files()
+        except (ValueError, KeyError, TypeError) as err:
+            raise FeatureCacheError(
+                f'feature cache {root}: meta.json is not a cache '
+                f'description ({err}); {_FIX}') from None
+        arrays = {}
+        for name, (shape, dtype) in files.items():
+            path = osp.join(root, name)
+            try:
+                arrays[name] = np.load(path, mmap_mode=mode)
+            except (OSError, ValueError) as err:
+                raise FeatureCacheError(
+                    f'feature cache {root}: {name} cannot be read ({err}); '
+                    f'{_FIX}') from None
+            got = arrays[name]
+            if got.shape != shape or got.dtype != dtype:
+                raise FeatureCacheError(
+                    f'feature cache {root}: {name} holds {got.shape} '
+                    f'{got.dtype}, meta.json says {shape} {np.dtype(dtype)} '
+                    f'(the file was changed or replaced); {_FIX}')
+        self.global_feats = arrays['global.npy']
+        self.done = arrays['done.npy']
+        self.dense_feats = arrays.get('dense.npy')
+        self.gt_score = arrays.get('gt_score.npy')
+
+    def _expected_files(self) -> dict:
+        """File name -> (shape, dtype) as meta.json describes them."""
+        m = self.meta
+        num, dim = int(m['num_images']), int(m['embed_dim'])
+        files = {'global.npy': ((num, dim), _DTYPES[m['global_dtype']]),
+                 'done.npy': ((num, ), np.uint8)}
+        if m['dense_positions'] is not None:
+            files['dense.npy'] = ((num, int(m['dense_positions']), dim),
+                                  _DTYPES[m['dense_dtype']])
+        if m['num_classes'] is not None:
+            files['gt_score.npy'] = ((num, int(m['num_classes'])), np.int8)
+        return files
 
     @classmethod
     def create(cls, root: str, num_images: int, embed_dim: int,
                dense_positions: Optional[int] = None,
                num_classes: Optional[int] = None,
                global_dtype: str = 'fp32', dense_dtype: str = 'fp16',
-               fingerprint: Optional[str] = None,
-               info: Optional[dict] = None) -> 'FeatureCache':
-        """Create (or reopen, if compatible) a writable cache.
+               identity: Optional[dict] = None,
+               info: Optional[dict] = None,
+               overwrite: bool = False) -> 'FeatureCache':
+        """Create (or reopen, if of the same layout and identity) a
+        writable cache.
 
         Args:
             root (str): Directory to create.
@@ -162,17 +386,20 @@ class FeatureCache:
             num_classes (int, optional): ``C`` of ``gt_score``.
             global_dtype (str): ``'fp32'`` or ``'fp16'``.
             dense_dtype (str): ``'fp16'`` (default) or ``'fp32'``.
-            fingerprint (str, optional): Identifies the weights that made
-                the features (:func:`backbone_fingerprint`); resuming with
-                other weights is refused.
+            identity (dict, optional): What makes the features
+                (:func:`cache_identity`); reopening a cache of another
+                identity is refused.
             info (dict, optional): Extra provenance stored in meta.json
                 (e.g. the config and architecture).
+            overwrite (bool): Remove an existing cache in ``root`` and
+                start again.
 
         Returns:
             FeatureCache: Opened in ``'r+'`` mode.
 
         Raises:
-            ValueError: If an existing cache has a different layout.
+            FeatureCacheError: An existing cache of another layout or
+                identity (without ``overwrite``), or damaged files.
         """
         for name in (global_dtype, dense_dtype):
             if name not in _DTYPES:
@@ -183,18 +410,15 @@ class FeatureCache:
                     int(dense_positions),
                     num_classes=None if num_classes is None else
                     int(num_classes),
-                    global_dtype=global_dtype, dense_dtype=dense_dtype,
-                    backbone_fingerprint=fingerprint)
+                    global_dtype=global_dtype, dense_dtype=dense_dtype)
         meta_path = osp.join(root, 'meta.json')
+        if overwrite:
+            # meta.json first: the folder is no cache until made again
+            for name in ('meta.json', ) + _FILES:
+                if osp.exists(osp.join(root, name)):
+                    os.remove(osp.join(root, name))
         if osp.exists(meta_path):
-            with open(meta_path) as f:
-                old = json.load(f)
-            layout = {k: old.get(k) for k in meta}
-            if layout != meta:
-                raise ValueError(f'existing cache at {root!r} has layout '
-                                 f'{layout}, requested {meta} (other shapes, '
-                                 'dtypes or backbone weights); use another '
-                                 'directory')
+            cls._check_reuse(root, meta, identity or {})
             return cls(root, mode='r+')
         os.makedirs(root, exist_ok=True)
 
@@ -210,9 +434,44 @@ class FeatureCache:
             new('gt_score.npy', (num_images, num_classes), np.int8)
         new('done.npy', (num_images, ), np.uint8)
         meta.update(info or {})
+        meta.update(identity=identity or {}, run_id=uuid.uuid4().hex)
         # written last, atomically: marks a complete layout
         atomic_write_text(json.dumps(meta, indent=1), meta_path)
         return cls(root, mode='r+')
+
+    @staticmethod
+    def _check_reuse(root: str, layout: dict, identity: dict) -> None:
+        """Refuse to reuse ``root`` unless its layout and identity are
+        these."""
+        try:
+            with open(osp.join(root, 'meta.json'), encoding='utf-8') as f:
+                old = json.load(f)
+        except (OSError, ValueError) as err:
+            raise FeatureCacheError(f'feature cache {root}: meta.json cannot '
+                                    f'be read ({err}); {_FIX}') from None
+        if not isinstance(old, dict):
+            old = {}
+        was = {k: old.get(k) for k in layout}
+        if was != layout:
+            raise FeatureCacheError(
+                f'feature cache {root} has layout {was}, requested {layout} '
+                f'(other shapes or dtypes); {_FIX}')
+        if 'identity' not in old:
+            raise FeatureCacheError(
+                f'feature cache {root} records no identity (made before '
+                f'caches recorded the weights and dataset behind them); '
+                f'{_FIX}')
+        diffs = _differences(old['identity'], identity)
+        if diffs:
+            parts = sorted({_PARTS.get(d.split('.')[0], d.split('.')[0])
+                            for d in diffs})
+            detail = '; '.join(
+                f'{d}: {_short(_lookup(old["identity"], d))} here, '
+                f'{_short(_lookup(identity, d))} now' for d in diffs[:4])
+            raise FeatureCacheError(
+                f'feature cache {root} was made by another extraction (run '
+                f'{old.get("run_id")}): other {", ".join(parts)} ({detail}); '
+                f'{_FIX}')
 
     def __len__(self) -> int:
         return int(self.meta['num_images'])
@@ -245,6 +504,13 @@ class FeatureCache:
             gt_score (torch.Tensor, optional): ``[B, C]``.
         """
         idx = np.asarray(indices, dtype=np.int64)
+        for feats in (global_feats, dense_feats):
+            if feats is not None and not bool(torch.isfinite(
+                    torch.as_tensor(feats)).all()):
+                raise ValueError(
+                    f'the backbone gave non-finite features (NaN or inf) '
+                    f'for dataset rows {idx.tolist()[:8]}: not cached (NaN '
+                    'weights, or an overflow in fp16?)')
         self.global_feats[idx] = _np(global_feats)
         self.global_feats.flush()
         if self.dense_feats is not None:
@@ -260,7 +526,8 @@ class FeatureCache:
 
 
 def backbone_fingerprint(module: torch.nn.Module) -> str:
-    """A short hash of a module's parameter shapes and values.
+    """SHA-1 of every floating-point weight of a module (names, shapes,
+    dtypes and bytes).
 
     Args:
         module (nn.Module): E.g. the frozen backbone.
@@ -268,18 +535,16 @@ def backbone_fingerprint(module: torch.nn.Module) -> str:
     Returns:
         str: 16 hex digits; equal weights give equal fingerprints.
     """
-    digest = hashlib.sha1()
-    with torch.no_grad():
-        for name, param in module.state_dict().items():
-            if not torch.is_tensor(param) or not param.is_floating_point():
-                continue
-            p = param.detach().float()
-            digest.update(name.encode())
-            digest.update(str(tuple(p.shape)).encode())
-            digest.update(np.float64(p.sum().item()).tobytes())
-            digest.update(np.float64(p.abs().sum().item()).tobytes())
-            digest.update(p.flatten()[:64].cpu().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    state = [(name, p) for name, p in module.state_dict().items()
+             if torch.is_tensor(p) and p.is_floating_point()]
+    return hash_module_weights([p for _, p in state],
+                               extra=' '.join(name for name, _ in state))
+
+
+def _lookup(tree: dict, dotted: str):
+    for key in dotted.split('.'):
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
 
 
 def _np(x) -> np.ndarray:
@@ -307,12 +572,15 @@ def extract_features(model: torch.nn.Module,
                      num_workers: int = 0,
                      progress: bool = True,
                      info: Optional[dict] = None,
-                     on_batch: Optional[Callable[[int], None]] = None
-                     ) -> FeatureCache:
+                     on_batch: Optional[Callable[[int], None]] = None,
+                     overwrite: bool = False) -> FeatureCache:
     """Encode a dataset with a model's frozen backbone into a cache.
 
     Resumable: rows already marked done in ``out_dir`` are skipped, so an
-    interrupted run continues where it stopped.
+    interrupted run continues where it stopped — only a run of the same
+    identity (:func:`cache_identity`): a folder made from other weights,
+    another dataset or other preprocessing is refused (or, with
+    ``overwrite``, made again).
 
     Args:
         model (nn.Module): Has ``data_preprocessor`` and ``backbone``
@@ -332,9 +600,15 @@ def extract_features(model: torch.nn.Module,
         info (dict, optional): Provenance stored in meta.json.
         on_batch (Callable, optional): Called with the number of rows after
             each written batch (hooks for tests / logging).
+        overwrite (bool): Remove a cache already in ``out_dir`` and start
+            again.
 
     Returns:
         FeatureCache: The (complete) cache, writable.
+
+    Raises:
+        FeatureCacheError: ``out_dir`` holds a cache of another layout or
+            identity (without ``overwrite``), or damaged files.
     """
     was_training = model.training
     model.eval()
@@ -351,7 +625,8 @@ def extract_features(model: torch.nn.Module,
         dense_positions=dense_feat.shape[1] if dense else None,
         num_classes=None if gt is None else int(gt.numel()),
         global_dtype=global_dtype, dense_dtype=dense_dtype,
-        fingerprint=backbone_fingerprint(model.backbone), info=info)
+        identity=cache_identity(model, dataset, probe['inputs'].shape[1:]),
+        info=info, overwrite=overwrite)
     from mmengine.logging import print_log
     print_log(f'feature cache {out_dir}: {cache.size_description()}',
               logger='current')
@@ -383,6 +658,28 @@ def extract_features(model: torch.nn.Module,
     return cache
 
 
+def _checked_rows(cache: FeatureCache, name: str, rows: np.ndarray,
+                  start: int) -> np.ndarray:
+    """Rows of a feature file as float32, refused unless finite and not
+    all zero (a feature the backbone cannot give: a row never written, or
+    planted)."""
+    rows = np.array(rows, dtype=np.float32)
+    flat = rows.reshape(len(rows), -1, rows.shape[-1])
+    for bad, what in ((~np.isfinite(flat).all(axis=(1, 2)),
+                       'is not finite (NaN or inf)'),
+                      (~np.abs(flat).max(axis=2).all(axis=1),
+                       'is all zero' if flat.shape[1] == 1 else
+                       'has an all-zero position')):
+        if bad.any():
+            rows_bad = (np.flatnonzero(bad) + start).tolist()
+            raise FeatureCacheError(
+                f'feature cache {cache.root}: {name} row {rows_bad[0]} '
+                f'{what} ({len(rows_bad)} of rows {start}:'
+                f'{start + len(rows)}); the cache was changed after its '
+                f'extraction: {_FIX}')
+    return rows
+
+
 @torch.no_grad()
 def iter_cached_scores(cache: FeatureCache,
                        class_embeddings: torch.Tensor,
@@ -404,14 +701,14 @@ def iter_cached_scores(cache: FeatureCache,
                          f'cache {cache.meta["embed_dim"]}')
     for start in range(0, len(cache), chunk_size):
         stop = min(start + chunk_size, len(cache))
-        glob = torch.from_numpy(np.array(
-            cache.global_feats[start:stop], dtype=np.float32))
+        glob = torch.from_numpy(_checked_rows(
+            cache, 'global.npy', cache.global_feats[start:stop], start))
         glob_cos = F.normalize(glob, dim=-1) @ names.t()
         if score_mode == 'global':
             yield start, logit_scale * glob_cos
             continue
-        dense = torch.from_numpy(np.array(
-            cache.dense_feats[start:stop], dtype=np.float32))
+        dense = torch.from_numpy(_checked_rows(
+            cache, 'dense.npy', cache.dense_feats[start:stop], start))
         local = (F.normalize(dense, dim=-1) @ names.t()).transpose(1, 2)
         yield start, image_scores(local, glob_cos, logit_scale, score_mode)
 
@@ -478,6 +775,18 @@ def evaluate_cached(cache: FeatureCache,
     if cache.gt_score is None:
         raise ValueError('the cache holds no gt_score; extract it from a '
                          'dataset with labels')
+    stored = cache.meta.get('identity', {}).get('dataset', {}).get(
+        'classes')
+    if len(dataset_meta['classes']) != cache.gt_score.shape[1] or (
+            stored is not None and stored != _class_list(dataset_meta)):
+        raise FeatureCacheError(
+            f'feature cache {cache.root} holds the labels of another class '
+            f'list ({cache.gt_score.shape[1]} classes, SHA-256 '
+            f'{_short(stored)}) than dataset_meta ('
+            f'{len(dataset_meta["classes"])} classes, '
+            f'{_short(_class_list(dataset_meta))}): score it with the '
+            'dataset it was extracted from, or extract this one into '
+            'another folder')
     evaluator = METRICS.build(metric or dict(type='ZSLMultiLabelMetric'))
     evaluator.dataset_meta = dataset_meta
     for start, scores in iter_cached_scores(cache, class_embeddings,

@@ -6,7 +6,8 @@ from typing import Dict, List, Optional, Union
 import torch.nn as nn
 from mmengine.config import Config
 
-__all__ = ['list_models', 'get_model', 'model_index', 'configs_root']
+__all__ = ['list_models', 'get_model', 'model_index', 'configs_root',
+           'register_model_index']
 
 
 def configs_root() -> str:
@@ -32,6 +33,44 @@ def model_index() -> Dict[str, dict]:
         entry['Config'] = osp.join(osp.dirname(root), entry['Config'])
         models[entry['Name']] = entry
     return models
+
+
+def register_model_index() -> None:
+    """Register ``configs/metafile.yml`` with MMPretrain's model hub.
+
+    Afterwards ``mmpretrain.list_models('*granzsl*')`` lists our models and
+    ``mmpretrain.get_model`` / ``inference_model`` take their names (the
+    configs build in our scope through their ``model._scope_``). Idempotent:
+    a second call changes nothing.
+
+    Raises:
+        ValueError: A name of ours is already in the hub for another config
+            (MMPretrain's own conflict check).
+    """
+    from mmpretrain.apis.model import ModelHub
+    root = configs_root()
+    index = model_index()
+    missing = [name for name in index if not ModelHub.has(name.lower())]
+    if not missing:
+        return
+    if len(missing) == len(index):
+        ModelHub.register_model_index(osp.join(root, 'metafile.yml'),
+                                      config_prefix=osp.dirname(root))
+        return
+    # the metafile gained models since the last call (an edit while a long
+    # process runs): register those only, the others are in the hub already
+    import tempfile
+
+    import yaml
+    with open(osp.join(root, 'metafile.yml')) as f:
+        meta = yaml.safe_load(f)
+    meta['Models'] = [m for m in meta.get('Models') or []
+                      if m['Name'] in missing]
+    with tempfile.TemporaryDirectory(prefix='granzsl_model_index_') as tmp:
+        path = osp.join(tmp, 'metafile.yml')
+        with open(path, 'w') as f:
+            yaml.safe_dump(meta, f)
+        ModelHub.register_model_index(path, config_prefix=osp.dirname(root))
 
 
 def list_models(pattern: Optional[str] = None) -> List[str]:
@@ -79,11 +118,11 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
     from mmengine.registry import init_default_scope
     from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-    from granzsl_mm import register_all_modules
-    from granzsl_mm.registry import MODELS
+    from granzsl_mm.models.backbones.tower_weights import mark_checkpoint_towers
+    from granzsl_mm.registry import MODELS, import_registered_modules
 
     from .weights import check_checkpoint_fits, explain_build_error, set_clip_weights
-    register_all_modules(init_default_scope=False)
+    import_registered_modules()
     weights = None
     if isinstance(model, Config):
         cfg = model
@@ -118,6 +157,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         state = check_checkpoint_fits(net, pretrained)
         _load_checkpoint_to_model(net, {k: v for k, v in state.items()
                                         if not k.startswith('__')})
+        mark_checkpoint_towers(net, state, pretrained)
     net.cfg = cfg
     if device is not None:
         net = net.to(device)

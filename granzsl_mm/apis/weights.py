@@ -102,8 +102,9 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
 
     Checked: tensors of the checkpoint the model does not have, tensors the
     model saves (``model.state_dict()``: frozen weights a model leaves out,
-    e.g. GranZSL's CLIP, may be absent) that the checkpoint lacks, and shape
-    differences. The error says what the file is and which option takes it.
+    e.g. GranZSL's CLIP, may be absent) that the checkpoint lacks, shape
+    differences, and NaN / inf in the parameters (learned names, heads). The
+    error says what the file is and which option takes it.
 
     Args:
         model (nn.Module): The model built from the config.
@@ -124,7 +125,8 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
         loading without reading the file again.
 
     Raises:
-        CheckpointMismatchError: The checkpoint does not fit.
+        CheckpointMismatchError: The checkpoint does not fit, or a tensor
+            the model learns is not finite.
         FileNotFoundError: No such file.
     """
     state = read_state_dict(checkpoint, allow_empty=True)
@@ -137,9 +139,11 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
     reshaped = [f'{k} (checkpoint {tuple(v.shape)}, model '
                 f'{tuple(own[k].shape)})' for k, v in tensors.items()
                 if k in own and v.shape != own[k].shape]
-    if not (unexpected or missing or reshaped):
-        return state
     name = osp.basename(source) if source else file_name(checkpoint)
+    if not (unexpected or missing or reshaped):
+        _refuse_non_finite(tensors, dict(model.named_parameters()), name,
+                           option)
+        return state
     what = describe_state(state)
     if clip_option is None:
         clip_option = (_current_option[0] if _current_option
@@ -169,12 +173,29 @@ def check_checkpoint_fits(model: nn.Module, checkpoint: Union[str, dict],
         'this config, or choose the config the checkpoint was trained with.')
 
 
+def _refuse_non_finite(tensors: Dict[str, Any], learned: Dict[str, Any],
+                       name: str, option: str) -> None:
+    """Refuse NaN / inf in the tensors the model learns (names, heads):
+    they would score every image NaN (tags in any order, exit 0)."""
+    bad = [k for k, v in tensors.items() if k in learned
+           and v.is_floating_point() and not bool(v.isfinite().all())]
+    if bad:
+        shown = ', '.join(bad[:3]) + (', ...' if len(bad) > 3 else '')
+        raise CheckpointMismatchError(
+            f'{name} holds non-finite values (NaN or inf) in {len(bad)} '
+            f'learned tensor(s): {shown}; the training that wrote it '
+            f'diverged. Give {option} an earlier checkpoint of that run.')
+
+
 def _clip_cfgs(model_cfg: dict) -> List[dict]:
     """The config dicts that build a CLIP (backbone, own text encoder)."""
+    while isinstance(model_cfg.get('module'), dict):  # a TTA wrapper's model
+        model_cfg = model_cfg['module']
     found = []
     for key in ('backbone', 'text_encoder', 'teacher'):
-        sub = model_cfg.get(key)  # OpenCLIPBackbone, CLIPTextEncoder
-        if isinstance(sub, dict) and 'CLIP' in str(sub.get('type', '')):
+        sub = model_cfg.get(key)  # OpenCLIPBackbone, CLIPTextEncoder,
+        kind = str(sub.get('type', '')) if isinstance(sub, dict) else ''
+        if 'CLIP' in kind or 'SigLIP' in kind:  # SigLIPBackbone
             found.append(sub)
     return found
 
@@ -194,7 +215,9 @@ def set_clip_weights(cfg: Config, path: str,
 
     Args:
         cfg (Config): The config (changed in place).
-        path (str): Local weights file.
+        path (str): Local weights file, or ``'random'``: an explicitly
+            random tower (no file; every output then says "random CLIP
+            tower", see :mod:`~granzsl_mm.models.backbones.tower_weights`).
         option (str): The option the file came through (messages).
 
     Raises:
@@ -204,13 +227,18 @@ def set_clip_weights(cfg: Config, path: str,
             file's.
     """
     from granzsl_mm.models.backbones.open_clip_builder import resolve_quick_gelu
-    if not osp.isfile(path):
+    from granzsl_mm.models.backbones.tower_weights import RANDOM_TOWER
+    if path != RANDOM_TOWER and not osp.isfile(path):
         raise FileNotFoundError(f'{option}: file not found: {path}')
     model_cfg = cfg.get('model') or {}
     targets = _clip_cfgs(model_cfg)
     if not targets:
         raise ClipWeightsError(f'{option}: the config builds no open_clip '
                                'model (no model.backbone.arch).')
+    if path == RANDOM_TOWER:
+        for sub in targets:
+            sub['pretrained'] = RANDOM_TOWER
+        return
     state = read_state_dict(path)
     have = clip_architecture(state)
     if have is None or clip_prefix(list(tensors_of(state))) != '':

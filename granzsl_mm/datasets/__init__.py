@@ -3,6 +3,7 @@ single-positive learning (``spml``), class descriptions (``descriptions``),
 converters, label conventions and the text/caption datasets."""
 from granzsl_mm.utils.label_matrix import binary_to_ours, ours_to_signed, signed_to_ours
 
+from .caption_label_dataset import CaptionLabelDataset
 from .descriptions import (
     DESCRIPTION_FORMAT,
     ClassDescriptionDataset,
@@ -20,6 +21,7 @@ from .image_caption_dataset import ImageCaptionDataset
 from .image_checks import BadImageError, find_bad_images
 from .image_loading import LoadImageFromFile
 from .pack_text_inputs import PackTextInputs
+from .patch_multiple_resize import ResizeToPatchMultiple
 from .snippet_crops import CutSnippets
 from .spml import (
     VOC_CLASSES,
@@ -58,5 +60,7 @@ __all__ = [
     'pseudo_label_key', 'save_pseudo_labels', 'SPMLDataset',
     'observe_single_positives', 'train_val_split', 'VOC_CLASSES',
     'VOCMultiLabelDataset', 'read_voc_image_sets', 'ImageCaptionDataset',
+    'CaptionLabelDataset',
+    'ResizeToPatchMultiple',
     'LoadImageFromFile', 'CutSnippets'
 ]

@@ -2,12 +2,14 @@
 
 Batch format (mmengine's default ``pseudo_collate``): ``inputs`` is a list
 of ``B`` sentences (str) and ``data_samples`` a list of ``B``
-``DataSample`` each with ``gt_label`` (LongTensor ``[1]``: the sentence's
-class index) and metainfo ``text`` (the same sentence). A data preprocessor
-for text batches can pass ``inputs`` through unchanged.
+``DataSample`` each with ``gt_label`` (the sentence's class index; for a
+multi-label caption its positive classes, and ``gt_score``) and metainfo
+``text`` (the same sentence). A data preprocessor for text batches can pass
+``inputs`` through unchanged.
 """
 from typing import Any, Dict
 
+import torch
 from mmcv.transforms import BaseTransform
 from mmpretrain.structures import DataSample
 
@@ -34,7 +36,9 @@ class PackTextInputs(BaseTransform):
         """Pack one item.
 
         Args:
-            results (dict): Item with ``text_key`` and ``gt_label`` (int).
+            results (dict): Item with ``text_key`` and ``gt_label`` (an int,
+                or a list of positive class indices), optionally
+                ``gt_score`` (a label vector over all classes).
 
         Returns:
             dict: ``inputs`` (the sentence) and ``data_samples``.
@@ -43,7 +47,13 @@ class PackTextInputs(BaseTransform):
             raise KeyError(f'PackTextInputs needs {self.text_key!r} and '
                            f'"gt_label"; got keys {sorted(results)}')
         text = results[self.text_key]
-        sample = DataSample().set_gt_label(int(results['gt_label']))
+        label = results['gt_label']
+        # a class index, or (multi-label captions) a list of indices
+        sample = DataSample().set_gt_label(
+            list(label) if isinstance(label, (list, tuple)) else int(label))
+        if 'gt_score' in results:
+            sample.set_gt_score(torch.as_tensor(results['gt_score'],
+                                                dtype=torch.float32))
         meta = {'text': text}
         meta.update({k: results[k] for k in self.meta_keys if k in results})
         sample.set_metainfo(meta)

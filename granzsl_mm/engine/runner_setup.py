@@ -292,6 +292,24 @@ def prepare_test_cfg(cfg: Config, config_path: str, checkpoint: str,
     return cfg
 
 
+def _say_tower_weights(cfg: Config) -> None:
+    """The run's first line: which CLIP weights the config loads ("random
+    CLIP tower" for a random one); ``CheckpointFitHook`` logs the final
+    word after a checkpoint, into the log file too."""
+    import logging
+
+    from mmengine.logging import print_log
+
+    from granzsl_mm.models.backbones.tower_weights import (
+        RANDOM_TOWER_NOTE,
+        config_tower_line,
+    )
+    line = config_tower_line(cfg.get('model'))
+    if line is not None:
+        print_log(line, logger='current', level=logging.WARNING
+                  if RANDOM_TOWER_NOTE in line else logging.INFO)
+
+
 def build_runner(cfg: Config) -> Runner:
     """Build the Runner, initialising CPU process groups beforehand.
 
@@ -312,6 +330,7 @@ def build_runner(cfg: Config) -> Runner:
             lock_work_dir(cfg.work_dir)
         except WorkDirInUseError as err:
             raise RunnerSetupError(str(err)) from None
+    _say_tower_weights(cfg)
     launcher = cfg.get('launcher', 'none')
     if launcher != 'none':  # idempotent: keeps prepare_test_cfg's test_only
         ensure_trainable_ddp(cfg)

@@ -17,7 +17,10 @@ from . import (  # noqa: F401
     text,
 )
 from .losses import (  # noqa: F401
+    asymmetric,
+    hinge_ranking,
     masked_bce,
+    multi_matching,
     name_losses,
     ranking,
     spml,

@@ -10,12 +10,16 @@
 3. the chance mAP of random scores under the table's protocol
    (:mod:`granzsl_mm.evaluation.functional.chance`);
 4. the CLIP prompt baselines (``ZeroShotMultiLabelClassifier``, the class
-   names in the demo templates; nothing to choose);
+   names in the demo templates) and TagCLIP's training-free scores on the
+   same prompts (``configs/tagclip_demo.py``'s settings); nothing to
+   choose;
 5. GranZSL's class names trained on the world's descriptions (text only)
    and its ablations, each tested with and without snippets;
-6. MKT and SigRL fine-tuned on the world's seen labels (the last vision
-   block of the tiny CLIP), tested under the table's protocol and their
-   own (every image scored);
+6. the methods trained on the world's seen labels' images
+   (:data:`IMAGE_METHODS`: MKT and SigRL fine-tune the last vision block of
+   the tiny CLIP, DualCoOp learns prompt contexts, Recover-and-Match
+   adapters and prompts), tested under the table's protocol and their own
+   (every image scored);
 
 and writes ``results.json`` / ``results.md`` / ``results.png`` (plus each
 method's per-class AP reports) into its work dir. Each stage's result is
@@ -40,7 +44,14 @@ from mmengine.config import Config
 
 from granzsl_mm.evaluation.functional.chance import chance_map, expected_random_ap
 
-from .report import CHANCE, write_evidence, write_results
+from .report import (
+    CHANCE,
+    DUALCOOP,
+    RECOVER_MATCH,
+    TAGCLIP,
+    write_evidence,
+    write_results,
+)
 from .stage_cache import StageCache, stage_key
 from .stages import (
     clip_zero_shot,
@@ -49,34 +60,48 @@ from .stages import (
     load_test_targets,
     per_level_ap,
     pretrain_tiny_clip,
+    tagclip_zero_shot,
     train_and_test_granzsl,
     train_and_test_image_model,
 )
 from .world import get_world
 
-__all__ = ['ABLATIONS', 'IMAGE_METHODS', 'WORLD_SETTINGS', 'RESULTS_FORMAT',
+__all__ = ['ABLATIONS', 'IMAGE_METHODS', 'TAGCLIP_CONFIG', 'WORLD_SETTINGS',
+           'RESULTS_FORMAT',
            'world_settings', 'seed_plan', 'run_world', 'run_proving_ground']
 
 ABLATIONS = {
     'GranZSL, no pair loss': 'granzsl_demo_no_pair.py',
     'GranZSL, no hierarchy sentences': 'granzsl_demo_no_hierarchy.py',
 }
-# Methods that fine-tune the image tower on the seen labels.
-IMAGE_METHODS = {'MKT (stage 1)': 'mkt_demo.py', 'SigRL': 'sigrl_demo.py'}
+# Methods trained on the seen labels' images: row -> (config, the key of
+# their seed in seed_plan and of their grid in WORLD_SETTINGS, '<key>_lrs').
+IMAGE_METHODS = {'MKT (stage 1)': ('mkt_demo.py', 'mkt'),
+                 'SigRL': ('sigrl_demo.py', 'sigrl'),
+                 DUALCOOP: ('dualcoop_demo.py', 'dualcoop'),
+                 RECOVER_MATCH: ('recover_match_demo.py', 'recover_match')}
+# TagCLIP's training-free scores (row TAGCLIP): the CLIP prompts with the
+# score settings of this config.
+TAGCLIP_CONFIG = 'tagclip_demo.py'
 
 # Each world's settings (None: the config's). The first world has no
 # validation split: the configs' epochs and learning rates. The evidence
 # world's grids are stated in docs/demo.md (the MKT / SigRL ones span the
-# papers' rates and the ones the first world uses); 2000 training images
+# papers' rates and the ones the first world uses; the DualCoOp /
+# Recover-and-Match ones bracket their demo configs' rates, since the
+# papers' saturate or barely move the tiny CLIP); 2000 training images
 # and 200 pre-training iterations (the config's 300 with the first world's
 # 4000) keep 5 worlds near 20 CPU minutes on 2 cores.
 WORLD_SETTINGS = {
     'v1': dict(world='v1', num_train=4000, num_test=600, num_val=0,
                pretrain_iters=None, granzsl_epochs=None, image_epochs=None,
-               mkt_lrs=None, sigrl_lrs=None),
+               mkt_lrs=None, sigrl_lrs=None, dualcoop_lrs=None,
+               recover_match_lrs=None),
     'v2': dict(world='v2', num_train=2000, num_test=600, num_val=300,
                pretrain_iters=200, granzsl_epochs=None, image_epochs=None,
-               mkt_lrs=(1e-3, 5e-3, 2e-2), sigrl_lrs=(1e-4, 2e-3, 2e-2)),
+               mkt_lrs=(1e-3, 5e-3, 2e-2), sigrl_lrs=(1e-4, 2e-3, 2e-2),
+               dualcoop_lrs=(6e-6, 2e-5, 6e-5),
+               recover_match_lrs=(2e-4, 1e-3, 5e-3)),
 }
 RESULTS_FORMAT = 'granzsl_mm.proving_ground.seed_results/v1'
 
@@ -112,20 +137,23 @@ def seed_plan(index: Optional[int], world_seed: int = 0) -> Dict:
             seed ``i``, validation ``1000 + i``, pre-training ``2000 + i``,
             GranZSL ``3000 + i`` (the same for its ablations: an ablation
             differs from the full model only in its component), MKT
-            ``4000 + i``, SigRL ``5000 + i``. None: the single world of
+            ``4000 + i``, SigRL ``5000 + i``, DualCoOp ``6000 + i``,
+            Recover-and-Match ``7000 + i``. None: the single world of
             ``make demo``, every training seed the config's (None).
         world_seed (int): The single world's seed (with ``index`` None).
 
     Returns:
         dict: ``world``, ``val``, ``pretrain``, ``granzsl``, ``mkt``,
-        ``sigrl``.
+        ``sigrl``, ``dualcoop``, ``recover_match``.
     """
     if index is None:
         return dict(world=int(world_seed), val=None, pretrain=None,
-                    granzsl=None, mkt=None, sigrl=None)
+                    granzsl=None, mkt=None, sigrl=None, dualcoop=None,
+                    recover_match=None)
     i = int(index)
     return dict(world=i, val=1000 + i, pretrain=2000 + i, granzsl=3000 + i,
-                mkt=4000 + i, sigrl=5000 + i)
+                mkt=4000 + i, sigrl=5000 + i, dualcoop=6000 + i,
+                recover_match=7000 + i)
 
 
 def _configs_dir(configs_dir: Optional[str]) -> str:
@@ -186,7 +214,8 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
         seeds (dict): :func:`seed_plan`.
         index (int, optional): Seed index (None: the single world).
         ablations (bool): Train and test the GranZSL ablations.
-        image_methods (bool): Train and test MKT and SigRL.
+        image_methods (bool): Train and test the methods of
+            :data:`IMAGE_METHODS`.
         force_pretrain (bool): Ignore the cached tiny CLIP and the cached
             stage results.
         progress (bool): Progress bars of the world and the stages.
@@ -267,6 +296,17 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                                             level_names))
         res = cached(f'clip_{mode}', _config_text(main_cfg), clip_fn)
         rows.append(_row(method, res['metrics'], res['levels']))
+    tagclip_cfg = osp.join(configs_dir, TAGCLIP_CONFIG)
+    sub = osp.join(work_dir, 'clip_tagclip')
+
+    def tagclip_fn(sub=sub):
+        metrics = tagclip_zero_shot(cfg, meta, sub, tagclip_cfg)
+        return dict(metrics=metrics,
+                    levels=per_level_ap(osp.join(sub, 'reports'),
+                                        level_names))
+    res = cached('clip_tagclip', [_config_text(main_cfg),
+                                  _config_text(tagclip_cfg)], tagclip_fn)
+    rows.append(_row(TAGCLIP, res['metrics'], res['levels']))
     done()
 
     granzsl_runs = [('GranZSL', 'granzsl_demo.py')]
@@ -291,9 +331,8 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                          res['levels']['snippets'], res.get('selected')))
         done()
     if image_methods:
-        for method, fname in IMAGE_METHODS.items():
+        for method, (fname, tag) in IMAGE_METHODS.items():
             step(method)
-            tag = 'mkt' if fname.startswith('mkt') else 'sigrl'
             grid = settings[f'{tag}_lrs']
             grid = None if grid is None else list(grid)
             path = osp.join(configs_dir, fname)
@@ -371,7 +410,7 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
         first_seed (int): The single world's seed, or the first index.
         configs_dir (str, optional): The ``configs/`` folder.
         ablations (bool): GranZSL ablations.
-        image_methods (bool): MKT and SigRL.
+        image_methods (bool): The methods of :data:`IMAGE_METHODS`.
         force_pretrain (bool): Ignore the cached tiny CLIPs and stage
             results.
         overwrite (bool): Replace worlds in ``data_root`` built with other
@@ -404,7 +443,7 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
         worlds = [(i, osp.join(work_dir, f'seed_{i}'),
                    osp.join(data_root, f'seed_{i}'))
                   for i in range(first_seed, first_seed + seeds)]
-    # world, pre-training, CLIP, GranZSL, ..., results
+    # world, pre-training, CLIP (prompts, TagCLIP), GranZSL, ..., results
     per_world = 4 + (len(ABLATIONS) if ablations else 0) + (
         len(IMAGE_METHODS) if image_methods else 0) + 1
     bar = tqdm(total=len(worlds) * per_world,

@@ -27,7 +27,9 @@ from granzsl_mm.utils.atomic_io import atomic_write_bytes, atomic_write_text
 
 from .statistics import paired_difference, summarize
 
-__all__ = ['CHANCE', 'FULL', 'ABLATION_ROWS', 'COMPARISONS', 'write_results',
+__all__ = ['CHANCE', 'FULL', 'ABLATION_ROWS', 'TAGCLIP', 'DUALCOOP',
+           'RECOVER_MATCH', 'COMPARISONS', 'write_results',
+           'results_figure',
            'aggregate', 'render_markdown', 'write_evidence',
            'report_evidence']
 
@@ -36,14 +38,25 @@ FULL = 'GranZSL, snippets'
 ABLATION_ROWS = ('GranZSL, no snippets', 'GranZSL, no pair loss, snippets',
                  'GranZSL, no hierarchy sentences, snippets')
 PROMPTS = 'CLIP zero-shot, prompts, global + local score'
+TAGCLIP = 'CLIP zero-shot, prompts, TagCLIP score'
+DUALCOOP = 'DualCoOp'
+RECOVER_MATCH = 'Recover-and-Match'
 COMPARISONS = ((FULL, PROMPTS), (FULL, 'CLIP zero-shot, prompts, global '
                                  'score'),
                ('MKT (stage 1)', PROMPTS), ('SigRL', 'MKT (stage 1)'),
-               (FULL, 'MKT (stage 1)'))
+               (FULL, 'MKT (stage 1)'),
+               # the comparators added later: each to the prompts and to
+               # GranZSL, Recover-and-Match also to DualCoOp
+               (TAGCLIP, PROMPTS), (FULL, TAGCLIP),
+               (DUALCOOP, PROMPTS), (FULL, DUALCOOP),
+               (RECOVER_MATCH, PROMPTS), (FULL, RECOVER_MATCH),
+               (RECOVER_MATCH, DUALCOOP))
 METRICS = (('zsl_mAP', 'ZSL'), ('gzsl_mAP', 'GZSL'))
-# the per-level panel: chance, the prompts, GranZSL, the image-tower methods
-LEVEL_PLOT = (CHANCE, 'CLIP zero-shot, prompts, global score', PROMPTS, FULL,
-              'MKT (stage 1)', 'SigRL')
+# the per-level panel: chance, the prompts, GranZSL, the methods trained on
+# images
+LEVEL_PLOT = (CHANCE, 'CLIP zero-shot, prompts, global score', PROMPTS,
+              TAGCLIP, FULL, 'MKT (stage 1)', 'SigRL', DUALCOOP,
+              RECOVER_MATCH)
 
 
 def _rows_by_method(result: dict) -> Dict[str, dict]:
@@ -72,6 +85,43 @@ def _ratio_table(rows: Sequence[tuple], chance: dict) -> List[str]:
             f"{r['zsl_mAP'] / chance['zsl_mAP']:.2f} | {r['gzsl_mAP']:.1f} | "
             f"{r['gzsl_mAP'] / chance['gzsl_mAP']:.2f} |")
     return lines
+
+
+def results_figure(rows: Sequence[dict], chance: dict):
+    """One world's ``results.png``: ZSL and GZSL mAP of every method.
+
+    Each bar carries its value; the chance levels are dotted lines named
+    in the legend, which sits outside the axes (it hides no bar).
+
+    Args:
+        rows (Sequence[dict]): ``method``, ``zsl_mAP``, ``gzsl_mAP``.
+        chance (dict): The chance row (``zsl_mAP``, ``gzsl_mAP``).
+
+    Returns:
+        matplotlib.figure.Figure: The figure (not saved).
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(rows) + 1.8))
+    ys = np.arange(len(rows))
+    top = 1.0
+    for k, (key, label) in enumerate(METRICS):
+        values = [r[key] for r in rows]
+        bars = ax.barh(ys + (k - 0.5) * 0.4, values, 0.4, color=f'C{k}',
+                       label=f'{label} mAP')
+        ax.bar_label(bars, fmt='%.1f', fontsize=8, padding=2)
+        ax.axvline(chance[key], color=f'C{k}', ls=':', lw=1.2,
+                   label=f'{label} chance ({chance[key]:.1f})')
+        top = max([top] + values)
+    ax.set_yticks(ys, [r['method'] for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.12)  # room for the values
+    ax.set_xlabel('mAP (%)')
+    ax.legend(loc='upper left', bbox_to_anchor=(1.0, 1.0), fontsize=9,
+              frameon=False)
+    return fig
 
 
 def write_results(work_dir: str, results: dict) -> Dict:
@@ -109,21 +159,8 @@ def write_results(work_dir: str, results: dict) -> Dict:
                       osp.join(work_dir, 'results.md'))
     atomic_write_json(results, osp.join(work_dir, 'results.json'))
     try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        import numpy as np
-        fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
-        ys = np.arange(len(rows))
-        ax.barh(ys - 0.2, [r['zsl_mAP'] for r in rows], 0.4, label='ZSL')
-        ax.barh(ys + 0.2, [r['gzsl_mAP'] for r in rows], 0.4, label='GZSL')
-        ax.set_yticks(ys, [r['method'] for r in rows])
-        ax.invert_yaxis()
-        ax.axvline(chance['zsl_mAP'], color='C0', ls=':', lw=1)
-        ax.axvline(chance['gzsl_mAP'], color='C1', ls=':', lw=1)
-        ax.set_xlabel('mAP (%)')
-        ax.legend(loc='lower right')
-        _save_figure(fig, osp.join(work_dir, 'results.png'))
+        _save_figure(results_figure(rows, chance),
+                     osp.join(work_dir, 'results.png'))
     except ImportError:  # plots are optional
         pass
     return dict(table=table, header=header)
@@ -350,12 +387,15 @@ def _plot(ev: dict, path: str) -> None:
         ax.barh(ys + (k - 0.5) * 0.4, means, 0.4, xerr=errs, capsize=3,
                 label=label)
         ch = float(np.mean([c[key] for c in ev['chance']]))
-        ax.axvline(ch, color=f'C{k}', ls=':', lw=1)
+        ax.axvline(ch, color=f'C{k}', ls=':', lw=1,
+                   label=f'{label} chance ({ch:.1f})')
     ax.set_yticks(ys, methods)
     ax.invert_yaxis()
     ax.set_xlabel(f"mAP (%), mean and 95 % t-interval over "
                   f"{len(ev['seeds'])} worlds; dotted: chance")
-    ax.legend(loc='lower right')
+    # above the axes: a legend inside would cover the longest bars
+    ax.legend(loc='lower left', bbox_to_anchor=(0.0, 1.0), ncol=2,
+              fontsize=9, frameon=False)
     if lv:
         ax = axes[1]
         names = lv['names']
@@ -370,7 +410,8 @@ def _plot(ev: dict, path: str) -> None:
                    capsize=2, label=m)
         ax.set_xticks(xs, names)
         ax.set_ylabel('ZSL AP of unseen classes (%)')
-        ax.legend(fontsize=7, loc='upper right')
+        ax.legend(fontsize=8, loc='lower left', bbox_to_anchor=(0.0, 1.0),
+                  ncol=2, frameon=False)
     _save_figure(fig, path)
 
 

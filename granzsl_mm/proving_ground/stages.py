@@ -2,20 +2,23 @@
 
 :func:`granzsl_mm.proving_ground.pipeline.run_world` chains them: the tiny
 CLIP's pre-training, the demo config of a method pointed at the world and
-its tiny CLIP, the CLIP prompt baseline, GranZSL (text-only training, tests
-with and without snippets) and MKT / SigRL (image-tower fine-tuning on the
-seen labels).
+its tiny CLIP, the CLIP prompt baseline and TagCLIP's training-free scores,
+GranZSL (text-only training, tests with and without snippets) and the
+methods trained on the seen labels' images (MKT / SigRL fine-tune the image
+tower; DualCoOp learns prompt contexts; Recover-and-Match adapters and
+prompts).
 
 Choices are made on the world's validation split, never on its test
 images. A world without one (the first world, ``make demo``) keeps the
 configs' choices: their learning rate and their last epoch. A world with
 one (the evidence world) trains with a checkpoint per epoch; every
-checkpoint (and, for MKT / SigRL, every learning rate of a stated grid) is
-scored on the validation images (``instances_val.json``, drawn like the
-test images from their own seed), and only the chosen one is tested. The
-criterion is :func:`val_criterion`: the mean of ZSL and GZSL mAP on the
-validation images under the results table's protocol. The mAP metrics need
-no threshold, so there is none to choose.
+checkpoint (and, for the methods trained on images, every learning rate
+of a stated grid) is scored on the validation images
+(``instances_val.json``, drawn like the test images from their own seed),
+and only the chosen one is tested; TagCLIP, like the prompts, has nothing
+to choose. The criterion is :func:`val_criterion`: the mean of ZSL and
+GZSL mAP on the validation images under the results table's protocol. The
+mAP metrics need no threshold, so there is none to choose.
 """
 import copy
 import hashlib
@@ -27,12 +30,16 @@ import numpy as np
 from mmengine.config import Config
 
 from granzsl_mm.datasets.descriptions.io import atomic_write_json
+from granzsl_mm.models.backbones.tower_weights import DEMO_CLIP_FILE
+
+from .world import WorldSpec
 
 __all__ = ['DEMO_TEMPLATES', 'VAL_ANN_FILE', 'quiet_stage', 'test_stage',
            'pretrain_tiny_clip', 'demo_config', 'image_model_config',
            'load_test_targets', 'config_protocol', 'val_criterion',
            'select_best', 'per_level_ap', 'clip_zero_shot',
-           'train_and_test_granzsl', 'train_and_test_image_model']
+           'tagclip_config', 'tagclip_zero_shot', 'train_and_test_granzsl',
+           'train_and_test_image_model']
 
 # Prompts in the words of the world's captions (the tiny CLIP knows no
 # "photo"); the GranZSL demo config uses the same ones.
@@ -98,7 +105,9 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
     """Pre-train the tiny CLIP (or reuse the cached checkpoint).
 
     The checkpoint ``<data_root>/tiny_clip.pt`` is reused when its sidecar
-    ``tiny_clip.json`` records the same world build and config.
+    ``tiny_clip.json`` records the same world build and config; where the
+    world lies is no part of that key, so a copied or moved data root
+    reuses its tiny CLIP.
 
     Args:
         config (str): Pre-training config (``pretrain_tiny_clip_demo.py``).
@@ -120,7 +129,6 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
         raise FileNotFoundError(f'no synthetic world in {data_root}; build it '
                                 'first (tools/make_demo_data.py)')
     cfg = Config.fromfile(config)
-    cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
     if seed is not None:
         cfg.randomness = dict(cfg.get('randomness') or {}, seed=int(seed))
     if max_iters is not None:
@@ -132,9 +140,11 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
         cfg.param_scheduler[1].update(begin=warm, end=max_iters,
                                       T_max=max_iters - warm)
         cfg.default_hooks.checkpoint.interval = max_iters
-    out = osp.join(data_root, 'tiny_clip.pt')
+    out = osp.join(data_root, DEMO_CLIP_FILE)
+    # the key before the data root is set: the world's build identifies it
     key = hashlib.sha1(json.dumps(
         [meta['build'], cfg.pretty_text], sort_keys=True).encode()).hexdigest()
+    cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
     sidecar = osp.join(data_root, 'tiny_clip.json')
     if not force and osp.isfile(out) and osp.isfile(sidecar):
         with open(sidecar, encoding='utf-8') as f:
@@ -165,7 +175,11 @@ def _world_config(config: str, data_root: str, checkpoint: str, meta: dict,
         # granularity levels / parents: per-level AP in the reports
         'test_dataloader.dataset.metainfo': dict(
             class_levels=meta['class_levels'],
-            class_parents=meta['class_parents']),
+            class_parents=meta['class_parents'],
+            # the level names of the reports' plots (the first world's
+            # spec leaves its levels out of world.json)
+            level_names=list(meta['spec'].get('levels')
+                             or WorldSpec().levels)),
         **options})
     return cfg
 
@@ -205,10 +219,12 @@ def demo_config(config: str, data_root: str, checkpoint: str,
 def image_model_config(config: str, data_root: str, checkpoint: str,
                        meta: dict, max_epochs: Optional[int] = None,
                        protocol: Optional[dict] = None) -> Config:
-    """An MKT / SigRL demo config pointed at a world and a tiny CLIP.
+    """A demo config of a method trained on the seen labels' images
+    pointed at a world and a tiny CLIP.
 
     Args:
-        config (str): ``mkt_demo.py`` or ``sigrl_demo.py``.
+        config (str): ``mkt_demo.py``, ``sigrl_demo.py``,
+            ``dualcoop_demo.py`` or ``recover_match_demo.py``.
         data_root (str): The built world.
         checkpoint (str): The tiny CLIP checkpoint.
         meta (dict): The world's ``world.json``.
@@ -289,6 +305,25 @@ def per_level_ap(reports_dir: str, level_names: Sequence[str],
             for k, v in sorted(by_level.items())}
 
 
+def _prompt_config(cfg: Config, meta: dict, templates: List[str],
+                   dense: Optional[str], **scoring) -> Config:
+    """A test-only copy of a demo config whose model is the zero-shot
+    classifier of the world's class names in ``templates`` (``scoring``:
+    its score settings)."""
+    cfg = copy.deepcopy(cfg)
+    backbone = dict(cfg.model.backbone, dense_mode=dense)
+    cfg.model = dict(
+        type='ZeroShotMultiLabelClassifier', backbone=backbone,
+        class_names=meta['classes'],
+        num_seen_classes=len(meta['seen_classes']), templates=templates,
+        **scoring, data_preprocessor=cfg.model.data_preprocessor)
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler'):
+        cfg[key] = None
+    cfg.load_from = None
+    return cfg
+
+
 def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
                    templates: List[str] = DEMO_TEMPLATES,
                    score_mode: str = 'global') -> Dict[str, float]:
@@ -306,21 +341,55 @@ def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
     Returns:
         dict: The test metrics (``zsl/mAP``, ``gzsl/mAP``, ...).
     """
-    cfg = copy.deepcopy(cfg)
     dense = None if score_mode == 'global' else 'clearclip'
-    backbone = dict(cfg.model.backbone, dense_mode=dense)
-    cfg.model = dict(
-        type='ZeroShotMultiLabelClassifier', backbone=backbone,
-        class_names=meta['classes'],
-        num_seen_classes=len(meta['seen_classes']), templates=templates,
-        score_mode=score_mode, local_pooling='softmax',
-        logit_scale=cfg.model.logit_scale,
-        data_preprocessor=cfg.model.data_preprocessor)
-    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
-                'param_scheduler'):
-        cfg[key] = None
-    cfg.load_from = None
+    cfg = _prompt_config(cfg, meta, templates, dense, score_mode=score_mode,
+                         local_pooling='softmax',
+                         logit_scale=cfg.model.logit_scale)
     return test_stage(cfg, work_dir, f'clip_zero_shot_{score_mode}')
+
+
+def tagclip_config(cfg: Config, meta: dict, config: str,
+                   templates: List[str] = DEMO_TEMPLATES) -> Config:
+    """The TagCLIP baseline's test config: the CLIP prompt baseline's
+    (:func:`clip_zero_shot`: the world, its tiny CLIP, the same prompts)
+    with the score settings of a TagCLIP config (``score_mode``,
+    ``logit_scale``, ``tagclip``; training-free, nothing to choose).
+
+    Args:
+        cfg (Config): A demo config (from :func:`demo_config`; not changed).
+        meta (dict): The world's ``world.json``.
+        config (str): ``tagclip_demo.py``.
+        templates (list[str]): Prompt templates (ensemble).
+
+    Returns:
+        Config: A test-ready config (no checkpoint: the tiny CLIP's own
+        weights).
+    """
+    model = Config.fromfile(config).model
+    # TagCLIP runs its own dense pass; the backbone's dense mode is unused
+    return _prompt_config(cfg, meta, templates, None,
+                          score_mode=model.score_mode,
+                          logit_scale=model.logit_scale,
+                          tagclip=dict(model.get('tagclip') or {}))
+
+
+def tagclip_zero_shot(cfg: Config, meta: dict, work_dir: str, config: str,
+                      templates: List[str] = DEMO_TEMPLATES
+                      ) -> Dict[str, float]:
+    """TagCLIP's training-free scores (:func:`tagclip_config`), tested.
+
+    Args:
+        cfg (Config): A demo config (from :func:`demo_config`; not changed).
+        meta (dict): The world's ``world.json``.
+        work_dir (str): Where its reports go.
+        config (str): ``tagclip_demo.py``.
+        templates (list[str]): Prompt templates (ensemble).
+
+    Returns:
+        dict: The test metrics (``zsl/mAP``, ``gzsl/mAP``, ...).
+    """
+    return test_stage(tagclip_config(cfg, meta, config, templates), work_dir,
+                      'tagclip_zero_shot')
 
 
 def config_protocol(cfg: Config) -> dict:
@@ -441,8 +510,9 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
                                validate: bool = False,
                                level_names: Optional[Sequence[str]] = None
                                ) -> Dict:
-    """Train MKT / SigRL on the world's seen labels and test it under the
-    results table's protocol and under the config's own.
+    """Train an image method (MKT, SigRL, DualCoOp, Recover-and-Match) on
+    the world's seen labels and test it under the results table's protocol
+    and under the config's own.
 
     Without ``lrs`` it trains once at the config's learning rate in
     ``work_dir``; with a grid, once per learning rate in
@@ -451,7 +521,8 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
     learning rate) is tested.
 
     Args:
-        config (str): ``mkt_demo.py`` or ``sigrl_demo.py``.
+        config (str): ``mkt_demo.py``, ``sigrl_demo.py``,
+            ``dualcoop_demo.py`` or ``recover_match_demo.py``.
         data_root (str): The built world.
         checkpoint (str): The tiny CLIP.
         meta (dict): The world's ``world.json``.

@@ -9,7 +9,8 @@ one class-name reader, :func:`granzsl_mm.structures.read_class_names`.
 from typing import Dict, Mapping, Tuple, Union
 
 __all__ = ['COCO80_CLASSES', 'COCO_SEEN_48', 'COCO_UNSEEN_17', 'VOC_CLASSES',
-           'VOC_CLASS_WORDS', 'NUSWIDE81_CLASSES', 'CLASS_LISTS']
+           'VOC_CLASS_WORDS', 'NUSWIDE81_CLASSES', 'TAGCLIP_COCO80_WORDS',
+           'CLASS_LISTS', 'BACKGROUND_WORDS']
 
 # The 80 MS-COCO category names sorted by category id (the index space of
 # the papers' ``cls_ids.pickle``).
@@ -70,6 +71,34 @@ NUSWIDE81_CLASSES: Tuple[str, ...] = (
     'tiger', 'tower', 'town', 'toy', 'train', 'tree', 'valley', 'vehicle',
     'water', 'waterfall', 'wedding', 'whales', 'window', 'zebra')
 
+# The 80 COCO classes in category-id order as TagCLIP prompts them
+# (``linyq2117/TagCLIP``, ``clip_text.py:class_names_coco``): six in VOC's
+# spelling, the rest as COCO80_CLASSES.
+_TAGCLIP_COCO_SPELLING = {
+    'motorcycle': 'motorbike', 'airplane': 'aeroplane', 'couch': 'sofa',
+    'potted plant': 'pottedplant', 'dining table': 'diningtable',
+    'tv': 'tvmonitor'}
+TAGCLIP_COCO80_WORDS: Tuple[str, ...] = tuple(
+    _TAGCLIP_COCO_SPELLING.get(name, name) for name in COCO80_CLASSES)
+
+# Background words: non-object words TagCLIP (``clip_text.py``) appends to
+# the class names before its per-patch softmax over the words, so that sky or
+# road patches vote for a background word rather than for the nearest class;
+# their scores are dropped afterwards. Its BACKGROUND_CATEGORY_COCO (23) and
+# BACKGROUND_CATEGORY_VOC (the same with 'keyboard' and 'sign': 25), in its
+# order; named by key in configs (``tagclip=dict(background='coco')``).
+_TAGCLIP_BACKGROUND_COCO: Tuple[str, ...] = (
+    'ground', 'land', 'grass', 'tree', 'building', 'wall', 'sky', 'lake',
+    'water', 'river', 'sea', 'railway', 'railroad', 'helmet', 'cloud',
+    'house', 'mountain', 'ocean', 'road', 'rock', 'street', 'valley',
+    'bridge')
+BACKGROUND_WORDS: Dict[str, Tuple[str, ...]] = {
+    'coco': _TAGCLIP_BACKGROUND_COCO,
+    'voc': (_TAGCLIP_BACKGROUND_COCO[:13] + ('keyboard', )
+            + _TAGCLIP_BACKGROUND_COCO[13:] + ('sign', )),
+    'none': (),
+}
+
 # A named list: the names in label order, or a split (seen, then unseen).
 ClassList = Union[Tuple[str, ...], Mapping[str, Tuple[str, ...]]]
 
@@ -86,6 +115,9 @@ CLASS_LISTS: Dict[str, ClassList] = {
     'coco17': COCO_UNSEEN_17,
     'nuswide81': NUSWIDE81_CLASSES,
     'voc20': VOC_CLASS_WORDS,  # as words for prompts ('dining table')
+    # the words TagCLIP prompts with (its configs reproduce its numbers)
+    'coco80_tagclip': TAGCLIP_COCO80_WORDS,
+    'voc20_tagclip': VOC_CLASSES,
     'coco_seen': COCO_SEEN_48,
     'coco_unseen': COCO_UNSEEN_17,
     'coco65': _COCO_48_17,

@@ -9,7 +9,9 @@ Template sets, by name (:data:`TEMPLATE_SETS`):
 
 * ``'single'``: ``'a photo of a {}.'``, CLIP's basic prompt;
 * ``'openai_imagenet_80'``: the 80 prompts that CLIP's authors ensembled
-  for ImageNet zero-shot classification.
+  for ImageNet zero-shot classification;
+* ``'tagclip_85'``: those 80 and five scene prompts, TagCLIP's ensemble
+  (``linyq2117/TagCLIP``, ``clip/clip.py:encode_text_with_prompt_ensemble``).
 
 Single prompts, by method: :data:`CLIP_TEMPLATE` (``'a photo of a {}.'``,
 the zero-shot CLIP baseline and GranZSL's class-name learner) and
@@ -19,7 +21,8 @@ label prompt, stage 1 and stage 2; no period, as in MKT's stage 2).
 from typing import Dict, List, Sequence, Tuple, Union
 
 __all__ = ['CLIP_TEMPLATE', 'MKT_TEMPLATE', 'SINGLE_TEMPLATE',
-           'OPENAI_IMAGENET_TEMPLATES', 'TEMPLATE_SETS', 'template_set',
+           'OPENAI_IMAGENET_TEMPLATES', 'TAGCLIP_TEMPLATES', 'TEMPLATE_SETS',
+           'template_set',
            'get_templates', 'resolve_templates', 'fill_templates']
 
 Templates = Union[None, str, Sequence[str]]
@@ -65,9 +68,17 @@ OPENAI_IMAGENET_TEMPLATES: Tuple[str, ...] = (
     'a photo of a small {}.', 'a tattoo of the {}.',
 )
 
+# TagCLIP's ensemble: CLIP's 80, then five scene prompts (its order).
+TAGCLIP_TEMPLATES: Tuple[str, ...] = OPENAI_IMAGENET_TEMPLATES + (
+    'there is a {} in the scene.', 'there is the {} in the scene.',
+    'this is a {} in the scene.', 'this is the {} in the scene.',
+    'this is one {} in the scene.',
+)
+
 TEMPLATE_SETS: Dict[str, Tuple[str, ...]] = {
     'single': SINGLE_TEMPLATE,
     'openai_imagenet_80': OPENAI_IMAGENET_TEMPLATES,
+    'tagclip_85': TAGCLIP_TEMPLATES,
 }
 
 

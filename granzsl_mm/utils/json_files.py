@@ -13,6 +13,9 @@ each of these with a one-line error naming the file:
 * the same key twice in one object;
 * text that is not UTF-8 or not JSON (with the line and column).
 
+The same holds per line for JSON Lines files (:func:`read_json_lines`:
+one JSON value per non-empty line, e.g. Open Images' localized narratives).
+
 Standard library only.
 """
 import json
@@ -20,7 +23,7 @@ import os
 import os.path as osp
 from typing import Any, List, Tuple
 
-__all__ = ['JSONFileError', 'read_json', 'MAX_JSON_BYTES']
+__all__ = ['JSONFileError', 'read_json', 'read_json_lines', 'MAX_JSON_BYTES']
 
 MAX_JSON_BYTES = 4 << 30
 
@@ -84,3 +87,53 @@ def read_json(path: str, what: str = 'JSON file',
     except RecursionError:
         raise JSONFileError(f'{what} {path} nests deeper than the JSON parser '
                             'can follow; no data file needs that.') from None
+
+
+def read_json_lines(path: str, what: str = 'JSON Lines file',
+                    max_bytes: int = MAX_JSON_BYTES) -> List[Any]:
+    """Parse a JSON Lines file made by others: one value per non-empty line,
+    each under :func:`read_json`'s rules.
+
+    Args:
+        path (str): The file.
+        what (str): What it is, for the messages.
+        max_bytes (int): Largest file accepted.
+
+    Returns:
+        list: The values, in file order.
+
+    Raises:
+        FileNotFoundError: No such file.
+        JSONFileError: Too large, or a line too deep, with a repeated key,
+            not UTF-8 or not JSON (the message names the line).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise JSONFileError(f'{what} {path} is {size} bytes, above the '
+                            f'{max_bytes}-byte limit of this reader.')
+    hook = _unique_keys(path, what)
+    out = []
+    with open(path, 'rb') as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                text = raw.decode('utf-8')
+            except UnicodeDecodeError:
+                raise JSONFileError(f'{what} {path} line {lineno} is not '
+                                    'UTF-8 text.') from None
+            if lineno == 1 and text.startswith('\ufeff'):
+                text = text[1:]
+            if not text.strip():
+                continue
+            try:
+                out.append(json.loads(text, object_pairs_hook=hook))
+            except json.JSONDecodeError as e:
+                raise JSONFileError(f'{what} {path} line {lineno} is not '
+                                    f'valid JSON: {e.msg} at column '
+                                    f'{e.colno}.') from None
+            except RecursionError:
+                raise JSONFileError(f'{what} {path} line {lineno} nests '
+                                    'deeper than the JSON parser can '
+                                    'follow.') from None
+    return out

@@ -39,7 +39,7 @@ from .torchscript_archive import is_torchscript_archive
 __all__ = [
     'set_checkpoint_trust', 'to_safe_form', 'from_safe_form',
     'safe_torch_load', 'load_local_checkpoint', 'atomic_torch_save',
-    'UnsafeCheckpointError', 'SAFE_FORM_TAG'
+    'UnsafeCheckpointError', 'NotACheckpointError', 'SAFE_FORM_TAG'
 ]
 
 SAFE_FORM_TAG = _TAG = '__granzsl_mm_type__'
@@ -49,6 +49,31 @@ _trust_checkpoints = False
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint references globals that are not safe to unpickle."""
+
+
+class NotACheckpointError(ValueError):
+    """A file is no PyTorch checkpoint at all (neither a zip archive nor a
+    pickle: a text file, an image, a truncated download)."""
+
+
+def _torch_file_head(f: Any) -> bytes:
+    """The first bytes of a path's file (b'' for a file-like object)."""
+    if not isinstance(f, (str, os.PathLike)) or not osp.isfile(f):
+        return b''
+    with open(f, 'rb') as handle:
+        return handle.read(2)
+
+
+def _refuse_non_torch_file(f: Any) -> None:
+    """Raise :class:`NotACheckpointError` when ``f``'s bytes are no torch
+    file: a zip archive starts ``PK``, a (legacy) pickle with the PROTO
+    opcode 0x80."""
+    head = _torch_file_head(f)
+    if head and not (head.startswith(b'PK') or head[:1] == b'\x80'):
+        raise NotACheckpointError(
+            f'{f}: not a PyTorch checkpoint (neither a zip archive nor a '
+            f'pickle; it starts with {head!r}): a text file, an image or a '
+            'cut-off download? Pass the .pth / .pt file itself.')
 
 
 def set_checkpoint_trust(trust: bool = True) -> None:
@@ -165,6 +190,7 @@ def safe_torch_load(f: Any, map_location: Any = None) -> Any:
             allowed set; the message names it and how to opt in. Also for a
             TorchScript archive, trusted or not: ``torch.load`` would hand it
             to ``torch.jit.load``, which runs the archive's code.
+        NotACheckpointError: The file is no torch file at all.
     """
     if isinstance(f, (str, os.PathLike)) and osp.isfile(f) and \
             is_torchscript_archive(str(f)):
@@ -181,6 +207,7 @@ def safe_torch_load(f: Any, map_location: Any = None) -> Any:
             checkpoint = torch.load(f, map_location=map_location,
                                     weights_only=True)
     except Exception as err:  # torch raises UnpicklingError (or a subclass)
+        _refuse_non_torch_file(f)  # no torch file at all: say so
         if 'weights_only' not in str(err) and 'Unsupported global' not in str(
                 err):
             raise

@@ -9,21 +9,31 @@ from typing import Dict, Optional, Tuple
 
 from .inputs import VOCABULARY_PRESETS, AppInputError, preset_vocabulary
 from .session import AppSession
+from .uploads import UploadDoor, UploadLimits
 
-__all__ = ['build_web_app']
+__all__ = ['build_web_app', 'http_app', 'launch_web_app', 'upload_routes',
+           'UPLOAD_AGE_S', 'UPLOAD_CHECK_S']
+
+# gradio deletes uploads older than UPLOAD_AGE_S every UPLOAD_CHECK_S
+# seconds (and all of them at shutdown): an upload lives at most their sum,
+# the window of UploadLimits.max_stored_bytes
+UPLOAD_AGE_S, UPLOAD_CHECK_S = 3600, 600
 
 _INTRO = """# granzsl_mm: open-vocabulary multi-label tagging
 Upload pictures, type the labels to look for (commas or new lines) or pick a
 dataset's classes, and press **Run**. Scores are CLIP cosine scores with the
 model's learned class names where it has them (`learned`) and prompt
-templates for any other word (`prompt`). For models with local features the
+templates for any other word (`prompt`): the two rank and highlight apart
+(each its own threshold; empty = labels that stand out on the image), and
+every bar is drawn from zero on one scale. For models with local features the
 score map of a label is drawn over the picture."""
 
 
 def build_web_app(session: AppSession,
                    models: Optional[Dict[str, Tuple[str, str, str]]] = None,
                    config: str = '', checkpoint: str = '', options: str = '',
-                   topk: int = 10, threshold: Optional[float] = None,
+                   topk: int = 10,
+                   thresholds: Optional[Dict[str, str]] = None,
                    tta: bool = False):
     """Build the gradio ``Blocks`` of the web app (not launched).
 
@@ -35,7 +45,9 @@ def build_web_app(session: AppSession,
         checkpoint (str): Initial checkpoint path ('' for none).
         options (str): Initial ``key=value`` config overrides.
         topk (int): Initial number of labels shown per image.
-        threshold (float, optional): Initial highlight threshold.
+        thresholds (dict, optional): Initial highlight threshold per source
+            (``'learned'``, ``'prompt'``): a number, ``'auto'`` / empty (the
+            labels that stand out) or ``'none'``.
         tta (bool): Initial state of snippet aggregation.
 
     Returns:
@@ -43,6 +55,7 @@ def build_web_app(session: AppSession,
     """
     import gradio as gr
     models = dict(models or {})
+    thresholds = dict(thresholds or {})
 
     def fill_preset(preset):
         if not preset:
@@ -65,13 +78,16 @@ def build_web_app(session: AppSession,
         return outcome.status, outcome.overlay
 
     def run(files, vocabulary, config, checkpoint, options, tta, topk,
-            threshold, progress=gr.Progress()):
+            threshold_learned, threshold_prompt, progress=gr.Progress()):
         def report(fraction, text):
             progress(fraction, desc=text)
 
         outcome = session.run_ranking(files, vocabulary, config, checkpoint,
                                       options, tta=tta, topk=topk,
-                                      threshold=threshold, progress=report)
+                                      thresholds=dict(
+                                          learned=threshold_learned,
+                                          prompt=threshold_prompt),
+                                      progress=report)
         if not outcome.ok:
             return (outcome.status, '', {}, gr.update(choices=[], value=None),
                     gr.update(choices=[], value=None), '', None)
@@ -93,7 +109,8 @@ def build_web_app(session: AppSession,
                                        options)
         return gr.update(choices=labels, value=label), map_status, overlay
 
-    with gr.Blocks(title='granzsl_mm web app', analytics_enabled=False) as page:
+    with gr.Blocks(title='granzsl_mm web app', analytics_enabled=False,
+                   delete_cache=(UPLOAD_CHECK_S, UPLOAD_AGE_S)) as page:
         gr.Markdown(_INTRO)
         state = gr.State({})
         with gr.Row():
@@ -129,9 +146,19 @@ def build_web_app(session: AppSession,
                     topk_box = gr.Slider(1, 100, value=topk, step=1,
                                          label='Labels shown per image',
                                          elem_id='topk')
-                    threshold_box = gr.Number(
-                        value=threshold, label='Highlight scores >= ',
-                        elem_id='threshold')
+                with gr.Row():
+                    # text, not gr.Number: an empty box must stay empty
+                    # (auto), and 'none' switches the highlight off
+                    learned_box = gr.Textbox(
+                        value=_shown(thresholds.get('learned')),
+                        label='Highlight learned names >= (number, auto, '
+                        'none)', placeholder='auto', max_lines=1,
+                        elem_id='threshold-learned')
+                    prompt_box = gr.Textbox(
+                        value=_shown(thresholds.get('prompt')),
+                        label='Highlight prompt words >= (number, auto, '
+                        'none)', placeholder='auto', max_lines=1,
+                        elem_id='threshold-prompt')
                 run_button = gr.Button('Run', variant='primary', elem_id='run')
             with gr.Column(scale=1):
                 status = gr.Markdown(elem_id='status')
@@ -151,7 +178,7 @@ def build_web_app(session: AppSession,
         choice.input(fill_model, [choice], model_boxes)
         run_button.click(
             run, [files, vocabulary] + model_boxes + [tta_box, topk_box,
-                                                      threshold_box],
+                                                      learned_box, prompt_box],
             [status, ranking, state, map_image, map_label, map_status,
              overlay])
         map_image.input(pick_image, [state, map_image, map_label]
@@ -159,3 +186,54 @@ def build_web_app(session: AppSession,
         map_label.input(show_map, [state, map_image, map_label] + model_boxes,
                         [map_status, overlay])
     return page
+
+
+def _shown(threshold) -> str:
+    return '' if threshold is None or threshold == 'auto' else str(threshold)
+
+
+def upload_routes() -> Tuple[str, ...]:
+    """The routes of gradio's app that take a file body (its upload)."""
+    from gradio.route_utils import API_PREFIX
+    return (f'{API_PREFIX}/upload', )
+
+
+def _app_kwargs(limits: UploadLimits) -> dict:
+    from starlette.middleware import Middleware
+    return dict(middleware=[Middleware(
+        UploadDoor, upload_paths=upload_routes(), limits=limits,
+        stored_window_s=UPLOAD_AGE_S + UPLOAD_CHECK_S)])
+
+
+def http_app(page, limits: UploadLimits = UploadLimits()):
+    """The page's ASGI app as :func:`launch_web_app` serves it, without a
+    server (for in-process clients such as starlette's ``TestClient``).
+
+    Args:
+        page (gradio.Blocks): From :func:`build_web_app`.
+        limits (UploadLimits): Bounds of the request bodies.
+
+    Returns:
+        The FastAPI app, behind :class:`~granzsl_mm.web_app.uploads.UploadDoor`.
+    """
+    import gradio as gr
+    page.queue()
+    page.max_file_size = limits.max_file_bytes  # gradio's own second bound
+    return gr.routes.App.create_app(page, app_kwargs=_app_kwargs(limits))
+
+
+def launch_web_app(page, host: str = '127.0.0.1', port: int = 7860,
+                   limits: UploadLimits = UploadLimits()) -> None:
+    """Serve the page behind the upload door (blocks until stopped).
+
+    Args:
+        page (gradio.Blocks): From :func:`build_web_app`.
+        host (str): Address to bind.
+        port (int): Port.
+        limits (UploadLimits): Bounds of the request bodies (gradio's
+            queue runs one page event at a time).
+    """
+    page.queue().launch(
+        server_name=host, server_port=port, share=False, show_error=False,
+        quiet=False, max_file_size=limits.max_file_bytes,
+        app_kwargs=_app_kwargs(limits))

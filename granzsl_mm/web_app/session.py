@@ -12,7 +12,7 @@ import os.path as osp
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -20,13 +20,15 @@ import torch
 from .charts import overlay_score_map, ranking_html
 from .inputs import (
     LABEL_BATCH_SIZE,
+    MAX_LABELS,
     AppInputError,
     label_batches,
     parse_vocabulary,
     read_images,
 )
 
-__all__ = ['AppSession', 'AppOutcome', 'check_checkpoint']
+__all__ = ['AppSession', 'AppOutcome', 'check_checkpoint',
+           'check_thresholds']
 
 logger = logging.getLogger('granzsl_mm.web_app')
 Progress = Callable[[float, str], None]
@@ -87,6 +89,47 @@ def check_checkpoint(model: torch.nn.Module, checkpoint: str,
                              f'({type(e).__name__}: {e}).') from e
 
 
+def check_thresholds(thresholds: Optional[Dict[str, object]]
+                     ) -> Dict[str, Union[None, float, str]]:
+    """The page's per-source thresholds: known sources, finite numbers.
+
+    Args:
+        thresholds (dict, optional): Per source (``'learned'``,
+            ``'prompt'``) a number, ``'auto'`` or empty (the labels that
+            stand out), or ``'none'`` (nothing highlighted), as typed.
+
+    Returns:
+        dict: Per source named a finite float, ``'auto'`` or ``None``.
+
+    Raises:
+        AppInputError: An unknown source or a value that is none of these
+            (``nan`` and ``inf`` included).
+    """
+    import math
+
+    from granzsl_mm.apis.score_ranking import AUTO_THRESHOLD, parse_threshold
+    checked: Dict[str, Union[None, float, str]] = {}
+    for source, value in (thresholds or {}).items():
+        if source not in ('learned', 'prompt'):
+            raise AppInputError(f'Unknown score source {source!r} for a '
+                                "threshold; use 'learned' or 'prompt'.")
+        if value is None or not str(value).strip():
+            checked[source] = AUTO_THRESHOLD
+            continue
+        try:
+            parsed = None if isinstance(value, bool) else \
+                parse_threshold(str(value))
+        except ValueError:
+            parsed = math.nan
+        if isinstance(value, bool) or (isinstance(parsed, float) and
+                                       not math.isfinite(parsed)):
+            raise AppInputError(
+                f'The {source} threshold must be a finite number, auto (or '
+                f'empty: the labels that stand out) or none; got {value!r}.')
+        checked[source] = parsed
+    return checked
+
+
 class AppSession:
     """Models and actions of the web app.
 
@@ -119,7 +162,8 @@ class AppSession:
         self.cfg_options = dict(cfg_options or {})
         self.clip_weights = clip_weights
         if clip_weights:  # set per model by set_clip_weights (see load)
-            self.access.allow(osp.dirname(osp.abspath(clip_weights)))
+            self.access.allow(osp.dirname(osp.abspath(clip_weights)),
+                              reason=f'--clip-weights {clip_weights}')
         self.device = device
         self.demo_root = demo_root
         self.label_batch_size = label_batch_size
@@ -218,8 +262,10 @@ class AppSession:
             list[dict]: Per image ``name``, ``path``, ``labels``, ``scores``
             (descending), ``sources`` (one ranking over all words) and
             ``by_source``: per source its own ranking (topk each), which is
-            what the page shows when learned names and prompt words mix
-            (their scores live on different scales).
+            what the page shows (learned names and prompt words score on
+            different scales), and ``auto_thresholds``: per source its
+            default highlight over the whole vocabulary
+            (:func:`granzsl_mm.apis.score_ranking.standouts`).
         """
         batches = label_batches(labels, self.label_batch_size)
         paths = [path for _, path in images]
@@ -237,7 +283,7 @@ class AppSession:
         if progress is not None:
             progress(1.0, f'Scored {len(labels)} labels')
         table = torch.cat(scores, dim=1)
-        from granzsl_mm.apis.score_ranking import rank_by_source
+        from granzsl_mm.apis.score_ranking import rank_by_source, standouts
         results = []
         for (name, path), row in zip(images, table):
             order = torch.sort(row, descending=True, stable=True).indices
@@ -247,23 +293,33 @@ class AppSession:
                                 scores=[float(row[i]) for i in order],
                                 sources=[sources[i] for i in order],
                                 by_source=rank_by_source(row, labels, sources,
-                                                         topk)))
+                                                         topk),
+                                auto_thresholds=standouts(row, sources)))
         return results
 
     def run_ranking(self, files: Optional[Sequence[str]], vocabulary: str,
                     config: str, checkpoint: str = '', options: str = '',
                     tta: bool = False,
                     topk: Optional[int] = 10,
-                    threshold: Optional[float] = None,
+                    thresholds: Optional[Dict[str, object]] = None,
                     progress: Optional[Progress] = None) -> AppOutcome:
-        """The "Run" button: read inputs, load the model, rank, render."""
+        """The "Run" button: read inputs, load the model, rank, render.
+
+        ``thresholds`` holds per source (``'learned'``, ``'prompt'``) the
+        user's highlight threshold (:func:`check_thresholds`); a source
+        without one highlights its stand-outs (see :meth:`predict`).
+        Everything a request carries (options, thresholds, ``topk``) is
+        checked before a model is loaded.
+        """
         try:
+            thresholds = check_thresholds(thresholds)
+            topk = _check_topk(topk)
             labels = parse_vocabulary(vocabulary)
             images = read_images(list(files or []))
             with self._lock:
                 inferencer = self.load(config, checkpoint, options)
-                results = self.predict(inferencer, images, labels, tta=tta,
-                                       topk=int(topk) if topk else None,
+                results = self.predict(inferencer, images, labels,
+                                       tta=bool(tta), topk=topk,
                                        progress=progress)
         except AppInputError as e:
             return AppOutcome(status=f'**{e}**', ok=False)
@@ -277,7 +333,7 @@ class AppSession:
                   + (f' (scored in {batches} batches of '
                      f'{self.label_batch_size})' if batches > 1 else '')
                   + (', snippet aggregation on' if tta else '') + '.')
-        return AppOutcome(status=status, html=ranking_html(results, threshold),
+        return AppOutcome(status=status, html=ranking_html(results, thresholds),
                            results=results)
 
     def run_score_map(self, path: Optional[str], label: Optional[str],
@@ -308,6 +364,18 @@ class AppSession:
                            f'({score_map.shape[0]}x{score_map.shape[1]}): '
                            f'min {low:.3f}, max {high:.3f}.', overlay=overlay,
                            score_map=np.asarray(score_map))
+
+
+def _check_topk(topk) -> Optional[int]:
+    """``topk`` of a request: None / 0 (all) or a whole number >= 1."""
+    import math
+    if topk is None or (not isinstance(topk, bool) and topk == 0):
+        return None
+    if isinstance(topk, bool) or not isinstance(topk, (int, float)) or \
+            not math.isfinite(topk) or topk < 1 or topk != int(topk):
+        raise AppInputError(f'Labels shown per image must be a whole number '
+                            f'from 1 to {MAX_LABELS}; got {topk!r}.')
+    return min(int(topk), MAX_LABELS)
 
 
 def _first_line(error: BaseException) -> str:

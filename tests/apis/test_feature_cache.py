@@ -1,4 +1,5 @@
 """Feature cache: extraction, resume after interruption, scores == predict."""
+import os
 import os.path as osp
 
 import numpy as np
@@ -210,3 +211,43 @@ def test_global_only_default_sizes_and_streaming_eval(model, tmp_path):
     assert got.keys() == ref.keys()
     for key in ref:
         assert got[key] == pytest.approx(ref[key], abs=1e-9), key
+
+
+def test_identity_refuses_other_extractions_and_overwrite_recomputes(
+        model, tmp_path):
+    """Other preprocessing (the data preprocessor's mean) or a cache from
+    before identities is refused naming the folder; ``overwrite`` makes it
+    again; a folder whose extraction was killed before meta.json is no
+    cache (a new extraction fills it)."""
+    import json
+
+    from granzsl_mm.apis.feature_cache import FeatureCacheError
+    root = str(tmp_path / 'c')
+    extract_features(model, _Images(), root, progress=False)
+    mean = model.data_preprocessor.mean.clone()
+    model.data_preprocessor.mean += 1.0
+    try:
+        with pytest.raises(FeatureCacheError,
+                           match=r'(?s)c was made by .*preprocessing.*'
+                           'overwrite=True'):
+            extract_features(model, _Images(), root, progress=False)
+        cache = extract_features(model, _Images(), root, progress=False,
+                                 overwrite=True)
+        assert cache.complete
+    finally:
+        model.data_preprocessor.mean.copy_(mean)
+    meta_path = osp.join(root, 'meta.json')
+    with open(meta_path) as f:
+        meta = json.load(f)
+    del meta['identity']
+    with open(meta_path, 'w') as f:
+        json.dump(meta, f)
+    with pytest.raises(FeatureCacheError, match='records no identity'):
+        extract_features(model, _Images(), root, progress=False)
+    os.remove(meta_path)  # as if killed while creating the files
+    with pytest.raises(FileNotFoundError, match='meta.json missing'):
+        FeatureCache(root)
+    seen = []
+    extract_features(model, _Images(), root, progress=False,
+                     on_batch=seen.append)
+    assert sum(seen) == 11

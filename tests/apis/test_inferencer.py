@@ -81,7 +81,8 @@ def test_typed_word_falls_back_to_prompt(granzsl, image_paths):
     assert torch.allclose(mixed[:, 0], full[:, 1], atol=1e-6)
     # zebra: the prompt 'a photo of a zebra.' through open_clip's own towers
     clip, tok = granzsl.backbone.clip, granzsl.backbone.tokenizer
-    inputs = next(inf._batches(image_paths, 8))[1]
+    inputs = inf.model.data_preprocessor(
+        next(inf.preprocess(image_paths, batch_size=8)), False)['inputs']
     with torch.no_grad():
         text = F.normalize(clip.encode_text(tok(['a photo of a zebra.'])),
                            dim=-1)
@@ -103,7 +104,8 @@ def test_typed_word_falls_back_to_prompt(granzsl, image_paths):
 def test_score_map_equals_view_cosines(granzsl, image_paths):
     inf = MultiLabelInferencer(granzsl)
     smap = inf.score_map(image_paths[0], 'dog')
-    inputs = next(inf._batches(image_paths[:1], 1))[1]
+    inputs = inf.model.data_preprocessor(
+        next(inf.preprocess(image_paths[:1], batch_size=1)), False)['inputs']
     with torch.no_grad():
         local, _ = granzsl.view_cosines(inputs, [1])
     assert smap.shape == (4, 4)
@@ -194,7 +196,8 @@ def test_config_path_and_unsupported_model():
     register_all_modules()
     closed = MODELS.build(dict(
         type='mmpretrain.ImageClassifier',
-        backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
+        backbone=dict(type='OpenCLIPBackbone', pretrained='random',
+                      arch='TinyCLIP-test',
                       out_type='global'),
         head=dict(type='mmpretrain.MultiLabelLinearClsHead', num_classes=3,
                   in_channels=32)))
@@ -218,7 +221,8 @@ def test_imports_never_touch_the_network():
         'from granzsl_mm.models.classifiers import '
         'ZeroShotMultiLabelClassifier\n'
         '# no default scope set: direct construction must still work\n'
-        'm = ZeroShotMultiLabelClassifier(OpenCLIPBackbone("TinyCLIP-test"),'
+        'm = ZeroShotMultiLabelClassifier(OpenCLIPBackbone("TinyCLIP-test",'
+        ' pretrained="random"),'
         ' class_names=["a", "b"])\n'
         'res = granzsl_mm.apis.MultiLabelInferencer(m)('
         'np.zeros((20, 20, 3), np.uint8), progress=False)\n'
@@ -259,3 +263,83 @@ def test_vocabulary_file_is_read_once(granzsl, tmp_path, monkeypatch):
     monkeypatch.setattr(class_vocabulary, 'load_vocabulary_file', counting)
     assert inf.set_vocabulary(path) == ['learned'] * 5
     assert inf.vocabulary == NAMES and reads == [path]
+
+
+def test_stages_of_an_mmengine_inferencer(granzsl, image_paths, tmp_path,
+                                          monkeypatch):
+    from mmengine.infer import BaseInferencer
+
+    from granzsl_mm.apis.label_drawing import (
+        NoDisplayError,
+        draw_label_panel,
+        result_sections,
+    )
+    inf = MultiLabelInferencer(granzsl)
+    assert isinstance(inf, BaseInferencer)
+    items = inf._inputs_to_list(osp.dirname(image_paths[0]))
+    assert items == sorted(image_paths)
+    batch = next(inf.preprocess(items, batch_size=2))
+    assert len(batch['inputs']) == 2
+    assert batch['data_samples'][1].img_path == items[1]
+    preds = inf.forward(batch)
+    ref = _granzsl_scores(granzsl, items[:2])
+    assert torch.allclose(torch.stack([p.pred_score for p in preds]), ref,
+                          atol=1e-5)
+    assert preds[0].img_path == items[0]
+    ranked = inf.postprocess(preds, None, topk=2)
+    best = torch.sort(ref[0], descending=True, stable=True).indices[:2]
+    assert ranked[0]['labels'] == [NAMES[i] for i in best]
+    # visualize: the picture of the returned ranking, written to show_dir
+    pictures = inf.visualize(items[:2], ranked, show_dir=str(tmp_path / 'v'))
+    with Image.open(tmp_path / 'v' / 'im0.png') as written:
+        assert np.array_equal(np.asarray(written.convert('RGB')),
+                              pictures[0])
+    expected = draw_label_panel(np.asarray(Image.open(items[0])),
+                                result_sections(ranked[0], ['tree', 'boat']),
+                                title=items[0])
+    assert np.array_equal(pictures[0], expected)
+    # __call__ runs the same stages
+    again = inf(items[:2], topk=2, progress=False)
+    assert [r['labels'] for r in again] == [r['labels'] for r in ranked]
+    samples = inf(items[:1], return_datasamples=True, progress=False)
+    assert torch.allclose(samples[0].pred_score, ref[0], atol=1e-5)
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    with pytest.raises(NoDisplayError, match='show_dir'):
+        inf(items[:1], show=True, progress=False)
+    with pytest.raises(ValueError, match='clip_weights'):
+        MultiLabelInferencer(granzsl, clip_weights='clip.pt')
+
+
+def test_clip_weights_reach_the_config_model(tmp_path):
+    from granzsl_mm.models.backbones.open_clip_builder import build_open_clip
+    torch.manual_seed(11)
+    clip, _ = build_open_clip('TinyCLIP-test', pretrained='random')
+    path = str(tmp_path / 'tiny_clip.pt')
+    torch.save(clip.state_dict(), path)
+    inf = MultiLabelInferencer(TINY_CONFIG, clip_weights=path)
+    loaded = inf.model.backbone.clip.state_dict()
+    for key, value in clip.state_dict().items():
+        assert torch.equal(loaded[key], value), key
+
+
+def test_decoding_ahead_in_a_thread_gives_the_same_batches(granzsl,
+                                                           image_paths,
+                                                           tmp_path):
+    """``decode_workers=1`` decodes the next batch while this one is
+    scored: the same scores, in order; a bad file still raises."""
+    inf = MultiLabelInferencer(granzsl)
+    paths = image_paths * 3  # 9 images, batches of 2: the last one short
+    ref = inf(paths, batch_size=2, progress=False, return_datasamples=True)
+    got = inf(paths, batch_size=2, progress=False, return_datasamples=True,
+              decode_workers=1)
+    assert [g.img_path for g in got] == [r.img_path for r in ref] == paths
+    for g, r in zip(got, ref):
+        assert torch.equal(g.pred_score, r.pred_score)
+    bad = tmp_path / 'bad.png'
+    bad.write_bytes(b'not an image')
+    with pytest.raises(Exception) as plain:
+        inf(paths[:3] + [str(bad)], batch_size=2, progress=False)
+    with pytest.raises(type(plain.value)):
+        inf(paths[:3] + [str(bad)], batch_size=2, progress=False,
+            decode_workers=1)

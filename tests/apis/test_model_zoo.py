@@ -29,7 +29,7 @@ def test_list_models_filters_by_pattern():
 
 def test_get_model_builds_by_name_and_refuses_unknown_names():
     # The demo model with a random tiny CLIP: builds offline.
-    model = granzsl_mm.get_model('granzsl_demo')
+    model = granzsl_mm.get_model('granzsl_demo', clip_weights='random')
     assert type(model).__name__ == 'GranZSL'
     assert not model.training
     assert model.name_learner.name_vectors.shape[0] == model.num_classes
@@ -37,15 +37,17 @@ def test_get_model_builds_by_name_and_refuses_unknown_names():
     with pytest.raises(ValueError, match='Unknown model'):
         granzsl_mm.get_model('granzsl_does_not_exist')
     with pytest.raises(ValueError, match='no released weights'):
-        granzsl_mm.get_model('granzsl_demo', pretrained=True)
+        granzsl_mm.get_model('granzsl_demo', pretrained=True,
+                             clip_weights='random')
 
 
 def test_get_model_loads_a_checkpoint(tmp_path):
-    model = granzsl_mm.get_model('granzsl_demo')
+    model = granzsl_mm.get_model('granzsl_demo', clip_weights='random')
     with torch.no_grad():
         model.name_learner.name_vectors.normal_()
     path = str(tmp_path / 'names.pth')
     torch.save({'state_dict': model.state_dict()}, path)
-    again = granzsl_mm.get_model('granzsl_demo', pretrained=path)
+    again = granzsl_mm.get_model('granzsl_demo', pretrained=path,
+                                 clip_weights='random')
     assert torch.equal(again.name_learner.name_vectors,
                        model.name_learner.name_vectors)

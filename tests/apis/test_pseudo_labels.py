@@ -59,7 +59,7 @@ def test_generate_with_tiny_clip(tmp_path):
                                        data_root=root),
                           split='train', pipeline=pipeline)
     torch.manual_seed(0)
-    backbone = MODELS.build(dict(type='OpenCLIPBackbone',
+    backbone = MODELS.build(dict(type='OpenCLIPBackbone', pretrained='random',
                                  arch='TinyCLIP-test',
                                  model_cfg=tiny_model_cfg(), out_type='global'))
     text = MODELS.get('CLIPTextEncoder').from_clip(backbone.clip,

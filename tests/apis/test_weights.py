@@ -29,8 +29,8 @@ CONFIG = osp.join(REPO, 'tests', 'fixtures', 'configs',
 def clip_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp('clip')
     torch.manual_seed(5)
-    test, _ = build_open_clip('TinyCLIP-test')
-    world, _ = build_open_clip('TinyCLIP-world')
+    test, _ = build_open_clip('TinyCLIP-test', pretrained='random')
+    world, _ = build_open_clip('TinyCLIP-world', pretrained='random')
     paths = dict(test=str(folder / 'tiny_test.bin'),
                  world=str(folder / 'tiny_world.bin'))
     torch.save(test.state_dict(), paths['test'])

@@ -53,7 +53,7 @@ def test_gpu_suite_small_runs_every_part(tmp_path):
     data = tmp_path / 'data'
     proc = run(['bash', 'benchmarks/gpu_suite.sh', '--small', '--device',
                 'cpu', '--json', str(out), '--workdir', str(data)],
-               env=dict(CUDA_VISIBLE_DEVICES=''), timeout=240)
+               env=dict(CUDA_VISIBLE_DEVICES=''), timeout=480)
     fig = json.loads(out.read_text())
     assert fig['small'] and fig['arch'] == 'TinyCLIP-test'
     # 8 JPEGs in batches of 4; the first batch warms up, 4 are timed
@@ -81,3 +81,19 @@ def test_gpu_suite_small_runs_every_part(tmp_path):
     for line in ('COCO GZSL test', 'throughput ratios',
                  'GranZSL COCO text training', 'NUS-WIDE-size evaluation'):
         assert line in proc.stdout
+    # every model of the metafile is in the suite: measured, or not run with
+    # the reason (a dataset's class-name file; a tiny tower too small for
+    # a head sized for ViT-B); the demo worlds' models all run
+    import yaml
+    with open(osp.join(REPO, 'configs', 'metafile.yml')) as f:
+        names = [m['Name'] for m in yaml.safe_load(f)['Models']]
+    assert list(fig['models']) == names
+    for name, res in fig['models'].items():
+        assert res['status'] in ('ok', 'not run'), name
+        if res['status'] == 'ok':
+            assert res['images_per_s'] > 0 and res['images'] == 4, name
+        else:
+            assert res['reason'], name
+    runs = {n for n, r in fig['models'].items() if r['status'] == 'ok'}
+    assert {'clip_zeroshot_demo', 'granzsl_demo', 'mkt_demo'} <= runs
+    assert 'every model of configs/metafile.yml' in proc.stdout

@@ -38,6 +38,7 @@ def test_streaming_equals_loop_small():
     out = proc.stdout
     assert 'generate       rows=    700' in out
     assert 'loop / streaming: wall x' in out and 'net of generating' in out
+    assert 'in the evaluator x' in out and 'memory bandwidth' in out
     assert 'streaming_file / streaming: wall x' in out
     assert 'openimages / streaming: wall x' in out
     assert 'zsl/weighted_mAP=' in out  # BiAM's protocol ran

@@ -159,7 +159,7 @@ def _tiny_config(name, data_root, tmp_path) -> str:
         pl = cfg.pseudo_label_cfg
         pl.out_file = pl_file
         pl.clip.update(arch='TinyCLIP-test', model_cfg=tiny_model_cfg(),
-                       pretrained=None)
+                       pretrained='random')
         pl.pipeline[1]['scale'] = (32, 32)
         if 'size' in pl.data_preprocessor:  # VLPL's resize of the tensor
             pl.data_preprocessor['size'] = (32, 32)

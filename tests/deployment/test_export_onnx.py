@@ -86,7 +86,8 @@ def test_export_tool(tmp_path, monkeypatch, capsys):
     assert 'snippets [2], opset 18' in printed
     diff = float(printed.split('max |diff| = ')[1].split()[0])
     assert diff < 1e-4
-    with open(str(tmp_path / 'tiny.json')) as f:
+    assert not (tmp_path / 'tiny.json').exists()  # <out>.json, as documented
+    with open(str(tmp_path / 'tiny.onnx.json')) as f:
         meta = json.load(f)
     assert meta['vocabulary'] == ['cat', 'dog', 'zebra']
     assert meta['image_size'] == 32

@@ -39,7 +39,7 @@ def test_fsdp_config_and_strategy(tmp_path):
     policy = FUNCTIONS.get('clip_block_wrap_policy')
     from granzsl_mm.models.backbones.open_clip_builder import build_open_clip
     with open(TINY_CFG) as f:
-        clip, _ = build_open_clip('TinyCLIP-test', pretrained=None,
+        clip, _ = build_open_clip('TinyCLIP-test', pretrained='random',
                                   model_cfg=json.load(f))
     wrapped = [name for name, m in clip.named_modules()
                if policy(m, recurse=False, nonwrapped_numel=0)]

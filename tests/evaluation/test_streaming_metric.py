@@ -145,6 +145,7 @@ def test_spill_when_labels_outgrow_sparse_limit(tmp_path, monkeypatch,
     assert _files_under(tmp) == []
     for a in range(4, SIZE, 4):
         metric.process(None, [samples[i] for i in perm[a:a + 4]])
+    metric._wait_counting()  # the last chunk is counted in the background
     assert len(_files_under(tmp)) == 2  # scores.bin, targets.bin
     got = metric.evaluate(SIZE)
     expected = _in_memory(samples, **kw)
@@ -240,8 +241,15 @@ def test_registered_and_errors(tmp_path):
     bad = dict(make_samples()[0], gt_score=np.full(8, 0.5, np.float32))
     metric = StreamingZSLMultiLabelMetric(buffer_rows=1)
     metric.dataset_meta = META
+    metric.process(None, [bad])  # counted in the background ...
     with pytest.raises(ValueError, match=r'found \[0\.5\]'):
-        metric.process(None, [bad])  # not cast to 0 on the way in
+        # ... its error raised at the next chunk, not only at the end
+        metric.process(None, make_samples()[1:2])  # not cast to 0
+    metric = StreamingZSLMultiLabelMetric(buffer_rows=4)
+    metric.dataset_meta = META
+    metric.process(None, [bad])
+    with pytest.raises(ValueError, match=r'found \[0\.5\]'):
+        metric.evaluate(1)
     with pytest.raises(ValueError, match='sample_idx'):
         metric.process(None, [dict(pred_score=np.zeros(8),
                                    gt_score=np.zeros(8))])
@@ -306,3 +314,21 @@ def test_signed_or_fractional_labels_are_refused(tmp_path, streaming):
         m = metric()
         m.process(None, half)
         m.evaluate(len(half))
+
+
+def test_class_score_order_is_lexsort():
+    """The sparse AP path's one-key sort is ``np.lexsort((scores, cols))``
+    on float32, with -0.0 equal to 0.0 (a tie), tiny, huge and infinite
+    values."""
+    from granzsl_mm.evaluation.functional.streaming import _class_score_order
+    rng = np.random.default_rng(1)
+    for scale in (1.0, 1e-40, 1e30):
+        m = 3000
+        cols = rng.integers(0, 50, m).astype(np.int32)
+        scores = (rng.standard_normal(m) * scale).astype(np.float32)
+        scores[rng.random(m) < 0.2] = 0.0
+        scores[rng.random(m) < 0.1] = -0.0
+        scores[rng.random(m) < 0.05] = np.inf
+        scores[rng.random(m) < 0.05] = -np.inf
+        np.testing.assert_array_equal(_class_score_order(cols, scores),
+                                      np.lexsort((scores, cols)))

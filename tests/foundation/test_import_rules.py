@@ -33,6 +33,10 @@ REPEATED_NAMES = {
     'checkpoints',
     'mkt.py': 'the MKT classifier and the converter of its released '
     'checkpoints',
+    'asymmetric.py': 'a loss function (losses/functional) and its registered '
+    'module',
+    'hinge_ranking.py': 'a loss function (losses/functional) and its '
+    'registered module',
     'masked_bce.py': 'a loss function (losses/functional) and its registered '
     'module',
     'name_losses.py': 'loss functions (losses/functional) and their '
@@ -41,6 +45,8 @@ REPEATED_NAMES = {
     'module',
     'spml.py': 'a loss function (losses/functional) and its registered '
     'module',
+    'multi_matching.py': 'a loss function (losses/functional) and its '
+    'registered module',
 }
 
 

@@ -12,7 +12,7 @@ TINY = 'TinyCLIP-test'
 @pytest.fixture(scope='module')
 def backbone():
     torch.manual_seed(0)
-    return OpenCLIPBackbone(TINY, dense_mode='plain')
+    return OpenCLIPBackbone(TINY, pretrained='random', dense_mode='plain')
 
 
 def test_global_equals_encode_image(backbone):
@@ -66,7 +66,7 @@ def _straight_clearclip(visual, x):
 
 
 def test_clearclip_dense_matches_straight_computation(backbone):
-    cc = OpenCLIPBackbone(TINY, dense_mode='clearclip')
+    cc = OpenCLIPBackbone(TINY, pretrained='random', dense_mode='clearclip')
     cc.clip.load_state_dict(backbone.clip.state_dict())
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -90,14 +90,15 @@ def test_other_image_size_interpolates(backbone):
 
 
 def test_trainable_blocks_and_layer_depth():
-    bb = OpenCLIPBackbone(TINY, trainable_blocks_from=1)
+    bb = OpenCLIPBackbone(TINY, pretrained='random', trainable_blocks_from=1)
     trainable = {n for n, p in bb.named_parameters() if p.requires_grad}
     assert trainable and all(
         n.startswith(('clip.visual.transformer.resblocks.1.',
                       'clip.visual.ln_post', 'clip.visual.proj'))
         for n in trainable)
     assert 'clip.visual.proj' in trainable
-    assert not any(p.requires_grad for p in OpenCLIPBackbone(TINY).parameters())
+    assert not any(p.requires_grad for p in OpenCLIPBackbone(TINY,
+                                                             pretrained='random').parameters())
     depth = bb.get_layer_depth
     assert depth('clip.visual.conv1.weight') == (0, 4)
     assert depth('clip.visual.transformer.resblocks.0.ln_1.weight') == (1, 4)
@@ -114,7 +115,8 @@ def test_layer_decay_constructor_groups():
     granzsl_mm.register_all_modules()
     model = MODELS.build(dict(
         type='mmpretrain.ImageClassifier',
-        backbone=dict(type='OpenCLIPBackbone', arch=TINY, frozen=False,
+        backbone=dict(type='OpenCLIPBackbone', pretrained='random',
+                      arch=TINY, frozen=False,
                       out_type='global'),
         head=dict(type='mmpretrain.MultiLabelLinearClsHead', num_classes=3,
                   in_channels=32)))
@@ -136,17 +138,17 @@ def test_model_cfg_dict_and_offline_tag():
 
     from tests.fixtures.tiny_override import TINY_MODEL_CFG_PATH
     cfg = json.load(open(TINY_MODEL_CFG_PATH))
-    model, tok = build_open_clip('mine', model_cfg=cfg)
+    model, tok = build_open_clip('mine', pretrained='random', model_cfg=cfg)
     assert model.visual.proj.shape == (64, 32)
     assert tok(['a cat']).shape == (1, 77)
     with pytest.raises(ValueError, match='model_cfg'):
-        build_open_clip('No-Such-Arch')
+        build_open_clip('No-Such-Arch', pretrained='random')
     with pytest.raises(ValueError, match='tag'):
         build_open_clip(TINY, pretrained='no-such-tag')
 
 
 def test_local_checkpoint_path(tmp_path):
-    model, _ = build_open_clip(TINY)
+    model, _ = build_open_clip(TINY, pretrained='random')
     path = tmp_path / 'w.pt'
     torch.save(model.state_dict(), path)
     again, _ = build_open_clip(TINY, pretrained=str(path))
@@ -156,7 +158,8 @@ def test_local_checkpoint_path(tmp_path):
 
 
 def test_bf16_precision():
-    bb = OpenCLIPBackbone(TINY, precision='bf16', dense_mode='plain')
+    bb = OpenCLIPBackbone(TINY, pretrained='random',
+                          precision='bf16', dense_mode='plain')
     glob, dense = bb(torch.randn(1, 3, 32, 32))
     assert glob.dtype == torch.bfloat16 and dense.shape == (1, 16, 32)
     assert F.cosine_similarity(glob.float(), glob.float()).item() > 0.99

@@ -29,7 +29,7 @@ def build_model(**kwargs):
     cfg = dict(
         type='GranZSL',
         backbone=dict(type='OpenCLIPBackbone', arch='TinyCLIP-test',
-                      pretrained=None, model_cfg=tiny_model_cfg(),
+                      pretrained='random', model_cfg=tiny_model_cfg(),
                       dense_mode='clearclip'),
         name_learner=dict(type='ClassNameLearner', num_tokens=4),
         num_classes=5, num_seen_classes=3, class_names=NAMES,
@@ -170,7 +170,8 @@ class _CountingBackbone(torch.nn.Module):
 
 def test_snippet_tta_one_batched_forward(model):
     model.eval()
-    tta = MODELS.build(dict(type='SnippetTTAModel', module=model, grids=(2, 3)))
+    tta = MODELS.build(dict(type='SnippetTTAModel', module=model, grids=(2, 3),
+                            views_per_call=None))
     counter = _CountingBackbone(model.backbone)
     real_backbone = model.backbone
     data = dict(inputs=_images(2, seed=3), data_samples=[DataSample(),

@@ -37,7 +37,7 @@ def conv():
 
 @pytest.fixture(scope='module')
 def tiny_clip(tmp_path_factory):
-    model, tokenizer = build_open_clip('TinyCLIP-test',
+    model, tokenizer = build_open_clip('TinyCLIP-test', pretrained='random',
                                        model_cfg=tiny_model_cfg())
     path = tmp_path_factory.mktemp('clip') / 'tiny.pt'
     torch.save(model.state_dict(), path)

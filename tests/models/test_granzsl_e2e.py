@@ -88,6 +88,7 @@ def test_demo_trains_and_tests_with_snippets(tmp_path):
     work = str(tmp_path / 'work')
     opts = [
         '--cfg-options', 'model.num_classes=6', 'model.num_seen_classes=4',
+        'model.backbone.pretrained=random',
         f'train_dataloader.dataset.description_file={data}/descriptions.json',
         f'train_dataloader.dataset.split_file={data}/split.json',
         f'test_dataloader.dataset.data_root={data}',
@@ -156,6 +157,7 @@ def test_demo_config_runner_in_process(tmp_path):
     cfg = Config.fromfile(config)
     cfg.merge_from_dict({
         'model.num_classes': 6, 'model.num_seen_classes': 4,
+        'model.backbone.pretrained': 'random',
         'train_dataloader.batch_size': 8,
         'train_dataloader.dataset.description_file':
         f'{data}/descriptions.json',

@@ -19,7 +19,7 @@ TOOL = osp.join(osp.dirname(__file__), '..', '..', 'tools',
 
 
 def _backbone(**kwargs):
-    cfg = dict(type='OpenCLIPBackbone', arch=TINY_ARCH,
+    cfg = dict(type='OpenCLIPBackbone', pretrained='random', arch=TINY_ARCH,
                model_cfg=tiny_model_cfg(), dense_mode='plain', frozen=True,
                trainable_blocks_from=1)
     cfg.update(kwargs)

@@ -11,7 +11,7 @@ PROMPTS = ['a cat', 'a photo of a big brown dog sitting on a red sofa.',
 
 def _encoder(**kwargs):
     torch.manual_seed(0)
-    return CLIPTextEncoder(TINY, **kwargs)
+    return CLIPTextEncoder(TINY, pretrained='random', **kwargs)
 
 
 def test_cut_encoding_equals_full_length():
@@ -55,7 +55,7 @@ def test_activation_is_part_of_the_key(tmp_path):
     gelu.encode(PROMPTS)
     torch.manual_seed(0)
     from granzsl_mm.models.backbones.open_clip_builder import build_open_clip
-    clip, tok = build_open_clip(TINY, quick_gelu=True)
+    clip, tok = build_open_clip(TINY, pretrained='random', quick_gelu=True)
     clip.load_state_dict(gelu.clip.state_dict())
     quick = CLIPTextEncoder.from_clip(clip, tok, cache_dir=str(tmp_path))
     quick.encode(PROMPTS)

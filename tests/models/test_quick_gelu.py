@@ -78,7 +78,7 @@ def test_every_config_builds_the_activation_of_its_weights(weights_disabled):
     from granzsl_mm.registry import MODELS
     from granzsl_mm.setup_env import register_all_modules
     register_all_modules()
-    builder._register_own_configs()
+    builder.register_own_configs()
     files = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
     assert len(files) > 30
     built, checked, wrong = {}, [], []
@@ -114,19 +114,23 @@ def test_tag_resolution_follows_open_clip_pretrained_cfg():
 
 
 def test_custom_config_and_explicit_flag_build_that_activation():
-    model, _ = build_open_clip('TinyCLIP-test', model_cfg=tiny_model_cfg())
+    model, _ = build_open_clip('TinyCLIP-test', pretrained='random',
+                               model_cfg=tiny_model_cfg())
     assert _activations(model) == {'GELU'}
-    model, _ = build_open_clip('TinyCLIP-test', model_cfg=tiny_model_cfg(),
+    model, _ = build_open_clip('TinyCLIP-test', pretrained='random',
+                               model_cfg=tiny_model_cfg(),
                                quick_gelu=True)
     assert _activations(model) == {'QuickGELU'}
     model, _ = build_open_clip(
-        'TinyCLIP-test', model_cfg=dict(tiny_model_cfg(), quick_gelu=True))
+        'TinyCLIP-test', pretrained='random',
+        model_cfg=dict(tiny_model_cfg(), quick_gelu=True))
     assert _activations(model) == {'QuickGELU'}
 
 
 def test_local_files(tmp_path, monkeypatch):
     # An open_clip state dict of unknown provenance follows the config.
-    model, _ = build_open_clip('TinyCLIP-test', model_cfg=tiny_model_cfg())
+    model, _ = build_open_clip('TinyCLIP-test', pretrained='random',
+                               model_cfg=tiny_model_cfg())
     plain = tmp_path / 'weights.pt'
     torch.save(model.state_dict(), plain)
     assert resolve_quick_gelu('ViT-B-16', str(plain)) is False

@@ -109,7 +109,7 @@ def build_sigrl(**kwargs):
     torch.manual_seed(0)
     cfg = dict(
         type='SigRL',
-        backbone=dict(type='OpenCLIPBackbone', arch=TINY_ARCH,
+        backbone=dict(type='OpenCLIPBackbone', pretrained='random', arch=TINY_ARCH,
                       model_cfg=tiny_model_cfg(), dense_mode='plain',
                       frozen=True, trainable_blocks_from=1),
         num_classes=6, num_seen_classes=4, class_names=NAMES, topk=4,
@@ -218,7 +218,7 @@ def build_sigrl_spml(**kwargs):
     """SigRL in SPML mode: all 6 classes seen, the whole image tower
     trainable, GATv2 without dropout (deterministic)."""
     cfg = dict(
-        backbone=dict(type='OpenCLIPBackbone', arch=TINY_ARCH,
+        backbone=dict(type='OpenCLIPBackbone', pretrained='random', arch=TINY_ARCH,
                       model_cfg=tiny_model_cfg(), dense_mode='plain',
                       frozen=False),
         num_classes=6, num_seen_classes=6, distill_loss=None,

@@ -129,7 +129,7 @@ def test_tta_model_resizes_snippets_with_its_mode(mode):
     model.view_cosines = spy
     tta.test_step(data)
     images = model.data_preprocessor(data, False)['inputs']
-    views = seen[0].reshape(2, 5, *images.shape[1:])
+    views = torch.cat(seen).reshape(2, 5, *images.shape[1:])  # all calls
     torch.testing.assert_close(views[:, 0], images)
     torch.testing.assert_close(views[:, 1:],
                                cut_snippets(images, (2, ), mode=mode))

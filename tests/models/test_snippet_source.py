@@ -157,7 +157,8 @@ def test_models_use_the_pipeline_snippets():
     (equal scores), drop the large field, and name what is missing."""
     from tests.fixtures.tiny_granzsl import build_tiny_granzsl
     model = build_tiny_granzsl(type='GranZSLSnippetVal', val_grids=(2, ),
-                               val_snippet_source='pipeline')
+                               val_snippet_source='pipeline',
+                               val_views_per_call=None)  # one call to spy
     tta = MODELS.build(dict(type='SnippetTTAModel', module=model,
                             grids=(2, ), snippet_source='pipeline'))
     data = _tiny_batch()

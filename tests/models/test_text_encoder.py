@@ -16,7 +16,7 @@ def _ref(enc, texts):
 
 
 def test_equals_encode_text_with_and_without_truncation():
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     assert enc.is_causal_eot
     ref = _ref(enc, TEXTS)
     assert (enc.encode(TEXTS) - ref).abs().max() < 1e-5
@@ -25,7 +25,7 @@ def test_equals_encode_text_with_and_without_truncation():
 
 
 def test_truncation_really_cuts(monkeypatch):
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     lengths = []
     orig = enc.tower.transformer.forward
 
@@ -39,7 +39,7 @@ def test_truncation_really_cuts(monkeypatch):
 
 
 def test_encode_embeddings_with_learned_slot():
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     tokens = enc.tokenize(['a photo of a X.', 'a photo of a dog.'])
     embeds = enc.token_embedding(tokens)
     assert embeds.shape == (2, 77, 64)
@@ -54,7 +54,7 @@ def test_encode_embeddings_with_learned_slot():
 
 
 def test_non_causal_tower_is_not_truncated():
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     enc.clip.attn_mask = None  # bidirectional: cutting would change output
     assert not enc.is_causal_eot
     tokens = enc.tokenize(TEXTS)
@@ -65,7 +65,7 @@ def test_non_causal_tower_is_not_truncated():
 
 
 def test_memory_cache_counts_calls():
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     enc.encode(TEXTS)
     assert enc.num_encoded == 3
     enc.encode(TEXTS[:2] + ['new one', 'new one'])
@@ -78,7 +78,7 @@ def test_memory_cache_counts_calls():
 
 
 def test_disk_cache_shared_across_instances(tmp_path):
-    enc = CLIPTextEncoder(TINY, cache_dir=str(tmp_path))
+    enc = CLIPTextEncoder(TINY, pretrained='random', cache_dir=str(tmp_path))
     first = enc.encode(TEXTS)
     other = CLIPTextEncoder.from_clip(enc.clip, enc.tokenizer,
                                       cache_dir=str(tmp_path))
@@ -89,7 +89,7 @@ def test_disk_cache_shared_across_instances(tmp_path):
 
 
 def test_trainable_tower_not_cached():
-    enc = CLIPTextEncoder(TINY, frozen=False)
+    enc = CLIPTextEncoder(TINY, pretrained='random', frozen=False)
     enc.encode(TEXTS)
     enc.encode(TEXTS)
     assert enc.num_encoded == 6
@@ -97,7 +97,7 @@ def test_trainable_tower_not_cached():
 
 def test_templates():
     assert len(OPENAI_IMAGENET_TEMPLATES) == 80
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     out = enc.encode_with_templates(['cat', 'dog'],
                                     ['a photo of a {}.', 'a {}.'])
     parts = enc.encode(['a photo of a cat.', 'a cat.'])
@@ -131,7 +131,7 @@ def _spy_lengths(monkeypatch, enc):
 def test_siglip_style_tower_is_never_truncated(monkeypatch):
     # last-token pooling, bidirectional attention: cutting would change it
     torch.manual_seed(0)
-    enc = CLIPTextEncoder('lastpool-bidir', model_cfg=_tiny_cfg(
+    enc = CLIPTextEncoder('lastpool-bidir', pretrained='random', model_cfg=_tiny_cfg(
         no_causal_mask=True, pool_type='last'))
     assert type(enc.clip).__name__ == 'CustomTextCLIP'
     assert not enc.is_causal_eot
@@ -144,7 +144,7 @@ def test_siglip_style_tower_is_never_truncated(monkeypatch):
 
 def test_custom_text_causal_tower_is_truncated(monkeypatch):
     torch.manual_seed(0)
-    enc = CLIPTextEncoder('custom-causal', model_cfg=_tiny_cfg())
+    enc = CLIPTextEncoder('custom-causal', pretrained='random', model_cfg=_tiny_cfg())
     assert type(enc.clip).__name__ == 'CustomTextCLIP' and enc.is_causal_eot
     lengths = _spy_lengths(monkeypatch, enc)
     out = enc.encode(TEXTS)
@@ -157,7 +157,7 @@ def test_deepcopy_gives_an_equal_independent_encoder():
     # EMA hooks and model wrappers deep-copy models; the tower view must
     # survive copy's __init__-less reconstruction.
     import copy
-    enc = CLIPTextEncoder(TINY)
+    enc = CLIPTextEncoder(TINY, pretrained='random')
     twin = copy.deepcopy(enc)
     assert torch.equal(twin.encode(['a red circle']),
                        enc.encode(['a red circle']))
@@ -173,7 +173,7 @@ def test_a_bad_disk_shard_is_never_used(tmp_path):
     """Another word's feature, NaN, zeros or another width in a shard of
     these weights: the entries are encoded again, the file rewritten."""
     import pytest
-    enc = CLIPTextEncoder(TINY, cache_dir=str(tmp_path))
+    enc = CLIPTextEncoder(TINY, pretrained='random', cache_dir=str(tmp_path))
     truth = enc.encode(TEXTS)
     data = torch.load(_shard(tmp_path), weights_only=True)
     swapped = data['features'].clone()

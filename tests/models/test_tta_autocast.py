@@ -39,7 +39,7 @@ def test_autocast_bf16_close_to_fp32_and_scores_fp32():
                                 grids=(2, )))
     ref = torch.stack([s.pred_score for s in ref_tta.test_step(_data())])
     tta = MODELS.build(dict(type='SnippetTTAModel', module=model, grids=(2, ),
-                            autocast='bf16'))
+                            autocast='bf16', views_per_call=None))
     recorder = _Recorder(model.backbone)
     real = model.backbone
     try:

@@ -16,7 +16,7 @@ def build(**kwargs):
     register_all_modules()
     torch.manual_seed(0)
     cfg = dict(type='ZeroShotMultiLabelClassifier',
-               backbone=dict(type='OpenCLIPBackbone', arch=TINY,
+               backbone=dict(type='OpenCLIPBackbone', pretrained='random', arch=TINY,
                              dense_mode='clearclip'),
                class_names=NAMES, num_seen_classes=3)
     cfg.update(kwargs)
@@ -181,7 +181,7 @@ def test_mmpretrain_backbone_inside_our_classifier():
                       img_size=32, patch_size=8, out_type='cls_token'),
         neck=dict(type='mmpretrain.LinearNeck', in_channels=48,
                   out_channels=32),
-        text_encoder=dict(type='CLIPTextEncoder', arch=TINY),
+        text_encoder=dict(type='CLIPTextEncoder', pretrained='random', arch=TINY),
         class_names=NAMES, logit_scale=10.0)).eval()
     x = _images(2)
     with torch.no_grad():
@@ -193,7 +193,7 @@ def test_mmpretrain_backbone_inside_our_classifier():
                           atol=1e-5)
     with pytest.raises(ValueError, match='dense'):
         build(score_mode='local', backbone=dict(
-            type='OpenCLIPBackbone', arch=TINY))(x, mode='tensor')
+            type='OpenCLIPBackbone', pretrained='random', arch=TINY))(x, mode='tensor')
 
 
 def test_bad_arguments():

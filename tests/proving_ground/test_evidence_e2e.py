@@ -16,6 +16,7 @@ SMALL = dict(num_train=800, num_test=150, num_val=100,
              pretrain_iters=100, granzsl_epochs=3)
 FULL = 'GranZSL, snippets'
 PROMPTS = 'CLIP zero-shot, prompts, global + local score'
+TAGCLIP = 'CLIP zero-shot, prompts, TagCLIP score'
 
 
 @pytest.mark.slow
@@ -33,6 +34,8 @@ def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
         torch.set_num_threads(threads)
     assert ev['seeds'] == [0, 1, 2]
     methods = ev['methods']
+    # TagCLIP's training-free row beside the prompts, compared to them
+    assert f'{TAGCLIP} - {PROMPTS}' in ev['comparisons']
     chance = [c['zsl_mAP'] for c in ev['chance']]
     assert len(set(round(c, 6) for c in chance)) == 3  # three worlds
     for name in (PROMPTS, FULL):
@@ -63,6 +66,7 @@ def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
         raise AssertionError('a cached stage ran again')
     monkeypatch.setattr(pipeline, 'train_and_test_granzsl', boom)
     monkeypatch.setattr(pipeline, 'clip_zero_shot', boom)
+    monkeypatch.setattr(pipeline, 'tagclip_zero_shot', boom)
     again = pipeline.run_proving_ground(
         work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'),
         world='v2', seeds=3, configs_dir=osp.join(ROOT, 'configs'),

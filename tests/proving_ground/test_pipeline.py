@@ -3,6 +3,7 @@
 import pytest
 
 from granzsl_mm.proving_ground.pipeline import (
+    IMAGE_METHODS,
     WORLD_SETTINGS,
     run_proving_ground,
     seed_plan,
@@ -15,10 +16,15 @@ def test_seed_plan_separates_the_streams():
     values = [v for p in plans for v in p.values()]
     assert len(values) == len(set(values))  # no stream shared
     assert plans[2] == dict(world=2, val=1002, pretrain=2002, granzsl=3002,
-                            mkt=4002, sigrl=5002)
+                            mkt=4002, sigrl=5002, dualcoop=6002,
+                            recover_match=7002)
     # the single world: its seed, every training seed the config's
     assert seed_plan(None, world_seed=7) == dict(
-        world=7, val=None, pretrain=None, granzsl=None, mkt=None, sigrl=None)
+        world=7, val=None, pretrain=None, granzsl=None, mkt=None, sigrl=None,
+        dualcoop=None, recover_match=None)
+    # every method trained on images has its seed stream and its grid
+    for _, tag in IMAGE_METHODS.values():
+        assert tag in plans[0] and f'{tag}_lrs' in WORLD_SETTINGS['v2']
 
 
 def test_world_settings_defaults_and_overrides():

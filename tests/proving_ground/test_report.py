@@ -8,6 +8,7 @@ import pytest
 
 from granzsl_mm.proving_ground.report import (
     aggregate,
+    render_markdown,
     report_evidence,
     write_evidence,
     write_results,
@@ -107,3 +108,64 @@ def test_results_table_lists_the_papers_protocol_apart(tmp_path):
     assert saved == dict(info=info, rows=rows)
     assert np.isclose(saved['rows'][1]['all_images']['zsl_mAP'], 24.0)
     assert (tmp_path / 'results.png').stat().st_size > 0
+
+
+def test_results_figure_values_on_bars_and_a_legend_beside_them():
+    import matplotlib.pyplot as plt
+
+    from granzsl_mm.proving_ground.report import results_figure
+    rows = _seed(0, 60.0, 62.0, 50.0)['rows']
+    fig = results_figure(rows, rows[0])
+    ax = fig.axes[0]
+    values = [t.get_text() for t in ax.texts]
+    # every bar (ZSL and GZSL of each method) carries its value
+    assert len(values) == 2 * len(rows)
+    assert '60.0' in values and '30.0' in values and '10.0' in values
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sorted(legend) == sorted(['ZSL mAP', 'GZSL mAP',
+                                     'ZSL chance (20.0)',
+                                     'GZSL chance (10.0)'])
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 >= \
+        ax.get_window_extent().x1 - 1
+    # the longest bar and its value fit inside the axes
+    assert ax.get_xlim()[1] > 62.0 * 1.05
+    plt.close(fig)
+
+
+def test_comparators_compared_to_granzsl_the_prompts_and_each_other():
+    from granzsl_mm.proving_ground.report import (
+        DUALCOOP,
+        RECOVER_MATCH,
+        TAGCLIP,
+    )
+    results = []
+    for index, (full, prompts, tag, dual, rm) in enumerate(
+            [(60.0, 50.0, 52.0, 47.0, 55.0), (64.0, 51.0, 50.0, 49.0, 53.0),
+             (59.0, 52.0, 55.0, 46.0, 58.0)]):
+        seed = _seed(index, full, full, prompts)
+        seed['rows'] += [
+            dict(method=name, zsl_mAP=v, gzsl_mAP=v / 2,
+                 levels=dict(a=v, b=v - 2.0), **extra)
+            for name, v, extra in (
+                (TAGCLIP, tag, {}),
+                (DUALCOOP, dual, dict(selected=dict(lr=2e-5, epoch=1,
+                                                    val=[]))),
+                (RECOVER_MATCH, rm, dict(selected=dict(lr=1e-3, epoch=2,
+                                                       val=[]))))]
+        results.append(seed)
+    ev = aggregate(results)
+    comp = ev['comparisons']
+    for name in (TAGCLIP, DUALCOOP, RECOVER_MATCH):
+        assert f'{name} - {PROMPTS}' in comp and f'{FULL} - {name}' in comp
+    assert comp[f'{RECOVER_MATCH} - {DUALCOOP}']['zsl_mAP']['values'] == \
+        pytest.approx([8.0, 4.0, 12.0])
+    assert comp[f'{FULL} - {TAGCLIP}']['gzsl_mAP']['values'] == \
+        pytest.approx([4.0, 7.0, 2.0])
+    d = comp[f'{TAGCLIP} - {PROMPTS}']['zsl_mAP']
+    assert d['every_seed'] == 'mixed' and d['num_higher'] == 2
+    assert ev['levels']['methods'][DUALCOOP]['b']['values'] == \
+        pytest.approx([45.0, 47.0, 44.0])
+    assert ev['selected'][RECOVER_MATCH] == [dict(lr=1e-3, epoch=2)] * 3
+    text = render_markdown(ev, {})
+    assert f'| {RECOVER_MATCH} - {DUALCOOP} | ZSL | +8.0 ± 4.0 |' in text

@@ -27,7 +27,7 @@ def small_world(tmp_path_factory):
     data = str(root / 'world')
     meta = build_synthetic_world(data, num_train=256, num_test=48, seed=1)
     torch.manual_seed(0)
-    clip = OpenCLIPBackbone(arch='TinyCLIP-world', pretrained=None).clip
+    clip = OpenCLIPBackbone(arch='TinyCLIP-world', pretrained='random').clip
     ckpt = str(root / 'tiny_clip.pt')
     torch.save(clip.state_dict(), ckpt)
     return data, meta, ckpt, root
@@ -131,7 +131,7 @@ def test_choices_are_made_on_the_validation_images(tmp_path):
     torch.manual_seed(1)
     ckpt = str(tmp_path / 'tiny_clip.pt')
     torch.save(OpenCLIPBackbone(arch='TinyCLIP-world',
-                                pretrained=None).clip.state_dict(), ckpt)
+                                pretrained='random').clip.state_dict(), ckpt)
     work = str(tmp_path / 'mkt')
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -156,3 +156,97 @@ def test_choices_are_made_on_the_validation_images(tmp_path):
     # ZSL mAP of the table's protocol (every unseen class counted)
     assert res['levels']['table'] == {
         'colour shape': pytest.approx(res['table']['zsl/mAP'])}
+
+
+def test_comparator_configs_point_at_the_world(small_world):
+    """DualCoOp and Recover-and-Match run as the image methods do; TagCLIP
+    is the prompt baseline with TagCLIP's score settings."""
+    from mmengine.config import Config
+
+    from granzsl_mm.proving_ground import stages
+    data, meta, ckpt, _ = small_world
+    for fname, model_type in (('dualcoop_demo.py', 'DualCoOp'),
+                              ('recover_match_demo.py', 'RecoverMatch')):
+        cfg = stages.image_model_config(osp.join(ROOT, 'configs', fname),
+                                        data, ckpt, meta, max_epochs=3,
+                                        protocol=TABLE)
+        m = cfg.model
+        assert m.type == model_type
+        assert (m.backbone.arch, m.backbone.pretrained) == ('TinyCLIP-world',
+                                                            ckpt)
+        assert (m.num_classes, m.num_seen_classes) == (26, 21)
+        assert m.class_names == osp.join(data, 'split.json')
+        train = cfg.train_dataloader.dataset
+        assert (train.data_root, train.label_set) == (data, 'seen')
+        assert cfg.test_dataloader.dataset.data_root == data
+        assert cfg.test_evaluator.drop_empty_images is True
+        assert cfg.train_cfg.max_epochs == 3
+    demo = stages.demo_config(osp.join(ROOT, 'configs', 'granzsl_demo.py'),
+                              data, ckpt, meta)
+    tag_file = osp.join(ROOT, 'configs', 'tagclip_demo.py')
+    cfg = stages.tagclip_config(demo, meta, tag_file)
+    m, own = cfg.model, Config.fromfile(tag_file).model
+    assert m.type == 'ZeroShotMultiLabelClassifier'
+    assert (m.score_mode, m.logit_scale) == ('tagclip', own.logit_scale)
+    assert m.tagclip == own.tagclip
+    # the prompt baselines' world, tower and prompts; nothing trains
+    assert m.templates == stages.DEMO_TEMPLATES
+    assert m.class_names == meta['classes'] and m.num_seen_classes == 21
+    assert m.backbone.pretrained == ckpt
+    assert cfg.train_dataloader is None and cfg.load_from is None
+    assert cfg.test_dataloader.dataset.data_root == data
+
+
+@pytest.mark.slow
+def test_comparators_choose_on_validation_and_tagclip_scores(tmp_path):
+    """DualCoOp and Recover-and-Match: the rate of the grid set, the epoch
+    chosen on the validation images, tested; TagCLIP's stage tested with
+    nothing to choose."""
+    from granzsl_mm.models.backbones import OpenCLIPBackbone
+    from granzsl_mm.proving_ground import DEFAULT_WORLD, build_synthetic_world, stages
+    data = str(tmp_path / 'world')
+    meta = build_synthetic_world(data, num_train=128, num_test=32, seed=3,
+                                 num_val=32, val_seed=1003, progress=False)
+    torch.manual_seed(2)
+    ckpt = str(tmp_path / 'tiny_clip.pt')
+    torch.save(OpenCLIPBackbone(arch='TinyCLIP-world',
+                                pretrained='random').clip.state_dict(), ckpt)
+    levels = list(DEFAULT_WORLD.levels)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # one rate each (time; choosing among several:
+        # test_choices_are_made_on_the_validation_images)
+        for fname, lrs in (('dualcoop_demo.py', [2e-5]),
+                           ('recover_match_demo.py', [2e-4])):
+            work = str(tmp_path / fname)
+            res = stages.train_and_test_image_model(
+                osp.join(ROOT, 'configs', fname), data, ckpt, meta, work,
+                TABLE, seed=6000, lrs=lrs, max_epochs=1, validate=True,
+                level_names=levels)
+            sel = res['selected']
+            assert [(c['lr'], c['epoch']) for c in sel['val']] == [
+                (lr, 1) for lr in lrs]
+            assert osp.isfile(osp.join(work, f'lr_{lrs[0]:g}', 'epoch_1.pth'))
+            best = sel['val'][int(np.argmax([c['score']
+                                             for c in sel['val']]))]
+            assert (sel['lr'], sel['epoch']) == (best['lr'], best['epoch'])
+            assert res['levels']['table'] == {
+                'colour shape': pytest.approx(res['table']['zsl/mAP'])}
+        demo = stages.demo_config(osp.join(ROOT, 'configs', 'granzsl_demo.py'),
+                                  data, ckpt, meta)
+        work = str(tmp_path / 'tagclip')
+        metrics = stages.tagclip_zero_shot(
+            demo, meta, work, osp.join(ROOT, 'configs', 'tagclip_demo.py'))
+    finally:
+        torch.set_num_threads(threads)
+    # its mAPs are the means of the per-class APs its report lists (a class
+    # without positives, no AP in the report, counts 0: the table's
+    # empty_class='zero')
+    with open(osp.join(work, 'reports', 'per_class_ap.json')) as f:
+        rows = json.load(f)['per_class']
+    for label_set, count in (('zsl', 5), ('gzsl', 26)):
+        aps = [r['AP'] if r['AP'] is not None and r['AP'] == r['AP'] else 0.0
+               for r in rows if r['label_set'] == label_set]
+        assert len(aps) == count and metrics[f'{label_set}/mAP'] == \
+            pytest.approx(sum(aps) / count, abs=1e-4)

@@ -115,12 +115,16 @@ def _config_normalisations():
 
 
 def test_config_constants_are_the_package_values():
-    """Every mean / std a config writes is CLIP's or ImageNet's of
+    """Every mean / std a config writes is CLIP's, ImageNet's or SigLIP's of
     constants.py, as the data preprocessors hold them (float32), and the
     pairs match."""
     import numpy as np
-    known = dict(mean=dict(clip=CLIP_MEAN, imagenet=IMAGENET_MEAN),
-                 std=dict(clip=CLIP_STD, imagenet=IMAGENET_STD))
+
+    from granzsl_mm.structures.constants import SIGLIP_MEAN, SIGLIP_STD
+    known = dict(mean=dict(clip=CLIP_MEAN, imagenet=IMAGENET_MEAN,
+                           siglip=SIGLIP_MEAN),
+                 std=dict(clip=CLIP_STD, imagenet=IMAGENET_STD,
+                          siglip=SIGLIP_STD))
     found = list(_config_normalisations())
     assert len(found) >= 16, found  # 8 preprocessors or more, mean and std
     which = {}
@@ -274,7 +278,8 @@ def test_structures_import_the_standard_library_only():
 def test_template_set_names():
     assert len(prompts.OPENAI_IMAGENET_TEMPLATES) == 80
     assert len(set(prompts.OPENAI_IMAGENET_TEMPLATES)) == 80
-    assert set(prompts.TEMPLATE_SETS) == {'single', 'openai_imagenet_80'}
+    assert set(prompts.TEMPLATE_SETS) == {'single', 'openai_imagenet_80',
+                                          'tagclip_85'}
     assert prompts.get_templates('single') == ('a photo of a {}.', )
     for former in ('openai_imagenet', 'a_photo_of'):
         with pytest.raises(KeyError, match='unknown template set'):

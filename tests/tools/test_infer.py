@@ -83,7 +83,7 @@ def test_infer_records_weights_and_sigmoid(tmp_path):
     from granzsl_mm.models.backbones.open_clip_builder import build_open_clip
     paths = _make_images(str(tmp_path / 'imgs'), num=1)
     torch.manual_seed(4)
-    clip, _ = build_open_clip('TinyCLIP-test')
+    clip, _ = build_open_clip('TinyCLIP-test', pretrained='random')
     clip_file = str(tmp_path / 'clip.bin')
     torch.save(clip.state_dict(), clip_file)
     out = str(tmp_path / 'res.json')

@@ -45,6 +45,12 @@ def test_mim_search_lists_every_config():
               if line.startswith('config id:')}
     assert listed == set(model_index())
     assert 'config   configs/granzsl_coco.py' in out
+    # the paper field is printed as written (not the keys of a mapping)
+    papers = {line.split(None, 1)[1] for line in out.splitlines()
+              if line.startswith('paper ')}
+    assert 'ICCV 2025: Language-Driven Multi-Label Zero-Shot Learning' in (
+        ' '.join(papers))
+    assert not any('Title' in p for p in papers), papers
 
 
 @pytest.mark.slow

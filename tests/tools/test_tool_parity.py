@@ -116,9 +116,15 @@ def test_show_dir_paints_the_original_image_at_a_readable_size(tmp_path):
     # per-batch offsets would skip sample 4)
     assert written == ['img0.png_0.png', 'img2.png_0.png', 'img4.png_0.png']
     with Image.open(osp.join(out_dir, written[1])) as drawn:
-        assert drawn.size == (450, 300)  # the original's 3:2, short side 300
-        # painted on the original's pixels (value 80), not on the zeros
-        assert np.asarray(drawn)[-5, -5].tolist() == [80, 80, 80]
+        picture = np.asarray(drawn.convert('RGB'))
+    # the original at 3:2, short side 300, then the panel beside it
+    assert picture.shape[0] == 300 and picture.shape[1] > 450 + 200
+    # painted on the original's pixels (value 80), not on the zeros, and
+    # nothing drawn over them
+    assert (picture[:300, :450] == 80).all()
+    # the panel holds text (dark pixels on white)
+    panel = picture[:, 460:]
+    assert (panel == 255).mean() > 0.5 and (panel < 100).any()
 
 
 def test_browse_dataset_modes_and_seen_unseen_split(tiny_data, tmp_path):
@@ -171,6 +177,7 @@ def test_get_flops_on_a_granzsl_config():
     from granzsl_mm.registry import MODELS
     tool = _tool('tools/analysis_tools/get_flops.py')
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'granzsl_demo.py'))
+    cfg.model.backbone.pretrained = 'random'
     info = tool.complexity(cfg, (48, 48))
     backbone = tool.complexity(cfg, (48, 48), backbone_only=True)
     model = MODELS.build(cfg.model).eval()

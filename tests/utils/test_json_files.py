@@ -3,7 +3,11 @@ import json
 
 import pytest
 
-from granzsl_mm.utils.json_files import JSONFileError, read_json
+from granzsl_mm.utils.json_files import (
+    JSONFileError,
+    read_json,
+    read_json_lines,
+)
 
 
 def _write(path, text):
@@ -67,3 +71,19 @@ def test_readers_of_others_files_use_it(tmp_path):
     with pytest.raises(ValueError, match=r'"annotations"\[0\] has no '
                        "'category_id'"):
         load_instances(path)
+
+
+def test_json_lines_are_read_line_by_line_under_the_same_rules(tmp_path):
+    path = tmp_path / 'narratives.jsonl'
+    path.write_bytes(b'\xef\xbb\xbf{"caption": "a"}\n\n{"caption": "b"}\n')
+    assert read_json_lines(str(path)) == [{'caption': 'a'}, {'caption': 'b'}]
+    path.write_text('{"caption": "a"}\n{"a": 1, "a": 2}\n')
+    with pytest.raises(JSONFileError, match='twice'):
+        read_json_lines(str(path))
+    path.write_text('{"caption": "a"}\n{oops\n')
+    with pytest.raises(JSONFileError, match='line 2 is not valid JSON'):
+        read_json_lines(str(path))
+    with pytest.raises(JSONFileError, match='limit'):
+        read_json_lines(str(path), max_bytes=4)
+    with pytest.raises(FileNotFoundError):
+        read_json_lines(str(tmp_path / 'missing.jsonl'))

@@ -29,7 +29,10 @@ def write_tiny_granzsl(folder: str, class_names: List[str], seed: int = 0
     config = osp.join(folder, f'tiny_granzsl_{len(class_names)}.py')
     with open(config, 'w', encoding='utf-8') as f:
         f.write(f'_base_ = [{DEMO_CONFIG!r}]\n'
-                f'model = dict(num_classes={len(class_names)}, '
+                # a random tower, asked for explicitly (the demo config
+                # names the world's pre-trained tiny CLIP)
+                f"model = dict(backbone=dict(pretrained='random'), "
+                f'num_classes={len(class_names)}, '
                 f'num_seen_classes={len(class_names) - 2}, '
                 f'class_names={class_names!r})\n')
     torch.manual_seed(seed)

@@ -143,8 +143,11 @@ def test_web_app_in_chromium(served_app, browser, tiny_granzsl, tmp_path):
     upload(image)
     page.locator('#vocabulary textarea').fill(
         ', '.join(VOCAB[:3]) + '\n' + ', '.join(VOCAB[3:]))
-    page.locator('#threshold input').fill(str(threshold))
-    page.locator('#threshold input').press('Tab')
+    # a threshold for learned names; prompt words keep their default (one
+    # prompt word: nothing stands out, nothing highlighted)
+    box = page.locator('#threshold-learned').locator('input, textarea')
+    box.fill(str(threshold))
+    box.press('Tab')
     assert _run(page, 'labels.') == '1 image(s), 6 labels.'
     rows = page.locator('#ranking li.gz-row')
     shown = [dict(label=rows.nth(i).get_attribute('data-label'),
@@ -166,8 +169,12 @@ def test_web_app_in_chromium(served_app, browser, tiny_granzsl, tmp_path):
     scores = [r['score'] for r in shown]
     assert [r['score'] for r in page_learned] == sorted(
         [r['score'] for r in page_learned], reverse=True)
-    assert [r['above'] for r in shown] == [s >= threshold for s in scores]
+    assert [r['above'] for r in shown] == [
+        s >= threshold and r['source'] == 'learned'
+        for s, r in zip(scores, shown)]
     assert sum(r['above'] for r in page_learned) == 2
+    assert float(page.locator('#ranking div.gz-source[data-source=learned]')
+                 .get_attribute('data-threshold')) == threshold
 
     # the score map of the top label is drawn for the picture
     page.wait_for_selector('#score-map img', timeout=30000)

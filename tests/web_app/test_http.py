@@ -66,7 +66,7 @@ def test_requests_cannot_run_code(app_url, tiny_granzsl, tmp_path):
 
     def run(config, checkpoint='', options=''):
         return client.predict([handle_file(image)], 'cat, dog', config,
-                              checkpoint, options, False, 5, None,
+                              checkpoint, options, False, 5, None, None,
                               api_name='/run')[0]
 
     # a normal request works (the refusals below are not vacuous)
@@ -103,5 +103,5 @@ def test_requests_cannot_run_code(app_url, tiny_granzsl, tmp_path):
     assert 'is not allowed' in run(uploaded)  # an uploaded file as config
     with pytest.raises(Exception, match='415|[Oo]nly images|refused'):
         client.predict([handle_file(str(evil))], 'cat', str(evil), '', '',
-                       False, 5, None, api_name='/run')
+                       False, 5, None, None, api_name='/run')
     assert not marker.exists()

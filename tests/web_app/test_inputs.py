@@ -99,20 +99,61 @@ def test_read_images(tmp_path):
         read_images([str(tmp_path / 'missing.png')])
 
 
-def test_ranking_html_highlights_threshold():
+def _rows(page):
+    return re.findall(r'<li class="([^"]+)" data-label="([^"]*)" '
+                      r'data-score="([^"]*)" data-source="([^"]*)" '
+                      r'data-bar="([^"]*)"', page)
+
+
+def test_ranking_html_highlights_per_source_threshold():
     results = [dict(name='a<b>.png', labels=['x', '<y>', 'z'],
                     scores=[3.0, 1.5, -1.0], sources=['learned', 'prompt',
                                                       'prompt'])]
-    page = ranking_html(results, threshold=1.5)
-    rows = re.findall(r'<li class="([^"]+)" data-label="([^"]*)" '
-                      r'data-score="([^"]*)"', page)
-    assert rows == [('gz-row gz-above', 'x', '3.0'),
-                    ('gz-row gz-above', '&lt;y&gt;', '1.5'),
-                    ('gz-row', 'z', '-1.0')]
+    page = ranking_html(results, dict(learned=3.5, prompt=1.5))
+    assert [(c, label, score, src) for c, label, score, src, _ in
+            _rows(page)] == [('gz-row', 'x', '3.0', 'learned'),
+                             ('gz-row gz-above', '&lt;y&gt;', '1.5', 'prompt'),
+                             ('gz-row', 'z', '-1.0', 'prompt')]
     assert '<y>' not in page and 'a&lt;b&gt;.png' in page
-    widths = [float(w) for w in re.findall(r'width:([\d.]+)%', page)]
-    assert widths == [100.0, pytest.approx(5 + 95 * 2.5 / 4, abs=0.05), 5.0]
-    assert 'gz-above' not in ranking_html(results, threshold=None)
+    # one axis for the page, [-1, 3] drawn from zero: signed lengths in %
+    bars = [float(b) for *_, b in _rows(page)]
+    assert bars == pytest.approx([75.0, 37.5, -25.0], abs=0.01)
+    assert 'gz-above' not in ranking_html(results, dict(learned=None))
+
+
+def test_a_negative_prompt_score_never_draws_a_full_bar():
+    """A prompt word at -1.57 beside learned names at 11: a short bar to
+    the left of zero, on the learned names' scale, value printed."""
+    results = [dict(name='i.png', labels=['cat', 'dog', 'violin'],
+                    scores=[11.0, 7.0, -1.57],
+                    sources=['learned', 'learned', 'prompt'])]
+    page = ranking_html(results)
+    bars = {label: float(b) for _, label, _, _, b in _rows(page)}
+    assert bars['violin'] == pytest.approx(-100 * 1.57 / 12.57, abs=0.01)
+    assert bars['cat'] == pytest.approx(100 * 11 / 12.57, abs=0.01)
+    assert '-1.570' in page
+
+
+def test_default_thresholds_highlight_the_stand_outs():
+    """The default is mean + 1 std of a source's scores on the image: a
+    few rows, not nearly every row (as threshold 0 would)."""
+    import torch
+
+    from granzsl_mm.apis.score_ranking import standout_threshold
+    scores = torch.tensor([9.0, 2.0, 1.0, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.2])
+    value = standout_threshold(scores, range(10))
+    expected = float(scores.double().mean() + scores.double().std(
+        unbiased=False))
+    assert value == pytest.approx(expected)
+    assert int((scores >= value).sum()) == 1
+    assert int((scores >= 0).sum()) == 10
+    assert standout_threshold(scores, [0, 1]) is None
+    results = [dict(name='i.png', labels=['a', 'b'], scores=[9.0, 2.0],
+                    sources=['prompt', 'prompt'],
+                    auto_thresholds=dict(prompt=value))]
+    page = ranking_html(results)
+    assert [c for c, *_ in _rows(page)] == ['gz-row gz-above', 'gz-row']
+    assert f'data-threshold="{value!r}"' in page and '(auto' in page
 
 
 def test_overlay_score_map():

@@ -171,3 +171,33 @@ def test_checkpoint_not_matching_config(session, tiny_granzsl, image,
            'head.fc.weight' in text
     assert 'of the model are missing from the checkpoint' in text
     check_checkpoint(tiny_granzsl.model, tiny_granzsl.checkpoint)  # fits
+
+
+def test_option_values_are_checked_before_a_model_is_built(
+        tiny_granzsl, image, tmp_path_factory):
+    """``model.logit_scale=nan`` once gave all-NaN scores under a normal
+    status line: every such value is a page message, and no model is
+    built for it."""
+    session = AppSession(access=allowed(tmp_path_factory))
+    cases = {'nan': 'finite number', 'inf': 'finite number',
+             '1e400': 'finite number', '-1e30': 'from 0.001 to 1000',
+             '0': 'from 0.001 to 1000', 'true': 'from 0.001 to 1000',
+             '[1,nan]': 'finite number'}
+    for value, words in cases.items():
+        outcome = session.run_ranking(
+            [image], 'cat', tiny_granzsl.config, tiny_granzsl.checkpoint,
+            f'model.logit_scale={value}')
+        assert not outcome.ok and 'model.logit_scale' in outcome.status \
+            and words in outcome.status, (value, outcome.status)
+    assert not session._models
+    for thresholds in (dict(learned=float('nan')), dict(prompt='inf'),
+                       dict(learned='lots'), dict(other=1.0)):
+        outcome = session.run_ranking([image], 'cat', tiny_granzsl.config,
+                                      tiny_granzsl.checkpoint,
+                                      thresholds=thresholds)
+        assert not outcome.ok and 'threshold' in outcome.status
+    for topk in (float('nan'), -3, 2.5):
+        outcome = session.run_ranking([image], 'cat', tiny_granzsl.config,
+                                      tiny_granzsl.checkpoint, topk=topk)
+        assert not outcome.ok and 'Labels shown per image' in outcome.status
+    assert not session._models

@@ -5,6 +5,8 @@ Examples:
         work_dirs/x/*/vis_data/scalars.json --keys loss   # -> <log dir>/curves.png
     python tools/analysis_tools/analyze_logs.py cal_train_time scalars.json
 """
+import _cli
+
 import argparse
 import os.path as osp
 import sys
@@ -47,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

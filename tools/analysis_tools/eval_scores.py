@@ -23,6 +23,8 @@ Example::
 A user error (a file, a label or an option that cannot be scored) exits
 with status 2 and one line saying why.
 """
+import _cli
+
 import argparse
 import sys
 from typing import List, Optional
@@ -30,7 +32,6 @@ from typing import List, Optional
 from granzsl_mm.apis.dataset_meta import dataset_meta_from_config
 from granzsl_mm.evaluation.metrics import ZSLMultiLabelMetric
 from granzsl_mm.evaluation.prediction_dump import load_predictions
-from granzsl_mm.utils.safe_pickle import UnsafePickleError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -91,9 +92,5 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError, UnsafePickleError) as err:
-        print('eval_scores.py: ' + ' '.join(str(err).split()),
-              file=sys.stderr)
-        sys.exit(2)
+    # every ValueError here is a check of the user's dump
+    sys.exit(_cli.run(main, also=(ValueError,)))

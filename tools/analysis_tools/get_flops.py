@@ -13,7 +13,10 @@ Usage::
     python tools/analysis_tools/get_flops.py configs/clip_zeroshot_demo.py
     python tools/analysis_tools/get_flops.py CONFIG --shape 224 224 --backbone-only
 """
+import _cli
+
 import argparse
+import sys
 from typing import Optional, Sequence
 
 import torch
@@ -95,4 +98,5 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(
+        main, clip_option='--cfg-options model.backbone.pretrained=FILE'))

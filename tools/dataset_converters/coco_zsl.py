@@ -24,6 +24,8 @@ the papers describe (they train on train2014 with seen labels only).
         --val data/coco/annotations/instances_val2014.json \\
         --out-dir data/coco/annotations_rebuilt [--split-file cls_ids.pickle]
 """
+import _cli
+
 import argparse
 import sys
 
@@ -65,4 +67,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main))

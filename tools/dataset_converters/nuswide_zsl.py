@@ -17,6 +17,8 @@ ones when it is built.
     python tools/dataset_converters/nuswide_zsl.py data/nus_wide \\
         --out-dir data/nus_wide [--from-pickles]
 """
+import _cli
+
 import argparse
 import sys
 
@@ -48,4 +50,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main))

@@ -17,6 +17,8 @@ restricted unpickler (nothing in it runs).
     python tools/dataset_converters/openimages_zsl.py data/openimages \\
         --out-dir data/openimages [--splits train test] [--unseen all]
 """
+import _cli
+
 import argparse
 import sys
 
@@ -51,4 +53,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main))

@@ -18,6 +18,8 @@ Examples::
 
 Needs ``pip install -e .[onnx]`` (onnx, onnxruntime).
 """
+import _cli
+
 import argparse
 import json
 import os
@@ -93,7 +95,7 @@ def main() -> int:
                                               vocabulary=args.vocab)
     except (CheckpointMismatchError, ClipWeightsError, OfflineWeightsError,
             FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'{sys.argv[0]}: error: {e}', file=sys.stderr)
         return 2
     tta = cfg.get('tta_model') or {}
     grids = inferencer.grids if args.snippets else None
@@ -102,8 +104,11 @@ def main() -> int:
     size = _image_size(inferencer)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     export_onnx(graph, args.out, size, opset=args.opset)
-    with open(osp.splitext(args.out)[0] + '.json', 'w',
-              encoding='utf-8') as f:
+    # the sidecar is <out>.json (model.onnx -> model.onnx.json), as ONNX
+    # names its external-data file <out>.data: it never takes another file's
+    # name beside the graph
+    meta = args.out + '.json'
+    with open(meta, 'w', encoding='utf-8') as f:
         json.dump(dict(config=args.config, checkpoint=args.checkpoint,
                        clip_checkpoint=args.clip_checkpoint,
                        vocabulary=graph.words, sources=inferencer.sources,
@@ -111,7 +116,8 @@ def main() -> int:
                        input='images: float [B, 3, S, S], BGR, 0-255',
                        output='scores: [B, V]'), f, indent=1)
     print(f'{args.out}: {len(graph.words)} words, {size}x{size} input, '
-          f'snippets {list(grids) if grids else "off"}, opset {args.opset}')
+          f'snippets {list(grids) if grids else "off"}, opset {args.opset}; '
+          f'vocabulary and input in {meta}')
     if args.check_batch:
         torch.manual_seed(0)
         images = torch.rand(args.check_batch, 3, size, size) * 255
@@ -125,4 +131,4 @@ def main() -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main, clip_option='--clip-checkpoint FILE'))

@@ -1,5 +1,8 @@
 """Print the whole config after inheritance and --cfg-options."""
+import _cli
+
 import argparse
+import sys
 
 from mmengine.config import Config, DictAction
 
@@ -20,4 +23,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

@@ -14,6 +14,8 @@ Usage::
     # other layouts: --layout dualcoop|dassl|flat; other row orders:
     # --src-classes / --dst-classes name lists
 """
+import _cli
+
 import argparse
 import json
 import sys
@@ -107,4 +109,4 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(_cli.run(main))

@@ -11,7 +11,10 @@ Usage::
     python tools/model_converters/sigrl_to_ours.py SIGRL.pth OUT.pth
     python tools/test.py CONFIG OUT.pth
 """
+import _cli
+
 import argparse
+import sys
 from typing import Optional, Sequence
 
 from granzsl_mm.models.converters.mkt import *  # noqa: F401,F403
@@ -37,4 +40,4 @@ def main(argv: Optional[Sequence[str]] = None, sigrl: bool = False) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

@@ -13,11 +13,14 @@ Usage::
     python tools/model_converters/publish_model.py W/epoch_30.pth granzsl_coco.pth
     # -> granzsl_coco_20260101-1a2b3c4d.pth
 """
+import _cli
+
 import argparse
 import datetime
 import hashlib
 import os
 import os.path as osp
+import sys
 from typing import Optional, Sequence
 
 TRAINING_STATE = ('optimizer', 'param_schedulers', 'message_hub')
@@ -92,4 +95,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

@@ -11,8 +11,11 @@ Usage::
     python tools/model_converters/sigrl_to_ours.py SIGRL.pth OUT.pth
     python tools/test.py configs/sigrl_nuswide.py OUT.pth
 """
+import _cli
+
 import importlib.util
 import os.path as osp
+import sys
 from typing import Optional, Sequence
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -28,4 +31,4 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

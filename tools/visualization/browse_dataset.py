@@ -5,7 +5,10 @@ stored), ``transformed`` (what the model gets), ``concat`` (both side by
 side), ``pipeline`` (the image after every pipeline step). Seen labels are
 written in black, unseen ones in red.
 """
+import _cli
+
 import argparse
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
@@ -39,4 +42,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(_cli.run(main))

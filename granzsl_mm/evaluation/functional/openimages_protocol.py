@@ -49,6 +49,13 @@ BIAM_SETTINGS = {
 }
 
 
+
+def _known(targets: np.ndarray) -> tuple:
+    """``(rows, cols)`` of the known labels, row-major as ``np.nonzero``
+    gives them (from flat indices: a 2-D ``np.nonzero`` is ~10x slower)."""
+    return np.divmod(np.flatnonzero(targets != -1),
+                     max(1, targets.shape[1]))
+
 def _ap_of_entries(values: np.ndarray, is_pos: np.ndarray) -> float:
     """Non-interpolated AP of a pool of scored entries (ties pessimistic)."""
     pos = np.sort(values[is_pos])
@@ -119,7 +126,7 @@ def biam_pooled_ap(scores, targets) -> np.ndarray:
         np.ndarray: ``[C]`` float64 pooled AP (see the module docstring).
     """
     scores, targets = validate_scores_targets(scores, targets)
-    rows, cols = np.nonzero(targets != -1)
+    rows, cols = _known(targets)
     return biam_pooled_ap_sparse(rows, cols, scores[rows, cols],
                                  targets[rows, cols], scores.shape[1])
 
@@ -251,7 +258,7 @@ def openimages_metrics(scores, targets, topk: Sequence[int] = (10, 20),
     scores, targets = validate_scores_targets(scores, targets)
     positives = targets == 1
     n_pos = positives.sum(axis=1)
-    rows, cols = np.nonzero(targets != -1)
+    rows, cols = _known(targets)
     f1_scores, f1_pos = scores, positives
     if f1_columns == 'masked':
         keep = n_pos > 0 if drop_empty_images else np.ones(n_pos.size, bool)

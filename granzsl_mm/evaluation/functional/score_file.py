@@ -16,14 +16,29 @@ every rank writes its rows (:func:`write_rank_rows`); rank 0 checks that
 each index came exactly once (:func:`check_rows_once`) and reads class
 columns from the transpose, written on first use (:func:`column_reader`).
 The exchanges between ranks stay with the caller; NumPy only.
+
+Each run's files carry an identity, :data:`IDENTITY` (``score_files.json``:
+a run id, rows, classes, whether every row is written and whether the
+transposes are made). Rank 0 clears what an earlier run left in the folder
+— another checkpoint's kept files, or a run killed before its clean-up —
+and records the new run before any row is written
+(:func:`begin_score_files`); the files are marked complete once every row
+came once (:func:`finish_score_files`), and the transposes are read only
+when the identity says this run made them. So a reused ``score_dir`` never
+gives an earlier run's numbers, and files of a killed run are never read
+as complete. A reader of kept files checks ``complete`` in the identity.
 """
+import json
 import os
 import os.path as osp
 import shutil
 import tempfile
+import uuid
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
+
+from granzsl_mm.utils.atomic_io import atomic_write_text
 
 from .npy_files import (
     create_npy,
@@ -33,12 +48,21 @@ from .npy_files import (
 )
 from .spill_file import SpillFile
 
-__all__ = ['SCORE_FILES', 'real_rows', 'make_score_folder',
-           'create_score_files', 'promote_in_order', 'write_rank_rows',
-           'check_rows_once', 'column_reader', 'remove_score_files']
+__all__ = ['SCORE_FILES', 'IDENTITY', 'ScoreFolderError', 'real_rows',
+           'make_score_folder', 'begin_score_files', 'create_score_files',
+           'promote_in_order', 'write_rank_rows', 'check_rows_once',
+           'finish_score_files', 'check_score_files', 'column_reader',
+           'remove_score_files']
 
 # the score file, then its class-major transpose (made for column AP)
 SCORE_FILES = ('scores.npy', 'targets.npy', 'scores_T.npy', 'targets_T.npy')
+# which run wrote the files, and how far it got
+IDENTITY = 'score_files.json'
+
+
+class ScoreFolderError(ValueError):
+    """A ``score_dir`` whose files are not this run's (another run wrote
+    into the folder meanwhile) or not complete."""
 
 
 def real_rows(num_local: int, rank: int, world_size: int,
@@ -62,6 +86,83 @@ def make_score_folder(score_dir: Optional[str]) -> str:
     folder = score_dir or tempfile.mkdtemp(prefix='granzsl_scorefile_')
     os.makedirs(folder, exist_ok=True)
     return folder
+
+
+def _write_identity(folder: str, identity: dict) -> None:
+    atomic_write_text(json.dumps(identity, indent=1),
+                      osp.join(folder, IDENTITY))
+
+
+def begin_score_files(folder: str, size: int, num_classes: int) -> str:
+    """Clear what an earlier run left in ``folder`` and record a new run.
+
+    Removes the score files, their transposes and the identity of any
+    earlier run (kept files of another checkpoint, or a run killed before
+    its clean-up: never read again), then writes this run's identity, not
+    yet complete. Rank 0 calls it before any row is written.
+
+    Args:
+        folder (str): The score file's folder.
+        size (int): Rows (dataset length).
+        num_classes (int): Columns.
+
+    Returns:
+        str: The new run id.
+    """
+    remove_score_files(folder, remove_folder=False)
+    run_id = uuid.uuid4().hex
+    _write_identity(folder, dict(run_id=run_id, rows=int(size),
+                                 classes=int(num_classes), complete=False,
+                                 transposed=False))
+    return run_id
+
+
+def check_score_files(folder: str, run_id: str,
+                      complete: bool = True) -> dict:
+    """The identity of ``folder``'s files, checked to be run ``run_id``'s.
+
+    Args:
+        folder (str): The score file's folder.
+        run_id (str): :func:`begin_score_files` of this run.
+        complete (bool): Also require every row written.
+
+    Returns:
+        dict: The identity.
+
+    Raises:
+        ScoreFolderError: The identity is missing, another run's, or (with
+            ``complete``) not complete.
+    """
+    path = osp.join(folder, IDENTITY)
+    try:
+        with open(path, encoding='utf-8') as f:
+            identity = json.load(f)
+    except (OSError, ValueError):
+        identity = {}
+    if not isinstance(identity, dict):
+        identity = {}
+    if identity.get('run_id') != run_id:
+        raise ScoreFolderError(
+            f'score_dir {folder}: its score files are not this run\'s '
+            f'({IDENTITY} names run {identity.get("run_id")}, this run is '
+            f'{run_id}): another run wrote into the folder meanwhile; give '
+            'each run its own score_dir')
+    if complete and not identity.get('complete'):
+        raise ScoreFolderError(f'score_dir {folder}: the score files of '
+                               f'run {run_id} are not complete')
+    return identity
+
+
+def finish_score_files(folder: str, run_id: str) -> None:
+    """Mark run ``run_id``'s files complete (after :func:`check_rows_once`).
+
+    Args:
+        folder (str): The score file's folder.
+        run_id (str): :func:`begin_score_files` of this run.
+    """
+    identity = check_score_files(folder, run_id, complete=False)
+    identity['complete'] = True
+    _write_identity(folder, identity)
 
 
 def create_score_files(folder: str, size: int, num_classes: int) -> None:
@@ -140,15 +241,24 @@ def check_rows_once(written: List[np.ndarray], size: int,
 
 
 def column_reader(
-        folder: str) -> Callable[[int, int], Tuple[np.ndarray, np.ndarray]]:
+        folder: str,
+        run_id: str) -> Callable[[int, int], Tuple[np.ndarray, np.ndarray]]:
     """A reader of class columns ``start:stop`` as ``[classes, images]``
-    scores and labels; the transpose is written on its first call."""
+    scores and labels of run ``run_id``'s complete score files; the
+    transpose is written on its first call (then recorded in the identity:
+    a transpose cut short by a kill is never taken as made)."""
     paths = [osp.join(folder, name) for name in SCORE_FILES]
+    made = []
 
     def read_cols(start: int, stop: int) -> Tuple[np.ndarray, np.ndarray]:
-        if not osp.exists(paths[3]):
-            transpose_npy(paths[0], paths[2])
-            transpose_npy(paths[1], paths[3])
+        if not made:
+            identity = check_score_files(folder, run_id)
+            if not identity.get('transposed'):
+                transpose_npy(paths[0], paths[2])
+                transpose_npy(paths[1], paths[3])
+                identity['transposed'] = True
+                _write_identity(folder, identity)
+            made.append(True)
         return (read_npy_rows(paths[2], start, stop),
                 read_npy_rows(paths[3], start, stop))
 
@@ -156,8 +266,9 @@ def column_reader(
 
 
 def remove_score_files(folder: str, remove_folder: bool) -> None:
-    """Remove the score files (and the folder, when it was temporary)."""
-    for name in SCORE_FILES:
+    """Remove the score files and their identity (and the folder, when it
+    was temporary)."""
+    for name in SCORE_FILES + (IDENTITY, ):
         path = osp.join(folder, name)
         if osp.exists(path):
             os.remove(path)

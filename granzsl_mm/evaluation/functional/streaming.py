@@ -57,7 +57,7 @@ def sparse_class_ap(cols: np.ndarray, scores: np.ndarray,
     Returns:
         np.ndarray: ``[num_classes]`` float64 AP; NaN without a positive.
     """
-    order = np.lexsort((scores, cols))
+    order = _class_score_order(cols, scores)
     cols, scores, labels = cols[order], scores[order], labels[order]
     bounds = np.searchsorted(cols, np.arange(num_classes + 1))
     ap = np.full(num_classes, np.nan, dtype=np.float64)
@@ -71,6 +71,18 @@ def sparse_class_ap(cols: np.ndarray, scores: np.ndarray,
         pos_ge = pos.size - np.searchsorted(pos, pos, 'left')
         ap[j] = float(np.sum(pos_ge / n_ge)) / pos.size
     return ap
+
+
+def _class_score_order(cols: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """``np.lexsort((scores, cols))``; for float32 scores one stable sort of
+    a 64-bit key (class, then the score's bits mapped to an unsigned order),
+    the same permutation in about half the time."""
+    if scores.dtype != np.float32 or cols.size == 0 or cols.min() < 0:
+        return np.lexsort((scores, cols))
+    bits = (scores + np.float32(0.0)).view(np.uint32)  # -0.0 -> 0.0
+    bits = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
+    key = (cols.astype(np.uint64) << np.uint64(32)) | bits.astype(np.uint64)
+    return np.argsort(key, kind='stable')
 
 
 class LabelSetAccumulator:
@@ -105,7 +117,8 @@ class LabelSetAccumulator:
         n_pos, hits = row_stats(s, t, self.ks)
         known = None
         if self.sparse is not None:
-            rr, cc = np.nonzero(t >= 0)
+            # flat indices: a 2-D np.nonzero is ~10x slower
+            rr, cc = np.divmod(np.flatnonzero(t >= 0), max(1, t.shape[1]))
             known = (rr + r0, cc + self.c0, s[rr, cc], t[rr, cc])
         self.add_counts(r0, n_pos, hits, known)
 

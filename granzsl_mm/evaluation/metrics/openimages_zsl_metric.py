@@ -26,6 +26,7 @@ from ..functional.openimages_protocol import (
     openimages_metrics_from_known,
     scored_classes,
 )
+from ..functional.score_file import check_score_files
 from .streaming_zsl_metric import StreamingZSLMultiLabelMetric
 
 __all__ = ['OpenImagesZSLMetric']
@@ -98,6 +99,7 @@ class OpenImagesZSLMetric(StreamingZSLMultiLabelMetric):
         """Positives among each image's top K over the scored classes of
         ``columns``, read back from the score file in row chunks."""
         c0, c1 = columns
+        check_score_files(folder, self._score_run)  # this run's, complete
         parts = []
         for a in range(0, size, self.chunk_rows):
             b = min(a + self.chunk_rows, size)

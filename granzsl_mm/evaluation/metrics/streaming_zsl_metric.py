@@ -21,7 +21,10 @@ This metric gives the same numbers with memory bounded by one chunk:
    broadcast.
 
 With ``keep_files`` the score files hold every score and label and are
-left in ``score_dir``; otherwise they are removed afterwards.
+left in ``score_dir``, with ``score_files.json`` naming their run;
+otherwise they are removed afterwards. Whatever an earlier run left in
+``score_dir`` (another checkpoint's kept files, a run killed before its
+clean-up) is cleared when this run writes its files, never read.
 
 Scores are kept as float32 (half the memory and disk of float64): float64
 scores are narrowed per buffered chunk and refused when that makes two
@@ -30,6 +33,7 @@ different scores of a class or of an image in the chunk equal
 only, as ``ZSLMultiLabelMetric``; the signed-label check runs once over
 all ranks' chunks.
 """
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -51,9 +55,11 @@ from granzsl_mm.utils.label_matrix import (
 
 from ..functional.multilabel_ap import to_numpy, validate_scores_targets
 from ..functional.score_file import (
+    begin_score_files,
     check_rows_once,
     column_reader,
     create_score_files,
+    finish_score_files,
     make_score_folder,
     promote_in_order,
     real_rows,
@@ -124,6 +130,8 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         self._reset()
 
     def _reset(self) -> None:
+        self._counter: Optional[ThreadPoolExecutor] = None
+        self._counting: Optional[Future] = None
         self._num_classes: Optional[int] = None  # stored columns
         self._num_zsl: Optional[int] = None  # of them pred_score_zsl's
         self._sample_idx: List[int] = []
@@ -134,6 +142,7 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         self._has_unknown = self._has_negative = False
         self._spill_file = SpillFile(self.sparse_limit,
                                      self._needs_score_file())
+        self._score_run: Optional[str] = None  # rank 0: its score files
 
     def _needs_score_file(self) -> bool:
         """Whether every row goes to the score file from the start."""
@@ -151,20 +160,62 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         return {name: ranges[name] for name in self.label_sets}
 
     def _flush(self) -> None:
-        """Count the buffered rows per label set and hand them to the
-        spill file."""
+        """Hand the buffered rows to the counting thread.
+
+        The counting of a chunk (checks, top-K per label set, the spill
+        file) runs in one background thread while the caller produces the
+        next chunk: NumPy and torch release the GIL, so a model's forward
+        (or a score file being read) and the counting overlap. One chunk is
+        counted at a time, in order; an error raised while counting reaches
+        the caller at the next flush or at ``evaluate``.
+        """
         if not self._buf_s:
             return
-        s, t = validate_scores_targets(np.stack(self._buf_s),
-                                       np.stack(self._buf_t),
-                                       signed_check=False)  # at the end
+        s, t = np.stack(self._buf_s), np.stack(self._buf_t)
+        idx = self._sample_idx[len(self._sample_idx) - len(s):]
+        self._buf_s, self._buf_t = [], []
+        self._wait_counting()  # memory: at most this chunk and the next
+        if self._counter is None:
+            self._counter = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix='streaming_metric')
+        self._counting = self._counter.submit(self._count_chunk, s, t, idx)
+
+    def _wait_counting(self, stop: bool = False) -> None:
+        """Wait for the chunk being counted (its error is raised here);
+        ``stop``: also end the counting thread."""
+        pending, self._counting = self._counting, None
+        try:
+            if pending is not None:
+                pending.result()
+        finally:
+            if stop and self._counter is not None:
+                self._counter.shutdown(wait=True)
+                self._counter = None
+
+    def _count_chunk(self, s: np.ndarray, t: np.ndarray,
+                     idx: List[int]) -> None:
+        """Count one chunk per label set and hand it to the spill file."""
+        # checked per chunk, not per sample (a per-row check costs as much
+        # as the counting); a non-finite row is still named by its
+        # sample_idx
+        try:
+            s, t = validate_scores_targets(s, t, signed_check=False)
+        except ValueError:
+            finite = np.isfinite(s).all(axis=1)
+            if finite.all():
+                raise
+            row = int(np.flatnonzero(~finite)[0])
+            col = int(np.flatnonzero(~np.isfinite(s[row]))[0])
+            field = 'pred_score_zsl' if col >= s.shape[1] - (
+                self._num_zsl or 0) else 'pred_score'
+            check_scores(s[row], f'{field} of sample {idx[row]}')
+            raise
         # the files are float32: float64 scores must not become ties
         s = cast_keeping_ties(
             s, np.float32, type(self).__name__,
             advice='Score them with ZSLMultiLabelMetric (float64 in '
             'memory), or cast them to float32 yourself if those ties are '
             'meant.')
-        self._buf_s, self._buf_t = [], []
         self._has_unknown = self._has_unknown or bool((t < 0).any())
         self._has_negative = self._has_negative or bool((t == 0).any())
         for name, (c0, c1) in self._ranges(s.shape[1]).items():
@@ -184,16 +235,15 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                 raise ValueError('StreamingZSLMultiLabelMetric needs '
                                  '`pred_score`, `gt_score` and `sample_idx` '
                                  'in every data sample')
-            # narrowed to float32 per chunk, refused if that makes ties
+            # narrowed to float32 per chunk, refused if that makes ties;
+            # finite values checked per chunk (_flush)
             pred = to_numpy(pred).reshape(-1)
-            check_scores(pred, f'pred_score of sample {idx}')
             # labels keep their dtype until checked per chunk (a 0.5 must
             # not be cast to 0 on the way in)
             gt = to_numpy(gt).reshape(-1)
             zsl = get('pred_score_zsl')
             if zsl is not None:
                 zsl = to_numpy(zsl).reshape(-1)
-                check_scores(zsl, f'pred_score_zsl of sample {idx}')
             num_zsl = 0 if zsl is None else zsl.size
             if self._num_classes is None:
                 self._num_classes, self._num_zsl = pred.size + num_zsl, \
@@ -232,6 +282,8 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         promoted, box = False, [None]
         if is_main_process():
             box = [make_score_folder(self.score_dir)]
+            # an earlier run's files there are cleared, never read
+            self._score_run = begin_score_files(box[0], size, num_classes)
             promoted = get_dist_info()[1] == 1 and promote_in_order(
                 self._spill_file, box[0], idx, size)
             if not promoted:
@@ -276,6 +328,7 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                              f'columns, pred_score_zsl): {classes}')
         num_classes, self._num_zsl = classes[0]
         self._flush()
+        self._wait_counting(stop=True)
         # one rank past sparse_limit: every rank writes the score file
         with_file = any(all_gather_object(self._spill_file.spilled))
         if with_file:
@@ -309,6 +362,8 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                          folder: Optional[str], size: int,
                          num_classes: int) -> Dict[str, float]:
         check_rows_once(written, size, type(self).__name__)
+        if folder is not None:
+            finish_score_files(folder, self._score_run)
         refuse_signed(any(st['kinds'][0] for st in stats),
                       any(st['kinds'][1] for st in stats))
         metrics = self._compute(folder, size, num_classes, stats)
@@ -340,7 +395,8 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                  stats: List[dict]) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
         # only called after a spill (folder set)
-        read_cols = column_reader(folder) if folder else None
+        read_cols = column_reader(folder, self._score_run) if folder \
+            else None
         order, known = self._gathered(stats)
         sparse = known is not None
         metrics: Dict[str, float] = {}

@@ -39,6 +39,19 @@ def check_protocol_options(label_sets: Sequence[str],
     return tuple(label_sets)
 
 
+def _experiment_name() -> Optional[str]:
+    """The current run's experiment name without the time stamp mmengine's
+    Runner appends (``granzsl_demo_20261205_051024`` -> ``granzsl_demo``),
+    or None outside a run."""
+    import re
+
+    from mmengine.logging import MessageHub
+    if not MessageHub._instance_dict:  # no run: get_current_instance
+        return None                     # would make a root instance
+    name = MessageHub.get_current_instance().instance_name
+    return re.sub(r'_\d{8}_\d{6}$', '', name) or None
+
+
 _SCALAR_KEYS = ('mAP', 'P@', 'R@', 'F1@', 'img_P@', 'img_R@')
 
 
@@ -123,6 +136,9 @@ class ZSLMultiLabelMetric(ZSLProtocolMetric):
             :mod:`granzsl_mm.evaluation.functional.multilabel_ap`.
         out_dir: If given, per-class AP JSON/CSV and PNG plots are written
             there (see :mod:`granzsl_mm.evaluation.reports`).
+        method: The method's name in the plots' titles (default: the run's
+            experiment name, the config's file name without its time
+            stamp).
         collect_device: ``'cpu'`` or ``'gpu'`` for gathering results.
         prefix: Optional prefix of all keys (e.g. ``'val-seen'``).
     """
@@ -134,6 +150,7 @@ class ZSLMultiLabelMetric(ZSLProtocolMetric):
                  drop_empty_images: bool = False,
                  ties: str = 'pessimistic',
                  out_dir: Optional[str] = None,
+                 method: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(topk, label_sets, empty_class, drop_empty_images,
@@ -142,6 +159,7 @@ class ZSLMultiLabelMetric(ZSLProtocolMetric):
             raise ValueError(f'ties must be one of {TIE_RULES}, got {ties!r}')
         self.ties = ties
         self.out_dir = out_dir
+        self.method = method
 
     @property
     def protocol(self) -> str:
@@ -258,5 +276,7 @@ class ZSLMultiLabelMetric(ZSLProtocolMetric):
         if self.out_dir is not None and per_class:
             from ..reports import write_reports
             write_reports(self.out_dir, per_class, arrays, self.dataset_meta,
-                          prefix=self.prefix)
+                          prefix=self.prefix,
+                          method=self.method or _experiment_name(),
+                          drop_empty_images=self.drop_empty_images)
         return metrics

@@ -16,19 +16,28 @@ from torch import Tensor
 from granzsl_mm.registry import MODELS
 
 from .open_clip_builder import PRECISIONS, build_open_clip
+from .resnet_tower import (
+    attention_pool_tokens,
+    is_modified_resnet,
+    resnet_feature_map,
+)
+from .tagclip_tower import attention_block, self_only_mask
 
 __all__ = ['OpenCLIPBackbone', 'interpolate_pos_embed', 'clearclip_attention']
 
-DENSE_MODES = (None, 'plain', 'clearclip')
+DENSE_MODES = (None, 'plain', 'clearclip', 'tagclip')
 OUT_TYPES = ('tuple', 'global')
 
 
-def interpolate_pos_embed(pos_embed: Tensor, grid: Tuple[int, int]) -> Tensor:
+def interpolate_pos_embed(pos_embed: Tensor, grid: Tuple[int, int],
+                          mode: str = 'bicubic') -> Tensor:
     """Resize a ``[1 + g*g, W]`` CLS + square-grid positional embedding.
 
     Args:
         pos_embed: The learned embedding, CLS first.
         grid: Target ``(h, w)`` patch grid.
+        mode: ``'bicubic'`` or ``'bilinear'`` (TagCLIP's), no corner
+            alignment.
 
     Returns:
         Tensor: ``[1 + h*w, W]``; the input itself when the grid matches.
@@ -42,7 +51,7 @@ def interpolate_pos_embed(pos_embed: Tensor, grid: Tuple[int, int]) -> Tensor:
         return pos_embed
     patch_pos = patch_pos.reshape(1, side, side, -1).permute(0, 3, 1, 2)
     patch_pos = F.interpolate(patch_pos.float(), size=tuple(grid),
-                              mode='bicubic', align_corners=False)
+                              mode=mode, align_corners=False)
     patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(grid[0] * grid[1], -1)
     return torch.cat([cls_pos, patch_pos.to(pos_embed.dtype)], dim=0)
 
@@ -79,11 +88,14 @@ class OpenCLIPBackbone(BaseModule):
 
     Args:
         arch: open_clip architecture name.
-        pretrained: open_clip tag or local checkpoint path (None: random).
+        pretrained: open_clip tag, local checkpoint path, or ``'random'``
+            (an explicitly random tower; None is refused).
         model_cfg: open_clip config dict for a custom architecture.
         dense_mode: None (global only), ``'plain'`` (patch tokens after
-            ``ln_post @ proj``) or ``'clearclip'`` (q-q attention in the last
-            block, see :func:`clearclip_attention`).
+            ``ln_post @ proj``), ``'clearclip'`` (q-q attention in the last
+            block, see :func:`clearclip_attention`) or ``'tagclip'`` (each
+            token attends to itself only in the last block, residual and
+            MLP kept, see :func:`.tagclip_tower.attention_block`).
         frozen: Freeze the whole CLIP model.
         trainable_blocks_from: If set, vision blocks with index >= this,
             ``ln_post`` and ``proj`` are trainable (the rest stays frozen).
@@ -115,17 +127,31 @@ class OpenCLIPBackbone(BaseModule):
             arch, pretrained=pretrained, model_cfg=model_cfg,
             precision=precision)
         visual = self.clip.visual
+        # a ModifiedResNet (RN50, RN101): its code is in resnet_tower.py
+        self.is_resnet = is_modified_resnet(visual)
         needed = ('conv1', 'class_embedding', 'positional_embedding',
                   'ln_pre', 'transformer', 'ln_post', 'proj')
-        if not all(hasattr(visual, n) for n in needed) or getattr(
+        if self.is_resnet:
+            if dense_mode not in (None, 'plain') or \
+                    trainable_blocks_from is not None:
+                raise ValueError(f'{arch!r} is a ResNet tower: dense_mode '
+                                 f'{dense_mode!r} and trainable_blocks_from '
+                                 'are ViT options (use dense_mode None or '
+                                 "'plain')")
+        elif not all(hasattr(visual, n) for n in needed) or getattr(
                 visual, 'attn_pool', None) is not None:
             raise TypeError(f'{arch!r}: OpenCLIPBackbone needs an open_clip '
-                            'ViT image tower with CLS token pooling.')
+                            'ViT image tower with CLS token pooling or a '
+                            'ModifiedResNet.')
         self.dense_mode = dense_mode
         self.out_type = out_type
         self.dtype = PRECISIONS[precision]
-        self.embed_dim = int(visual.proj.shape[1])
-        self.num_layers = len(visual.transformer.resblocks)
+        if self.is_resnet:
+            self.embed_dim = int(visual.attnpool.c_proj.out_features)
+            self.num_layers = 0  # no transformer blocks
+        else:
+            self.embed_dim = int(visual.proj.shape[1])
+            self.num_layers = len(visual.transformer.resblocks)
         self.frozen = frozen
         self.trainable_blocks_from = trainable_blocks_from
         self._set_trainable()
@@ -164,8 +190,17 @@ class OpenCLIPBackbone(BaseModule):
 
         Returns:
             tuple: ``(global [B, D], dense [B, h*w, D] or None)``
-            un-normalised, or ``(global,)`` when ``out_type='global'``.
+            un-normalised, or ``(global,)`` when ``out_type='global'``. A
+            ResNet tower: the attention-pool output and, for ``'plain'``, the
+            pool's value / output projections at the ``h*w`` positions
+            (:func:`~.resnet_tower.attention_pool_tokens`).
         """
+        if self.is_resnet:
+            global_feat, regions = self.forward_regions(images)
+            dense = regions[:, 1:] if self.dense_mode == 'plain' else None
+            if self.out_type == 'global':
+                return (global_feat, )
+            return global_feat, dense
         last_block = self.clip.visual.transformer.resblocks[-1]
         last_in = self.forward_tokens(images, stop=self.num_layers - 1)
         x = last_block(last_in)
@@ -176,13 +211,43 @@ class OpenCLIPBackbone(BaseModule):
         elif self.dense_mode == 'clearclip':
             y = clearclip_attention(last_block, last_in)
             dense = self.project_tokens(y[:, 1:])
+        elif self.dense_mode == 'tagclip':
+            y, _ = attention_block(last_block, last_in,
+                                   self_only_mask(last_in.shape[1]))
+            dense = self.project_tokens(y[:, 1:])
         if self.out_type == 'global':
             return (global_feat, )
         return global_feat, dense
 
+    def forward_regions(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+        """Global embedding and region tokens, the pooled position first.
+
+        What DualCoOp's region aggregation runs over. A ResNet tower: the
+        attention-pool output and ``c_proj(v_proj(.))`` at the mean position
+        and at every feature-map position, as DualCoOp's image encoder. A ViT:
+        the CLS embedding and all tokens after ``ln_post @ proj`` (CLS first:
+        the ``'plain'`` dense tokens, whatever ``dense_mode`` says).
+
+        Args:
+            images: ``[B, 3, H, W]``.
+
+        Returns:
+            tuple: ``global [B, D]`` and ``regions [B, 1 + h*w, D]``,
+            un-normalised.
+        """
+        visual = self.clip.visual
+        if self.is_resnet:
+            fmap = resnet_feature_map(visual, images.to(self.dtype))
+            pos = interpolate_pos_embed(visual.attnpool.positional_embedding,
+                                        fmap.shape[-2:])
+            return attention_pool_tokens(visual.attnpool, fmap, pos)
+        tokens = self.project_tokens(self.forward_tokens(images))
+        return tokens[:, 0], tokens
+
     # ------------------------------------------------------- token level
     def forward_tokens(self, images: Tensor,
-                       stop: Optional[int] = None) -> Tensor:
+                       stop: Optional[int] = None,
+                       pos_mode: str = 'bicubic') -> Tensor:
         """Token sequence of the image tower, before ``ln_post``.
 
         The stem (patch embedding, CLS token, positional embedding
@@ -192,6 +257,8 @@ class OpenCLIPBackbone(BaseModule):
         Args:
             images: ``[B, 3, H, W]``, H and W multiples of the patch size.
             stop: Number of blocks to run (None: all, 0: the stem only).
+            pos_mode: Interpolation of the positional embedding (see
+                :func:`interpolate_pos_embed`).
 
         Returns:
             Tensor: ``[B, 1 + h*w, W]`` tokens (CLS first), in the tower's
@@ -203,8 +270,8 @@ class OpenCLIPBackbone(BaseModule):
         x = x.flatten(2).transpose(1, 2)
         cls = visual.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
         x = torch.cat([cls, x], dim=1)
-        x = x + interpolate_pos_embed(visual.positional_embedding,
-                                      grid).to(x.dtype)
+        x = x + interpolate_pos_embed(visual.positional_embedding, grid,
+                                      pos_mode).to(x.dtype)
         x = visual.ln_pre(x)
         return self.forward_blocks(x, 0, stop)
 
@@ -283,5 +350,8 @@ class OpenCLIPBackbone(BaseModule):
 
     @property
     def patch_size(self) -> Sequence[int]:
-        """Patch size ``(ph, pw)`` of the image tower."""
+        """Patch size ``(ph, pw)`` of the image tower (a ResNet: its
+        stride, 32)."""
+        if self.is_resnet:
+            return (32, 32)
         return tuple(self.clip.visual.conv1.kernel_size)

@@ -29,7 +29,14 @@ from granzsl_mm.utils.torchscript_archive import (
     read_torchscript_state_dict,
 )
 
-__all__ = ['build_open_clip', 'register_model_cfg', 'resolve_quick_gelu',
+from .tower_weights import (
+    mark_tower_weights,
+    missing_weights_file,
+    resolve_tower_weights,
+)
+
+__all__ = ['build_open_clip', 'register_model_cfg', 'register_own_configs',
+           'own_architectures', 'resolve_quick_gelu',
            'ActivationMismatchError', 'PRECISIONS']
 
 PRECISIONS = {'fp32': torch.float32, 'bf16': torch.bfloat16,
@@ -38,11 +45,18 @@ _OWN_CONFIG_DIR = osp.join(osp.dirname(__file__), 'model_configs')
 _registered_dirs = set()
 
 
-def _register_own_configs() -> None:
-    # Our architecture files (e.g. TinyCLIP-test) become open_clip names.
+def register_own_configs() -> None:
+    """Make our architecture files (``model_configs/*.json``: TinyCLIP-test,
+    TinyCLIP-world) open_clip names (idempotent; no download)."""
     if _OWN_CONFIG_DIR not in _registered_dirs:
         open_clip.add_model_config(_OWN_CONFIG_DIR)
         _registered_dirs.add(_OWN_CONFIG_DIR)
+
+
+def own_architectures() -> list:
+    """Names of our architecture files (``model_configs/*.json``)."""
+    return sorted(osp.splitext(name)[0] for name in os.listdir(_OWN_CONFIG_DIR)
+                  if name.endswith('.json'))
 
 
 def register_model_cfg(model_cfg: dict, name: Optional[str] = None) -> str:
@@ -267,6 +281,9 @@ def _check_pretrained(arch: str, pretrained: str) -> None:
     if osp.isfile(pretrained):
         return
     cfg = open_clip.get_pretrained_cfg(arch, pretrained)
+    if not cfg and (osp.splitext(pretrained)[1] or '/' in pretrained
+                    or os.sep in pretrained):
+        raise missing_weights_file(pretrained)  # a path, not a tag
     if not cfg:
         tags = open_clip.list_pretrained_tags_by_model(arch)
         raise ValueError(
@@ -294,19 +311,26 @@ def build_open_clip(arch: str,
             ``model_configs/*.json`` such as ``'TinyCLIP-test'``). With
             ``model_cfg`` it is only used as a readable name prefix.
         pretrained: An open_clip tag (``'openai'``), a local checkpoint
-            path, or None for random weights.
+            path, or ``'random'`` for open_clip's random initialisation
+            (None / empty is refused: see
+            :mod:`~granzsl_mm.models.backbones.tower_weights`).
         model_cfg: An open_clip config dict for custom / tiny architectures.
         precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         quick_gelu: Activation wanted (None: as the weights were trained,
             see :func:`resolve_quick_gelu`; a contradiction is refused).
 
     Returns:
-        tuple: ``(model, tokenizer)``; the model is in eval mode.
+        tuple: ``(model, tokenizer)``; the model is in eval mode and records
+        where its weights came from (:func:`mark_tower_weights`).
+
+    Raises:
+        MissingClipWeightsError: No weights and no explicit ``'random'``.
     """
     if precision not in PRECISIONS:
         raise ValueError(f'precision must be one of {list(PRECISIONS)}, '
                          f'got {precision!r}')
-    _register_own_configs()
+    register_own_configs()
+    name = arch
     if model_cfg is not None:
         arch = register_model_cfg(dict(model_cfg), name=arch)
     elif arch not in open_clip.list_models() and not arch.startswith(
@@ -314,6 +338,8 @@ def build_open_clip(arch: str,
         raise ValueError(f'Unknown open_clip architecture {arch!r}; pass '
                          'model_cfg=dict(...) for a custom one.')
     hub = arch.startswith(('hf-hub:', 'local-dir:'))
+    source = pretrained
+    pretrained = resolve_tower_weights(name, pretrained)
     use_quick = resolve_quick_gelu(arch, pretrained, model_cfg, quick_gelu)
     if pretrained:
         _check_pretrained(arch, pretrained)
@@ -334,5 +360,6 @@ def build_open_clip(arch: str,
     if archive:
         load_torchscript_weights(model, pretrained)
     model = model.to(PRECISIONS[precision]).eval()
+    mark_tower_weights(model, source or arch)
     tokenizer = open_clip.get_tokenizer(arch)
     return model, tokenizer

@@ -25,3 +25,15 @@ __all__ += ['SigRL']
 from .mkt_stage2 import MKTPromptTuning  # noqa: E402
 
 __all__ += ['MKTPromptTuning']
+
+from .dualcoop import DualCoOp, region_aggregated_logits  # noqa: E402
+
+__all__ += ['DualCoOp', 'region_aggregated_logits']
+
+from .recover_match import RecoverMatch  # noqa: E402
+
+__all__ += ['RecoverMatch']
+
+from .taidpt import TaIDPT, double_grained_logits  # noqa: E402
+
+__all__ += ['TaIDPT', 'double_grained_logits']

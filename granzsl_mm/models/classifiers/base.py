@@ -23,7 +23,40 @@ from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
 
-__all__ = ['MultiLabelClassifierBase', 'drop_state_dict_keys']
+__all__ = ['MultiLabelClassifierBase', 'drop_state_dict_keys',
+           'check_label_sets']
+
+LABEL_SETS = ('gzsl', 'zsl')
+
+
+def check_label_sets(num_classes: int, num_seen_classes: int,
+                     label_set: Optional[str] = None,
+                     min_seen: int = 1) -> None:
+    """Refuse class counts (seen first, then unseen) and a scored label set
+    that do not fit together.
+
+    Args:
+        num_classes (int): All classes.
+        num_seen_classes (int): The first ``num_seen_classes`` are seen.
+        label_set (str, optional): ``'gzsl'`` or ``'zsl'`` (None: not
+            checked); ``'zsl'`` needs unseen classes.
+        min_seen (int): Fewest seen classes (0 for a model that may score
+            unseen classes only).
+
+    Raises:
+        ValueError: Naming the bad value.
+    """
+    if not min_seen <= num_seen_classes <= num_classes:
+        raise ValueError(f'num_seen_classes={num_seen_classes} must lie in '
+                         f'[{min_seen}, num_classes={num_classes}]')
+    if label_set is None:
+        return
+    if label_set not in LABEL_SETS:
+        raise ValueError(f'label_set must be one of {LABEL_SETS}, got '
+                         f'{label_set!r}')
+    if label_set == 'zsl' and num_seen_classes == num_classes:
+        raise ValueError("label_set='zsl' needs unseen classes "
+                         '(num_seen_classes < num_classes)')
 
 
 def drop_state_dict_keys(module: nn.Module, state_dict: dict, prefix: str,

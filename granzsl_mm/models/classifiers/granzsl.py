@@ -22,7 +22,7 @@ from granzsl_mm.registry import MODELS
 from granzsl_mm.structures.class_names import ClassSource, read_class_names
 
 from ..tta.snippets import SCORE_MODES, image_scores
-from .base import MultiLabelClassifierBase
+from .base import MultiLabelClassifierBase, check_label_sets
 
 __all__ = ['GranZSL', 'TEST_SELECTION_MARK']
 
@@ -87,9 +87,7 @@ class GranZSL(MultiLabelClassifierBase):
         if data_preprocessor is None:
             data_preprocessor = dict(type='TextImageDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if not 0 <= num_seen_classes <= num_classes:
-            raise ValueError(f'num_seen_classes={num_seen_classes} must lie in '
-                             f'[0, num_classes={num_classes}]')
+        check_label_sets(num_classes, num_seen_classes, min_seen=0)
         if score_mode not in SCORE_MODES:
             raise ValueError(f'score_mode must be one of {SCORE_MODES}')
         if class_names is not None:

@@ -42,7 +42,7 @@ from granzsl_mm.registry import MODELS
 from granzsl_mm.structures.class_names import ClassSource, read_class_names
 from granzsl_mm.structures.prompts import MKT_TEMPLATE
 
-from .base import MultiLabelClassifierBase
+from .base import MultiLabelClassifierBase, check_label_sets
 from .mkt_scores import mkt_local_scores, normalized_average_scores
 from .mkt_spml import log_score_scale, seen_columns, stack_gt_scores, stack_soft_targets
 from .mkt_teacher import FrozenTailTeacher
@@ -109,15 +109,7 @@ class MKT(MultiLabelClassifierBase):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(
             type='ClsDataPreprocessor'), init_cfg=init_cfg)
-        if not 0 < num_seen_classes <= num_classes:
-            raise ValueError(f'num_seen_classes={num_seen_classes} must lie '
-                             f'in [1, num_classes={num_classes}]')
-        if label_set not in ('gzsl', 'zsl'):
-            raise ValueError(f"label_set must be 'gzsl' or 'zsl', got "
-                             f'{label_set!r}')
-        if label_set == 'zsl' and num_seen_classes == num_classes:
-            raise ValueError("label_set='zsl' needs unseen classes "
-                             '(num_seen_classes < num_classes)')
+        check_label_sets(num_classes, num_seen_classes, label_set)
         if not score_scale > 0:
             raise ValueError(f'score_scale must be > 0, got {score_scale}')
         if template.count('{}') != 1:

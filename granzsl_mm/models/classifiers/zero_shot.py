@@ -1,7 +1,9 @@
 """CLIP zero-shot multi-label classifier with a switchable vocabulary.
 
 Scores are per class and independent (sigmoid or raw, never a softmax over
-the classes), so one pass over the whole vocabulary serves ZSL and GZSL.
+the classes), so one pass over the whole vocabulary serves ZSL and GZSL;
+the exception, ``score_mode='tagclip'`` (TagCLIP's softmax over the scored
+words), scores ZSL in a pass of its own.
 Every word is embedded either by a *learned* class embedding (GranZSL names,
 tuned prompts: see :mod:`granzsl_mm.models.text.class_vocabulary`) or, when it
 has none, by the prompt-template ensemble of the CLIP text tower; the
@@ -28,8 +30,10 @@ from granzsl_mm.structures.prompts import CLIP_TEMPLATE
 
 from ..text.class_vocabulary import ClassVocabulary
 from ..tta.snippets import aggregate_snippets, cut_snippets, local_scores
+from ..tta.view_chunks import ViewChunker
 from .base import MultiLabelClassifierBase
 from .mkt_scores import topk_patch_scores
+from .tagclip_scores import TagCLIPScorer
 
 __all__ = ['ZeroShotMultiLabelClassifier', 'topk_patch_scores']
 
@@ -138,7 +142,7 @@ class VocabularyMixin:
         return self._vocab_embeds
 
 
-SCORE_MODES = ('global', 'local', 'both')
+SCORE_MODES = ('global', 'local', 'both', 'tagclip')
 LOCAL_POOLINGS = ('softmax', 'topk')
 SCORE_ACTS = ('none', 'sigmoid')
 
@@ -164,14 +168,23 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
             backbone's CLIP (``backbone.clip``).
         templates: Prompt templates (``'single'``, ``'openai_imagenet_80'``
             or a list of strings with ``{}``).
-        score_mode: ``'global'``, ``'local'`` or ``'both'`` (the mean).
+        score_mode: ``'global'``, ``'local'``, ``'both'`` (the mean) or
+            ``'tagclip'`` (TagCLIP's local-to-global scores, see
+            :mod:`.tagclip_scores`: a softmax over the scored words and the
+            background words, so ZSL is scored in a pass of its own).
         local_pooling: ``'softmax'`` (GranZSL: ``sum_p softmax(sL) * sL``) or
             ``'topk'`` (MKT: ``s`` * mean of the top-k patch cosines).
         topk_patches: k of ``'topk'`` pooling.
         logit_scale: ``s``; ``'clip'`` uses CLIP's learned temperature.
+        logit_bias: ``b`` added to the scaled scores before ``score_act``
+            (None: none; ``'clip'``: the model's learned ``logit_bias``,
+            SigLIP's, for ``sigmoid(s * cos + b)``).
         score_act: ``'none'`` (raw scores) or ``'sigmoid'``.
         vocabulary: Initial vocabulary, see :meth:`set_vocabulary`.
         vocabulary_file: Learned embeddings to load (:meth:`load_vocabulary`).
+        tagclip: Settings of ``score_mode='tagclip'``
+            (:class:`.tagclip_scores.TagCLIPScorer`: ``background``,
+            ``layers``, ``min_votes``, ``reweight``).
         data_preprocessor: Defaults to ``ClsDataPreprocessor`` with CLIP's
             mean / std and BGR->RGB.
         init_cfg: Initialisation config.
@@ -188,9 +201,11 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
                  local_pooling: str = 'softmax',
                  topk_patches: int = 1,
                  logit_scale: Union[float, str] = 'clip',
+                 logit_bias: Union[float, str, None] = None,
                  score_act: str = 'none',
                  vocabulary: Union[str, Sequence[str]] = 'all',
                  vocabulary_file: Optional[str] = None,
+                 tagclip: Optional[dict] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -221,7 +236,15 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
             raise ValueError("logit_scale='clip' needs a CLIP text encoder")
         self._logit_scale = logit_scale if logit_scale == 'clip' else float(
             logit_scale)
+        if logit_bias == 'clip' and getattr(getattr(
+                self.text_encoder, 'clip', None), 'logit_bias', None) is None:
+            raise ValueError("logit_bias='clip' needs a model with a learned "
+                             'logit_bias (SigLIP)')
+        self._logit_bias = logit_bias if logit_bias in (None, 'clip') \
+            else float(logit_bias)
         self.score_act = score_act
+        self.tagclip = TagCLIPScorer(**(tagclip or {}))
+        self._tagclip_background: Optional[torch.Tensor] = None
         self._vocab_embeds: Optional[torch.Tensor] = None
         if vocabulary_file:
             self.load_vocabulary(vocabulary_file)
@@ -289,6 +312,15 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
             return float(self.text_encoder.clip.logit_scale.detach().exp())
         return self._logit_scale
 
+    @property
+    def logit_bias(self) -> float:
+        """``b``: the configured number, the model's learned bias, or 0."""
+        if self._logit_bias is None:
+            return 0.0
+        if self._logit_bias == 'clip':
+            return float(self.text_encoder.clip.logit_bias.detach())
+        return self._logit_bias
+
     # -------------------------------------------------------------- scoring
     def extract_feat(self, inputs: torch.Tensor
                      ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -341,6 +373,9 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
                             glob: torch.Tensor) -> torch.Tensor:
         """Combine cosines into ``[N, V]`` scores (then ``score_act``)."""
         scale = self.logit_scale
+        if self.score_mode == 'tagclip':
+            raise ValueError("score_mode='tagclip' scores images "
+                             '(tagclip_scores), not cosines')
         if self.score_mode != 'global' and local is None:
             raise ValueError(f"score_mode={self.score_mode!r} needs dense "
                              "features (backbone dense_mode='plain' or "
@@ -354,6 +389,8 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
                           topk_patch_scores(local, self.topk_patches, scale))
             scores = local_term if self.score_mode == 'local' else 0.5 * (
                 global_term + local_term)
+        if self._logit_bias is not None:
+            scores = scores + self.logit_bias
         return scores.sigmoid() if self.score_act == 'sigmoid' else scores
 
     def snippet_scores(self, images: torch.Tensor,
@@ -363,12 +400,19 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
 
         Needs dense features and ``local_pooling='softmax'``.
         """
+        if self.score_mode == 'tagclip':
+            raise ValueError("score_mode='tagclip' has no snippet "
+                             'aggregation (TagCLIP crops its own regions); '
+                             'test without --tta')
         if self.local_pooling != 'softmax':
             raise ValueError("snippet aggregation pools with a softmax; set "
                              "local_pooling='softmax'")
         crops = cut_snippets(images, grids)
         views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], 1)
-        local, glob = self.view_cosines(views.flatten(0, 1))
+        if getattr(self, 'view_chunker', None) is None:
+            self.view_chunker = ViewChunker('auto')  # measured on a CPU
+        local, glob = self.view_chunker(self.view_cosines,
+                                        views.flatten(0, 1))
         if local is None:
             raise ValueError('snippet aggregation needs dense features')
         bsz, num = views.shape[:2]
@@ -377,11 +421,35 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
         scores = aggregate_snippets(local[:, 0], glob[:, 0], local[:, 1:],
                                     glob[:, 1:], grids, self.logit_scale,
                                     mode=self.score_mode)
+        if self._logit_bias is not None:
+            scores = scores + self.logit_bias
         return scores.sigmoid() if self.score_act == 'sigmoid' else scores
 
     # ----------------------------------------------------------------- modes
+    def tagclip_scores(self, inputs: torch.Tensor,
+                       embeddings: Optional[torch.Tensor] = None
+                       ) -> torch.Tensor:
+        """TagCLIP's ``[B, V]`` scores (``score_act`` applied).
+
+        Args:
+            inputs: ``[B, 3, H, W]`` preprocessed images.
+            embeddings: ``[V, D]`` words scored (default: the vocabulary);
+                the softmax runs over them and the background words.
+        """
+        if self._tagclip_background is None:
+            self._tagclip_background = self.embed_words(
+                self.tagclip.background)[0] if self.tagclip.background \
+                else torch.zeros(0, self.class_embeddings().shape[1])
+        names = self.class_embeddings() if embeddings is None else embeddings
+        scores = self.tagclip.scores(self.backbone, inputs, names,
+                                     self._tagclip_background,
+                                     self.logit_scale)
+        return scores.sigmoid() if self.score_act == 'sigmoid' else scores
+
     def forward_tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         """``[B, V]`` scores over the vocabulary."""
+        if self.score_mode == 'tagclip':
+            return self.tagclip_scores(inputs)
         return self.scores_from_cosines(*self.view_cosines(inputs))
 
     def loss(self, inputs: torch.Tensor, data_samples: List[DataSample]):
@@ -397,6 +465,15 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
                 ) -> List[DataSample]:
         """``pred_score`` over the vocabulary (``pred_score_zsl`` too when the
         vocabulary is ``'all'`` and the seen classes are known)."""
+        if self.score_mode == 'tagclip':
+            scores = self.tagclip_scores(inputs)
+            zsl = None
+            if self.vocab.subset == 'all' and self.num_seen_classes:
+                zsl = self.tagclip_scores(
+                    inputs, self.class_embeddings()[self.num_seen_classes:])
+            meta = dict(vocabulary=self.vocabulary,
+                        vocabulary_sources=self.vocabulary_sources)
+            return self.pack_scores(scores, data_samples, zsl, meta)
         return self.pack_predictions(
             self.scores_from_cosines(*self.view_cosines(inputs)), data_samples)
 
@@ -414,4 +491,5 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
         """Switch mode; prompt embeddings are recomputed afterwards."""
         super().train(mode)
         self._vocab_embeds = None
+        self._tagclip_background = None
         return self

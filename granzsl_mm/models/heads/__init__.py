@@ -23,3 +23,11 @@ __all__ += ['SemanticDecoupling', 'SemanticVisualReconstruction', 'SigRLHead',
 from .prompt_context_learner import PromptContextLearner  # noqa: E402
 
 __all__ += ['PromptContextLearner']
+
+from .context_prompt_learner import ContextPromptLearner  # noqa: E402
+
+__all__ += ['ContextPromptLearner']
+
+from .ladder_local_adapter import LadderLocalAdapter  # noqa: E402
+
+__all__ += ['LadderLocalAdapter']

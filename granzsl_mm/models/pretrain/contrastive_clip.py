@@ -40,7 +40,8 @@ class ContrastiveCLIP(BaseModel):
     Args:
         arch (str): open_clip architecture name (e.g. ``'TinyCLIP-world'``).
         model_cfg (dict, optional): open_clip config for a custom one.
-        pretrained (str, optional): Starting weights (tag or file).
+        pretrained (str): Starting weights (tag or file), ``'random'`` to
+            pretrain from open_clip's random initialisation.
         caption_key (str): Data sample field holding the caption.
         data_preprocessor (dict, optional): Image preprocessor (CLIP
             mean/std in the config).
@@ -50,7 +51,7 @@ class ContrastiveCLIP(BaseModel):
     def __init__(self,
                  arch: str,
                  model_cfg: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
+                 pretrained: str = 'random',
                  caption_key: str = 'caption',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:

@@ -38,7 +38,8 @@ class CLIPTextEncoder(BaseModule):
 
     Args:
         arch: open_clip architecture name.
-        pretrained: open_clip tag or local checkpoint path (None: random).
+        pretrained: open_clip tag, local checkpoint path, or ``'random'``
+            (an explicitly random tower; None is refused).
         model_cfg: open_clip config dict for a custom architecture.
         precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         frozen: Freeze the tower (enables the feature cache).
@@ -150,6 +151,29 @@ class CLIPTextEncoder(BaseModule):
             Tensor: ``[N, D]`` L2-normalised features.
         """
         tower = self.tower
+        x, tokens = self._transform(embeds, tokens)
+        rows = torch.arange(x.shape[0], device=x.device)
+        if tower.pool_type == 'argmax':
+            x = x[rows, tokens.argmax(dim=-1)]
+        elif tower.pool_type == 'eos':
+            x = x[rows, (tokens == tower.eos_id).int().argmax(dim=-1)]
+        elif tower.pool_type == 'first':
+            x = x[:, 0]
+        elif tower.pool_type == 'last':
+            x = x[:, -1]
+        else:
+            raise NotImplementedError(f'pool_type {tower.pool_type!r}')
+        proj = tower.text_projection
+        if proj is not None:
+            x = proj(x) if isinstance(proj, nn.Linear) else x @ proj
+        # half-precision towers: float32 (a float64 tower stays float64)
+        return F.normalize(x.to(torch.promote_types(x.dtype, torch.float32)),
+                           dim=-1)
+
+    def _transform(self, embeds: Tensor, tokens: Tensor) -> tuple:
+        """The text transformer and ``ln_final`` on token embeddings (cut
+        to the longest EOT where that is exact); returns ``(x, tokens)``."""
+        tower = self.tower
         if not tower.own_forward:
             raise NotImplementedError('encode_embeddings needs an open_clip '
                                       'CLIP-style text transformer')
@@ -167,22 +191,31 @@ class CLIPTextEncoder(BaseModule):
         if mask is not None:
             mask = mask[:length, :length]
         x = tower.transformer(x, attn_mask=mask)
-        x = tower.ln_final(x)
-        rows = torch.arange(x.shape[0], device=x.device)
-        if tower.pool_type == 'argmax':
-            x = x[rows, tokens.argmax(dim=-1)]
-        elif tower.pool_type == 'eos':
-            x = x[rows, (tokens == tower.eos_id).int().argmax(dim=-1)]
-        elif tower.pool_type == 'first':
-            x = x[:, 0]
-        elif tower.pool_type == 'last':
-            x = x[:, -1]
-        else:
-            raise NotImplementedError(f'pool_type {tower.pool_type!r}')
-        proj = tower.text_projection
+        return tower.ln_final(x), tokens
+
+    def encode_token_features(self, tokens: Tensor) -> tuple:
+        """Every token's output, projected into the joint space.
+
+        The ``[N, L, D]`` sequence whose EOT row :meth:`encode_embeddings`
+        pools (TaI-DPT's ``TextEncoder(..., if_sequence=True)``). Causal-EOT
+        towers are cut to the longest EOT of the batch (the positions after
+        it are padding).
+
+        Args:
+            tokens: ``[N, L]`` token ids.
+
+        Returns:
+            tuple: ``features [N, L', D]`` (at least float32, not normalised)
+            and the
+            ``[N, L']`` tokens they belong to.
+        """
+        x, tokens = self._transform(self.token_embedding(tokens),
+                                    tokens.to(self.device))
+        proj = self.tower.text_projection
         if proj is not None:
             x = proj(x) if isinstance(proj, nn.Linear) else x @ proj
-        return F.normalize(x.float(), dim=-1)
+        # half-precision towers: float32 (float64 stays)
+        return x.to(torch.promote_types(x.dtype, torch.float32)), tokens
 
     def _encode_tokens(self, tokens: Tensor) -> Tensor:
         if self.tower.own_forward:

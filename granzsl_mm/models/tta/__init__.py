@@ -16,12 +16,13 @@ from .snippets import (
     num_snippets,
     snippet_boxes,
 )
+from .view_chunks import VIEW_CHUNK_CANDIDATES, ViewChunker
 
 __all__ = [
     'SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict',
     'snippet_boxes', 'num_snippets', 'cut_snippets',
     'local_scores', 'image_scores', 'aggregate_snippets', 'SCORE_MODES',
-    'RESIZE_MODES'
+    'RESIZE_MODES', 'ViewChunker', 'VIEW_CHUNK_CANDIDATES'
 ]
 
 __getattr__, __dir__ = attach(

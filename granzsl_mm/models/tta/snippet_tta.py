@@ -5,7 +5,9 @@ augmented view and merges data samples only: it can neither batch the views
 nor see the cosine maps the snippet aggregation needs. This subclass receives
 the plain test batch (``tta_pipeline`` is the ordinary test pipeline),
 preprocesses it once, cuts the snippets from the batch tensor, encodes all
-views in ONE backbone call and aggregates with :func:`aggregate_snippets`.
+views together and aggregates with :func:`aggregate_snippets`. How many
+views go into one backbone call is ``views_per_call``: all of them on a GPU,
+on a CPU the size measured fastest on this machine (:class:`ViewChunker`).
 
 Mixed precision: with ``autocast='fp16'`` / ``'bf16'`` the towers run under
 ``torch.autocast``; the cosines are cast to float32 before the aggregation,
@@ -31,6 +33,7 @@ from .snippets import (
     cut_snippets,
     num_snippets,
 )
+from .view_chunks import ViewChunker
 
 __all__ = ['SnippetTTAModel', 'GranZSLSnippetVal', 'snippet_predict',
            'SNIPPET_SOURCES']
@@ -91,13 +94,15 @@ def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
                     snippet_resize: str = 'bicubic',
                     autocast_dtype: Optional[torch.dtype] = None,
                     logit_scale: Optional[float] = None,
-                    snippet_source: str = 'batch') -> list:
+                    snippet_source: str = 'batch',
+                    chunker: Optional[ViewChunker] = None) -> list:
     """Score a plain test batch on the full image plus its snippets.
 
     The batch is preprocessed once, the snippets are cut from the batch
     tensor (:func:`cut_snippets`) or taken from the data samples
-    (``snippet_source='pipeline'``), all views are encoded in ONE
-    ``module.view_cosines`` call and merged by :func:`aggregate_snippets`.
+    (``snippet_source='pipeline'``), all views are encoded by
+    ``module.view_cosines`` (in the calls ``chunker`` makes) and merged
+    by :func:`aggregate_snippets`.
 
     Args:
         module (nn.Module): A model with ``data_preprocessor``,
@@ -114,6 +119,8 @@ def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
             ``snippets`` field of each data sample, cut from the original
             image by the ``CutSnippets`` transform as GranZSL's reference
             does; ``snippet_resize`` is not used).
+        chunker (ViewChunker, optional): Splits the views into backbone
+            calls (default: all views in one call).
 
     Returns:
         list: Data samples with ``pred_score``.
@@ -136,8 +143,9 @@ def snippet_predict(module: nn.Module, data: dict, grids: Sequence[int],
         crops = cut_snippets(images, grids, mode=snippet_resize)
     views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], dim=1)
     num_views = views.shape[1]
+    chunker = chunker or ViewChunker(None)
     with torch.no_grad(), _autocast(autocast_dtype, views.device):
-        local, glob = module.view_cosines(views.flatten(0, 1))
+        local, glob = chunker(module.view_cosines, views.flatten(0, 1))
     if local is None:
         raise ValueError('snippet aggregation needs dense features '
                          "(backbone dense_mode='clearclip')")
@@ -177,6 +185,9 @@ class SnippetTTAModel(BaseTTAModel):
             tensor) or ``'pipeline'`` (the ``CutSnippets`` transform's,
             from the original image, as GranZSL's reference;
             :func:`snippet_predict`).
+        views_per_call (int | str, optional): Views (images x snippets)
+            per backbone call: ``'auto'`` (default; all on a GPU, measured
+            on a CPU: :class:`ViewChunker`), an int, or ``None`` (all).
     """
 
     def __init__(self, module: Union[dict, nn.Module],
@@ -185,8 +196,10 @@ class SnippetTTAModel(BaseTTAModel):
                  data_preprocessor: Union[dict, nn.Module, None] = None,
                  autocast: Optional[str] = None,
                  snippet_resize: str = 'bicubic',
-                 snippet_source: str = 'batch') -> None:
+                 snippet_source: str = 'batch',
+                 views_per_call: Union[int, str, None] = 'auto') -> None:
         super().__init__(module, data_preprocessor)
+        self.view_chunker = ViewChunker(views_per_call)
         self.snippet_source = _check_snippet_source('snippet_source',
                                                     snippet_source)
         if snippet_resize not in RESIZE_MODES:
@@ -217,7 +230,8 @@ class SnippetTTAModel(BaseTTAModel):
         """
         return snippet_predict(self.module, data, self.grids,
                                self.snippet_resize, self.autocast_dtype,
-                               self.logit_scale, self.snippet_source)
+                               self.logit_scale, self.snippet_source,
+                               self.view_chunker)
 
     def merge_preds(self, data_samples_list: List[list]) -> list:
         """Not used: :meth:`test_step` aggregates features, not predictions."""
@@ -242,6 +256,8 @@ class GranZSLSnippetVal(GranZSL):
             towers under ``torch.autocast`` (scores fp32).
         val_snippet_source (str): ``'batch'`` or ``'pipeline'``, as
             :class:`SnippetTTAModel`'s ``snippet_source``.
+        val_views_per_call (int | str, optional): As
+            :class:`SnippetTTAModel`'s ``views_per_call``.
         **kwargs: :class:`GranZSL` arguments.
     """
 
@@ -249,8 +265,11 @@ class GranZSLSnippetVal(GranZSL):
                  val_grids: Sequence[int] = DEFAULT_SNIPPET_GRIDS,
                  val_snippet_resize: str = 'bilinear',
                  val_autocast: Optional[str] = None,
-                 val_snippet_source: str = 'batch', **kwargs) -> None:
+                 val_snippet_source: str = 'batch',
+                 val_views_per_call: Union[int, str, None] = 'auto',
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.val_view_chunker = ViewChunker(val_views_per_call)
         self.val_snippet_source = _check_snippet_source(
             'val_snippet_source', val_snippet_source)
         if val_snippet_resize not in RESIZE_MODES:
@@ -269,4 +288,5 @@ class GranZSLSnippetVal(GranZSL):
         return snippet_predict(self, data, self.val_grids,
                                self.val_snippet_resize,
                                self.val_autocast_dtype,
-                               snippet_source=self.val_snippet_source)
+                               snippet_source=self.val_snippet_source,
+                               chunker=self.val_view_chunker)
