@@ -146,10 +146,10 @@ _SAME_TEST = ('the same run as `.venv/bin/python tools/test.py '
               'tools/test.py: tests/tools/test_mim.py)')
 #: command -> why it is not run here
 NOT_RUN = {
-    'make demo': 'the full proving ground, about 3 min on 2 cores; its runner '
+    'make demo': 'the full proving ground, minutes on 2 cores; its runner '
                  'is tested on small worlds in tests/proving_ground/',
     'make test': 'the test suite itself',
-    'make evidence': 'five worlds (about 15 min); tests/proving_ground/',
+    'make evidence': 'five worlds (about 25 min); tests/proving_ground/',
     'make screenshots': 'the browser test, tests/web_app/test_browser.py',
     'python tools/run_demo.py --work-dir work_dirs/demo --data-root '
     'data/demo --threads 1': 'what `make demo` runs (above)',

@@ -34,6 +34,10 @@ def test_show_dir_pictures_hold_the_run_predictions(world, tmp_path, name):
     dump = str(tmp_path / 'preds.pkl')
     options = [f'test_dataloader.dataset.data_root={world}',
                'model.backbone.pretrained=random']
+    from mmengine.config import Config
+    if isinstance(Config.fromfile(config).model.get('class_names'), str):
+        # the world's class file, not data/demo's (absent on a clean clone)
+        options.append(f'model.class_names={world}/split.json')
     try:
         run_tool('tools/test.py', [config, 'none', '--work-dir',
                                    str(tmp_path / 'work'), '--show-dir',
