@@ -74,3 +74,35 @@ def test_metric_option():
     out = metric.evaluate(3)
     # class 0: scores .5 .5 .5, labels 1 0 1 -> stable AP (1 + 2/3) / 2
     assert out['gzsl/mAP'] == pytest.approx(100 * (1 + 2 / 3) / 2 / 2)
+
+
+@pytest.mark.parametrize('kind', ['random', 'coarse ties', 'all equal',
+                                  'sorted rows', 'float64 columns tied'])
+@pytest.mark.parametrize('width', [400, 640, 7586])
+def test_topk_hits_equal_a_full_sort(kind, width):
+    """Top-K columns through the block pre-selection (wide rows, with and
+    without a partial last block, and its fallback on heavy ties) and
+    through np.partition (narrow rows) equal a full lexicographic sort by
+    (score descending, class ascending)."""
+    from granzsl_mm.evaluation.functional.multilabel_ap import _top_columns
+    rng = np.random.default_rng(width)
+    s = rng.random((37, width), dtype=np.float32)
+    if kind == 'coarse ties':
+        s = np.round(s * 40) / 40
+    elif kind == 'all equal':
+        s[:] = 0.5
+    elif kind == 'sorted rows':
+        s = np.ascontiguousarray(np.sort(s, axis=1)[:, ::-1])
+    elif kind == 'float64 columns tied':
+        s = s.astype(np.float64)
+        s[:, ::7] = 1.0
+    cols = np.broadcast_to(np.arange(width), s.shape)
+    for k in (1, 5, 20):
+        want = np.lexsort((cols, -s), axis=1)[:, :k]
+        np.testing.assert_array_equal(_top_columns(s, k), want)
+    positives = rng.random(s.shape) < 0.01
+    want = np.lexsort((cols, -s), axis=1)[:, :20]
+    got = topk_hits(s, positives, [3, 20])
+    for i, k in enumerate((3, 20)):
+        np.testing.assert_array_equal(
+            got[i], np.take_along_axis(positives, want[:, :k], 1).sum(1))

@@ -211,6 +211,93 @@ def per_class_ap(scores: ArrayLike,
     return np.concatenate(parts)
 
 
+# Columns per block of the top-K pre-selection (:func:`_top_columns`).
+TOPK_BLOCK = 64
+
+
+def _rank_candidates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+                     num: int, kmax: int) -> np.ndarray:
+    """Each row's ``kmax`` best candidates by (score descending, column
+    ascending); the candidates come row-major (rows, then columns,
+    ascending) and hold at least ``kmax`` per row."""
+    counts = np.bincount(rows, minlength=num)
+    offset = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows]
+    vals = np.full((num, int(counts.max())), -np.inf, dtype=values.dtype)
+    idx = np.zeros(vals.shape, dtype=np.int64)
+    vals[rows, offset] = values
+    idx[rows, offset] = cols
+    # -inf padding sorts last; the stable sort keeps ascending columns
+    # among equal scores
+    order = np.argsort(-vals, axis=1, kind='stable')[:, :kmax]
+    return np.take_along_axis(idx, order, axis=1)
+
+
+def _block_candidates(s: np.ndarray, kmax: int) -> Optional[tuple]:
+    """Candidates of the top ``kmax`` of wide rows, read block-wise, or
+    None when ties make them too many.
+
+    The columns are cut into blocks of :data:`TOPK_BLOCK`. The K-th
+    largest block maximum ``tau`` is a lower bound of the K-th largest
+    score (K blocks each hold a score >= tau), so every top-K score is
+    >= tau and lies in a block whose maximum is >= tau: only those blocks
+    (about K of them on untied scores) are read again.
+    """
+    num, num_classes = s.shape
+    nb = num_classes // TOPK_BLOCK
+    width = nb * TOPK_BLOCK
+    blocks = s[:, :width].reshape(num, nb, TOPK_BLOCK)
+    bmax = torch.from_numpy(blocks).amax(dim=2).numpy()
+    tail = None
+    if width < num_classes:  # the last, partial block padded with -inf
+        tail = np.full((num, TOPK_BLOCK), -np.inf, dtype=s.dtype)
+        tail[:, :num_classes - width] = s[:, width:]
+        bmax = np.concatenate([bmax, tail.max(axis=1, keepdims=True)], 1)
+    tau = -np.partition(-bmax, kmax - 1, axis=1)[:, kmax - 1:kmax]
+    rows, bidx = np.nonzero(bmax >= tau)  # row-major: blocks ascending
+    if rows.size > 4 * kmax * num:  # heavily tied rows
+        return None
+    cand = blocks[rows, np.minimum(bidx, nb - 1)]
+    last = np.flatnonzero(bidx == nb)
+    if last.size:
+        cand[last] = tail[rows[last]]
+    flat = np.flatnonzero(cand >= tau[rows])
+    ci = flat // TOPK_BLOCK
+    return (rows[ci], bidx[ci] * TOPK_BLOCK + flat % TOPK_BLOCK,
+            cand.reshape(-1)[flat])
+
+
+def _top_columns(s: np.ndarray, kmax: int) -> np.ndarray:
+    """Each row's ``kmax`` highest-scored columns, ordered by (score
+    descending, column ascending): ties at the K-th place go to the lower
+    class index.
+
+    Exact on any scores. The scores at or above a lower bound of each
+    row's K-th largest are the candidates, ranked by
+    :func:`_rank_candidates`: the bound is the K-th largest block maximum
+    on wide rows (:func:`_block_candidates`), else the K-th largest score
+    itself (``np.partition``). ``torch.topk`` is not used: on a CPU its
+    cost per row is about 13 us whatever the width (3 ms for 512 x 400),
+    and it breaks ties arbitrarily.
+
+    Args:
+        s: ``[n, C]`` finite scores, ``1 <= kmax <= C``.
+        kmax: K.
+
+    Returns:
+        np.ndarray: ``[n, kmax]`` int64 column indices.
+    """
+    num, num_classes = s.shape
+    found = None
+    if num_classes // TOPK_BLOCK >= 4 * kmax and s.flags.c_contiguous:
+        found = _block_candidates(s, kmax)
+    if found is None:
+        tau = -np.partition(-s, kmax - 1, axis=1)[:, kmax - 1:kmax]
+        flat = np.flatnonzero(s >= tau)
+        rows, cols = flat // num_classes, flat % num_classes
+        found = rows, cols, s[rows, cols]
+    return _rank_candidates(*found, num, kmax)
+
+
 def topk_hits(scores: np.ndarray, positives: np.ndarray,
               ks: Sequence[int], chunk_size: int = 8192) -> np.ndarray:
     """Number of positives among each image's top-K scored classes.
@@ -237,32 +324,7 @@ def topk_hits(scores: np.ndarray, positives: np.ndarray,
     for start in range(0, num, chunk_size):
         s = scores[start:start + chunk_size]
         p = positives[start:start + chunk_size]
-        # torch.topk is ~4x faster than np.argpartition here (zero-copy).
-        # One extra place tells whether the kmax-th score is tied with a
-        # score outside the selection.
-        kpick = min(kmax + 1, num_classes)
-        top = torch.topk(torch.from_numpy(s), kpick, dim=1, sorted=True)
-        values = top.values.numpy()
-        cols = np.ascontiguousarray(top.indices.numpy()[:, :kmax])
-        kth = values[:, kmax - 1:kmax]
-        # Rows where more than kmax scores reach the k-th value: topk
-        # picks arbitrarily among ties, so redo them by lowest class index.
-        if kpick > kmax:
-            tie_rows = np.nonzero(values[:, kmax] == values[:, kmax - 1])[0]
-        else:
-            tie_rows = np.zeros(0, dtype=np.int64)
-        if tie_rows.size:
-            st, kt = s[tie_rows], kth[tie_rows]
-            above = st > kt
-            tied = st == kt
-            room = kmax - above.sum(axis=1, keepdims=True)
-            chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))
-            cols[tie_rows] = np.nonzero(chosen)[1].reshape(-1, kmax)
-        # Order the kmax by (score descending, class index ascending).
-        cols.sort(axis=1)
-        top_scores = np.take_along_axis(s, cols, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind='stable')
-        cols = np.take_along_axis(cols, order, axis=1)
+        cols = _top_columns(s, kmax)
         cum = np.cumsum(np.take_along_axis(p, cols, axis=1), axis=1)
         for i, k in enumerate(ks):
             if k > 0:

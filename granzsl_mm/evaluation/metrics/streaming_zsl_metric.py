@@ -50,6 +50,7 @@ from granzsl_mm.registry import METRICS
 from granzsl_mm.utils.label_matrix import (
     cast_keeping_ties,
     check_scores,
+    label_kinds,
     refuse_signed,
 )
 
@@ -171,14 +172,17 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         """
         if not self._buf_s:
             return
-        s, t = np.stack(self._buf_s), np.stack(self._buf_t)
-        idx = self._sample_idx[len(self._sample_idx) - len(s):]
+        rows_s, rows_t = self._buf_s, self._buf_t
+        idx = self._sample_idx[len(self._sample_idx) - len(rows_s):]
         self._buf_s, self._buf_t = [], []
         self._wait_counting()  # memory: at most this chunk and the next
         if self._counter is None:
             self._counter = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix='streaming_metric')
-        self._counting = self._counter.submit(self._count_chunk, s, t, idx)
+        # the rows are stacked in the counting thread too: the caller
+        # only appends
+        self._counting = self._counter.submit(self._count_chunk, rows_s,
+                                              rows_t, idx)
 
     def _wait_counting(self, stop: bool = False) -> None:
         """Wait for the chunk being counted (its error is raised here);
@@ -192,9 +196,11 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
                 self._counter.shutdown(wait=True)
                 self._counter = None
 
-    def _count_chunk(self, s: np.ndarray, t: np.ndarray,
-                     idx: List[int]) -> None:
-        """Count one chunk per label set and hand it to the spill file."""
+    def _count_chunk(self, rows_s: List[np.ndarray],
+                     rows_t: List[np.ndarray], idx: List[int]) -> None:
+        """Stack one chunk's rows, count it per label set and hand it to
+        the spill file."""
+        s, t = np.stack(rows_s), np.stack(rows_t)
         # checked per chunk, not per sample (a per-row check costs as much
         # as the counting); a non-finite row is still named by its
         # sample_idx
@@ -216,8 +222,9 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
             advice='Score them with ZSLMultiLabelMetric (float64 in '
             'memory), or cast them to float32 yourself if those ties are '
             'meant.')
-        self._has_unknown = self._has_unknown or bool((t < 0).any())
-        self._has_negative = self._has_negative or bool((t == 0).any())
+        has_unknown, has_negative = label_kinds(t)
+        self._has_unknown = self._has_unknown or has_unknown
+        self._has_negative = self._has_negative or has_negative
         for name, (c0, c1) in self._ranges(s.shape[1]).items():
             if c1 > c0:
                 self._stats.setdefault(name, []).append(
