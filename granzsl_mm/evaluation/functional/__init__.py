@@ -1,4 +1,4 @@
-"""NumPy (and torch.topk) multi-label ZSL/GZSL metrics (no mmengine)."""
+"""NumPy multi-label ZSL/GZSL metrics (no mmengine)."""
 from .chance import chance_map, expected_random_ap
 from .multilabel_ap import (
                             multilabel_zsl_metrics,

@@ -1,6 +1,6 @@
 """The Open Images v4 ZSL / GZSL protocol of BiAM's ``evaluate_openimages.py``.
 
-NumPy (plus ``torch.topk`` through :func:`topk_hits`); labels are ours
+NumPy (top-K through :func:`topk_hits`); labels are ours
 (1 positive, 0 verified negative, -1 unknown = BiAM's +1 / -1 / 0).
 
 Choices, each named after the line of akshitac8/BiAM@4e391f1 that makes it:
