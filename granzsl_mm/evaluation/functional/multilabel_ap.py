@@ -1,6 +1,7 @@
 """Exact multi-label ranking metrics (mAP, top-K P/R/F1) for ZSL/GZSL.
 
-NumPy (plus a torch reduction for block maxima); tensors are accepted; no mmengine import.
+NumPy (plus a torch reduction for block maxima); tensors are accepted; no
+mmengine import.
 
 Protocol (the one of the reference ZSL code bases):
 
