@@ -24,16 +24,23 @@ snippets (1 + 13 views per image):
 Printed per path: images/s; the machine's measured sgemm GFLOP/s and the
 tower's FLOPs per image give each path's fraction of the machine's peak.
 The outputs of the paths are checked equal first (within 1e-5 of the
-scores where they score).
+scores where they score). Then the inferencer's time split: CPU
+milliseconds per image of decoding, resizing (the test pipeline),
+normalising, cutting and resizing the snippets, the tower, and the rest
+(cProfile on a CPU clock over ``--split-images`` images, so the load of
+other processes inflates no step).
 
     python benchmarks/cpu_inference.py                 # ViT-B-16, 64 images
     python benchmarks/cpu_inference.py --images 16 --arch TinyCLIP-test
 """
 import argparse
+import cProfile
+import inspect
 import io
 import os
 import os.path as osp
 import platform
+import pstats
 import sys
 import tempfile
 import time
@@ -76,13 +83,12 @@ def _seconds(fn) -> float:
 
 
 def tower_gflops(model, size: int, views: int) -> float:
-    """GFLOPs of the image tower on one image's ``views`` views."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """GFLOPs of the image tower on one image's ``views`` views (attention
+    included: :func:`~granzsl_mm.utils.flop_count.count_flops`)."""
+    from granzsl_mm.utils.flop_count import count_flops
     x = torch.zeros(views, 3, size, size)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model.backbone(x)
-    return counter.get_total_flops() / 1e9
+    with torch.no_grad():
+        return count_flops(lambda: model.backbone(x)) / 1e9
 
 
 def config(arch: str):
@@ -135,6 +141,8 @@ def main(argv=None) -> dict:
                                  'backbone', 'onnxruntime'])
     parser.add_argument('--snippets', choices=['no', 'yes', 'both'],
                         default='both')
+    parser.add_argument('--split-images', type=int, default=16,
+                        help='images of the time split (0: none)')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from granzsl_mm import register_all_modules
@@ -207,6 +215,9 @@ def measure(infer, pixels: torch.Tensor, paths: list, tta: bool, args,
     kw = dict(batch_size=args.batch, topk=5, progress=False)
     infer(paths[:args.batch], **kw)  # warm-up (and the view chunk measured)
     check_equal_outputs(infer, paths, pixels, tta, args, tmp)
+    if args.split_images > 0:
+        print('  ' + format_split(time_split(
+            infer, paths[:args.split_images], args.batch)))
     if 'inferencer' in args.paths:
         res['inferencer'] = _seconds(lambda: infer(paths, **kw))
     if 'overlapped' in args.paths:
@@ -217,9 +228,8 @@ def measure(infer, pixels: torch.Tensor, paths: list, tta: bool, args,
             x = model.data_preprocessor(dict(inputs=list(pixels)),
                                         False)['inputs']
         flat = torch.cat([x] * views) if views > 1 else x
-        chosen = getattr(model, 'view_chunker', None)
-        chunk = min(chosen.chosen.values()) if chosen is not None and \
-            chosen.chosen else args.batch * views
+        chosen = model.view_chunker.chosen
+        chunk = min(chosen.values()) if chosen else args.batch * views
 
         @torch.no_grad()
         def tower():
@@ -261,6 +271,55 @@ def check_equal_outputs(infer, paths: list, pixels: torch.Tensor, tta: bool,
         if diff > 1e-5:
             raise RuntimeError(f'{name} differs from the inferencer by '
                                f'{diff:.1e} in cosine')
+
+
+def time_split(infer, paths: list, batch: int) -> dict:
+    """CPU seconds per image of each step of the inferencer's path.
+
+    One profiled run (cProfile on ``time.process_time``: the CPU time of
+    all this process's threads, which other processes do not inflate);
+    each step is the cumulative time of its function: ``decode``
+    (``load_image``), ``resize`` (the test pipeline), ``normalise`` (the
+    data preprocessor), ``snippets`` (``cut_snippets``), ``backbone`` (the
+    tower's ``forward``); ``rest`` is what the run spent elsewhere
+    (collating, the cosines, the aggregation, the ranking, Python).
+
+    Returns:
+        dict: Step -> CPU seconds per image, and ``wall`` (seconds per
+        image of the profiled run).
+    """
+    from granzsl_mm.apis import inferencer as inferencer_module
+    from granzsl_mm.models.tta.snippets import cut_snippets
+    model = infer.model
+    steps = dict(decode=inferencer_module.load_image,
+                 resize=type(infer.pipeline).__call__,
+                 normalise=type(model.data_preprocessor).forward,
+                 snippets=cut_snippets,
+                 backbone=type(model.backbone).forward)
+    profile = cProfile.Profile(time.process_time)
+    cpu, wall = time.process_time(), time.perf_counter()
+    profile.runcall(infer, paths, batch_size=batch, topk=5, progress=False)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    stats = pstats.Stats(profile).stats
+    split = {}
+    for name, fn in steps.items():
+        code = inspect.unwrap(fn).__code__
+        key = (code.co_filename, code.co_firstlineno, code.co_name)
+        split[name] = stats[key][3] if key in stats else 0.0
+    split['rest'] = cpu - sum(split.values())
+    split = {k: v / len(paths) for k, v in split.items()}
+    split['wall'] = wall / len(paths)
+    return split
+
+
+def format_split(split: dict) -> str:
+    """One line of :func:`time_split`'s milliseconds per image."""
+    cpu = sum(v for k, v in split.items() if k != 'wall')
+    steps = ', '.join(f'{k} {1e3 * v:.1f}' for k, v in split.items()
+                      if k != 'wall')
+    return (f'time split of the inferencer, CPU ms per image: {steps} '
+            f'(backbone {100 * split["backbone"] / cpu:.1f} % of '
+            f'{1e3 * cpu:.0f} ms CPU; {1e3 * split["wall"]:.0f} ms wall)')
 
 
 def compare_tool(infer, paths: list, out: str, batch: int) -> str:

@@ -146,15 +146,12 @@ def main() -> None:
           'of ours == encode_image')
 
     if args.flops:
-        # Machine-independent cost: FLOPs counted by torch's FlopCounterMode
-        # (matmuls / convolutions / attention), ours vs the raw forwards.
-        from torch.utils.flop_counter import FlopCounterMode
-        flops = {}
-        for name, fn in (('ours', ours), ('raw', raw), ('loop', loop)):
-            counter = FlopCounterMode(display=False)
-            with counter:
-                fn()
-            flops[name] = counter.get_total_flops()
+        # Machine-independent cost: FLOPs of the matmuls / convolutions /
+        # attention (count_flops: attention included), ours vs the raw
+        # forwards.
+        from granzsl_mm.utils.flop_count import count_flops
+        flops = {name: count_flops(fn) for name, fn in (
+            ('ours', ours), ('raw', raw), ('loop', loop))}
         print(f"GFLOPs per batch: ours {flops['ours'] / 1e9:.1f}, raw "
               f"encode_image {flops['raw'] / 1e9:.1f}, loop "
               f"{flops['loop'] / 1e9:.1f}; FLOP overhead ours/raw = "

@@ -92,24 +92,34 @@ test_evaluator = dict(type='ZSLMultiLabelMetric', topk=(3, 5),
 test_cfg = dict()
 val_dataloader = val_cfg = val_evaluator = None  # no test-set selection
 
-# solver/make_optimizer.py: AdamW, SOLVER.BASE_LR 5e-5, WEIGHT_DECAY 1e-4;
-# the adapters (parameters under clip_model) at BASE_LR x 0.1, the
-# temperatures at BASE_LR. The learnable tokens ("embeds") train there with
-# a second optimizer, SGD lr 1e-3 (defaults SOLVER.BASE_LR_SGD), momentum
-# 0.9 -- here AdamW at BASE_LR (one optimizer; docs/recover_match.md).
+# solver/make_optimizer.py: two optimizers. AdamW (SOLVER.OPTIMIZER_NAME,
+# torch defaults betas (0.9, 0.999), eps 1e-8) over SOLVER.BASE_LR 5e-5 with
+# WEIGHT_DECAY 1e-4: the adapters (trainable parameters under clip_model)
+# at BASE_LR x 0.1 (lr_mult), the temperatures at BASE_LR. SGD for the
+# learnable tokens ("embeds": the vision adapter tokens and the deep text
+# prompts): defaults SOLVER.BASE_LR_SGD 1e-3, MOMENTUM 0.9,
+# WEIGHT_DECAY_SGD 1e-4 (dampening 0, no Nesterov). The split by name is
+# this config's `params`; RecoverMatch.train_step steps both on one
+# backward. No gradient clipping (none in processor/processor.py).
 optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-5, weight_decay=1e-4),
-    paramwise_cfg=dict(custom_keys={'adapters.': dict(lr_mult=0.1)}))
-# solver/make_scheduler.py: timm-style cosine over defaults
-# SCHEDULER_MAX_EPOCHS 60 with WARMUP_EPOCHS 3 from 0.01 x lr, stepped per
-# epoch; coco.yml SOLVER.MAX_EPOCHS 6 stops it early (epoch lrs 0.34, 0.67,
-# then 0.99-0.98 x lr). Here: the same warm-up, then a cosine over 60 epochs.
+    constructor='ParamSplitOptimWrapperConstructor',
+    adamw=dict(optimizer=dict(type='AdamW', lr=5e-5, weight_decay=1e-4),
+               paramwise_cfg=dict(custom_keys={'adapters.': dict(lr_mult=0.1)})),
+    sgd=dict(optimizer=dict(type='SGD', lr=1e-3, momentum=0.9,
+                            weight_decay=1e-4),
+             params=('adapter_tokens.', 'text_prompts.')))
+# solver/make_scheduler.py + train.py: one timm CosineLRScheduler per
+# optimizer, both from the same values: cosine over defaults
+# SCHEDULER_MAX_EPOCHS 60, WARMUP_EPOCHS 3 from warmup_lr_init = 0.01 x
+# BASE_LR = 5e-7 to each group's rate, floor lr_min = 0.002 x BASE_LR = 1e-7
+# (absolute: the same for the SGD tokens and every AdamW group), stepped
+# with the 1-based epoch before each epoch (first_t=1); coco.yml
+# SOLVER.MAX_EPOCHS 6 stops it early. A list: mmengine builds it for each
+# optimizer.
 max_epochs = 6
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.34, end_factor=1.0, by_epoch=True,
-         begin=0, end=3),
-    dict(type='CosineAnnealingLR', T_max=60, eta_min=1e-7, by_epoch=True,
-         begin=2, end=60),
+    dict(type='TimmCosineLR', t_initial=60, warmup_t=3, warmup_lr_init=5e-7,
+         lr_min=1e-7, first_t=1, by_epoch=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=32)

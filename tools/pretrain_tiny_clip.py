@@ -4,7 +4,9 @@ Trains on the world in --data-root (the default world is built there when
 the folder has none; a world already there, whatever its size, is used as it
 is), with configs/pretrain_tiny_clip_demo.py by default, and writes a plain
 open_clip checkpoint (<data-root>/tiny_clip.pt) that
-OpenCLIPBackbone(arch='TinyCLIP-world', pretrained=<file>) loads. A
+OpenCLIPBackbone(arch='TinyCLIP-world', pretrained=<file>) loads
+(configs/pretrain_tiny_siglip_demo.py: the sigmoid loss,
+<data-root>/tiny_siglip.pt, arch 'TinyCLIP-world-sigmoid'). A
 checkpoint matching the world and the config is reused unless --force. The
 arguments are checked before anything is built or written.
 """

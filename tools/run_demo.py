@@ -1,9 +1,10 @@
 """The proving ground in one command (``make demo``, ``make evidence``).
 
-Synthetic world(s) -> tiny CLIP pre-training (cached) -> CLIP zero-shot prompt
-baselines and TagCLIP's training-free scores -> GranZSL text training and its
-ablations -> MKT, SigRL, DualCoOp and Recover-and-Match trained on the seen
-labels -> results. ``--world v1`` (the default,
+Synthetic world(s) -> tiny CLIP pre-training and the SigLIP-style tower's
+(cached) -> CLIP zero-shot prompt baselines, TagCLIP's training-free scores and
+the SigLIP-style tower's sigmoid scores -> GranZSL text training and its
+ablations, TaI-DPT trained on the captions -> MKT, SigRL, DualCoOp and
+Recover-and-Match trained on the seen labels -> results. ``--world v1`` (the default,
 ``make demo``): the first demo world, one seed, results.md / results.json /
 results.png. ``--world v2 --seeds N`` (``make evidence``): N independent
 evidence worlds, every choice (epochs, learning rates) made on each world's
@@ -58,6 +59,12 @@ def parse_args() -> argparse.Namespace:
                         help='skip the methods trained on images: MKT, '
                         'SigRL, DualCoOp, Recover-and-Match (configs/'
                         '{mkt,sigrl,dualcoop,recover_match}_demo.py)')
+    parser.add_argument('--no-caption-methods', action='store_true',
+                        help='skip TaI-DPT, trained on the captions '
+                        '(configs/taidpt_demo.py)')
+    parser.add_argument('--no-sigmoid-tower', action='store_true',
+                        help='skip the SigLIP-style tower (configs/'
+                        'pretrain_tiny_siglip_demo.py) and its rows')
     parser.add_argument('--image-epochs', type=int, default=None,
                         help="override the epochs of the methods trained on "
                         'images')
@@ -112,6 +119,8 @@ def _run(args: argparse.Namespace, seeds) -> None:
         world=args.world, seeds=seeds, first_seed=args.seed,
         configs_dir=args.configs_dir, ablations=not args.no_ablations,
         image_methods=not args.no_image_methods,
+        caption_methods=not args.no_caption_methods,
+        sigmoid_tower=not args.no_sigmoid_tower,
         force_pretrain=args.force_pretrain, overwrite=args.overwrite,
         num_threads=args.threads, num_train=args.num_train,
         num_test=args.num_test, num_val=args.num_val,

@@ -26,6 +26,7 @@ from .snippet_crops import CutSnippets
 from .spml import (
     VOC_CLASSES,
     COCOMultiLabelDataset,
+    PartialLabelDataset,
     SPMLDataset,
     VOCMultiLabelDataset,
     load_pseudo_labels,
@@ -62,5 +63,5 @@ __all__ = [
     'VOCMultiLabelDataset', 'read_voc_image_sets', 'ImageCaptionDataset',
     'CaptionLabelDataset',
     'ResizeToPatchMultiple',
-    'LoadImageFromFile', 'CutSnippets'
+    'LoadImageFromFile', 'CutSnippets', 'PartialLabelDataset'
 ]

@@ -189,7 +189,8 @@ def prepare_train_cfg(cfg: Config, config_path: str,
         Config: The same config, ready for :func:`build_runner`.
 
     Raises:
-        RunnerSetupError: If ``amp`` is asked for without a CUDA device.
+        RunnerSetupError: If ``amp`` is asked for without a CUDA device, or
+            a distributed run of several optimizers.
     """
     _work_dir(cfg, config_path, work_dir)
     cfg.launcher = launcher
@@ -199,10 +200,16 @@ def prepare_train_cfg(cfg: Config, config_path: str,
                 '--amp needs a CUDA device: mmengine 0.10.7\'s AmpOptimWrapper '
                 'asserts CUDA, and no CUDA device is visible. Drop --amp to '
                 'train in fp32 on CPU.')
-        wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper_type != 'AmpOptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        # several optimizers (a constructor and no top-level optimizer):
+        # every wrapper entry becomes AMP
+        entries = [cfg.optim_wrapper]
+        if 'optimizer' not in cfg.optim_wrapper:
+            entries = [v for v in cfg.optim_wrapper.values()
+                       if isinstance(v, dict)]
+        for entry in entries:
+            if entry.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
+                entry.type = 'AmpOptimWrapper'
+                entry.setdefault('loss_scale', 'dynamic')
     if no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None
@@ -221,6 +228,13 @@ def prepare_train_cfg(cfg: Config, config_path: str,
     ensure_checkpoint_fit(cfg, option='load_from / --resume')
     ensure_class_order_check(cfg)
     if launcher != 'none':
+        wrapper = cfg.get('optim_wrapper')
+        if isinstance(wrapper, dict) and 'optimizer' not in wrapper:
+            # mmengine's DDP wrapper steps one optim wrapper only
+            raise RunnerSetupError(
+                'optim_wrapper holds several optimizers (named wrappers): '
+                'distributed training (--launcher) steps one; train without '
+                '--launcher')
         ensure_trainable_ddp(cfg)
     return cfg
 

@@ -6,15 +6,20 @@
    its data root in the COCO-ZSL formats (reused when already built);
 2. pre-train the tiny open_clip model on the world's image-caption pairs
    (``configs/pretrain_tiny_clip_demo.py``; the checkpoint is cached in the
-   data root and reused while the world and the config are unchanged);
+   data root and reused while the world and the config are unchanged) and,
+   beside it, the SigLIP-style tower: the same architecture with a learned
+   logit bias, the same data, iterations and seed, SigLIP's sigmoid loss
+   (:data:`SIGMOID_PRETRAIN_CONFIG`, ``tiny_siglip.pt``, cached alike);
 3. the chance mAP of random scores under the table's protocol
    (:mod:`granzsl_mm.evaluation.functional.chance`);
 4. the CLIP prompt baselines (``ZeroShotMultiLabelClassifier``, the class
-   names in the demo templates) and TagCLIP's training-free scores on the
-   same prompts (``configs/tagclip_demo.py``'s settings); nothing to
-   choose;
+   names in the demo templates), TagCLIP's training-free scores on the
+   same prompts (``configs/tagclip_demo.py``'s settings) and the
+   SigLIP-style tower's sigmoid scores of the same prompts (global, and
+   global + local); nothing to choose;
 5. GranZSL's class names trained on the world's descriptions (text only)
-   and its ablations, each tested with and without snippets;
+   and its ablations, each tested with and without snippets; TaI-DPT's
+   prompts trained on the world's captions (:data:`CAPTION_METHODS`);
 6. the methods trained on the world's seen labels' images
    (:data:`IMAGE_METHODS`: MKT and SigRL fine-tune the last vision block of
    the tiny CLIP, DualCoOp learns prompt contexts, Recover-and-Match
@@ -48,7 +53,10 @@ from .report import (
     CHANCE,
     DUALCOOP,
     RECOVER_MATCH,
+    SIGMOID_BOTH,
+    SIGMOID_GLOBAL,
     TAGCLIP,
+    TAIDPT,
     write_evidence,
     write_results,
 )
@@ -60,14 +68,15 @@ from .stages import (
     load_test_targets,
     per_level_ap,
     pretrain_tiny_clip,
+    sigmoid_zero_shot,
     tagclip_zero_shot,
     train_and_test_granzsl,
     train_and_test_image_model,
 )
 from .world import get_world
 
-__all__ = ['ABLATIONS', 'IMAGE_METHODS', 'TAGCLIP_CONFIG', 'WORLD_SETTINGS',
-           'RESULTS_FORMAT',
+__all__ = ['ABLATIONS', 'IMAGE_METHODS', 'CAPTION_METHODS', 'TAGCLIP_CONFIG',
+           'SIGMOID_PRETRAIN_CONFIG', 'WORLD_SETTINGS', 'RESULTS_FORMAT',
            'world_settings', 'seed_plan', 'run_world', 'run_proving_ground']
 
 ABLATIONS = {
@@ -80,9 +89,16 @@ IMAGE_METHODS = {'MKT (stage 1)': ('mkt_demo.py', 'mkt'),
                  'SigRL': ('sigrl_demo.py', 'sigrl'),
                  DUALCOOP: ('dualcoop_demo.py', 'dualcoop'),
                  RECOVER_MATCH: ('recover_match_demo.py', 'recover_match')}
+# Methods trained on the world's captions (text only, no image): row ->
+# (config, the key of their seed in seed_plan). The epoch is chosen on the
+# validation images as GranZSL's; the config's learning rate.
+CAPTION_METHODS = {TAIDPT: ('taidpt_demo.py', 'taidpt')}
 # TagCLIP's training-free scores (row TAGCLIP): the CLIP prompts with the
 # score settings of this config.
 TAGCLIP_CONFIG = 'tagclip_demo.py'
+# The SigLIP-style tower (rows SIGMOID_GLOBAL / SIGMOID_BOTH): pre-trained
+# with this config, which differs from the tiny CLIP's in the loss only.
+SIGMOID_PRETRAIN_CONFIG = 'pretrain_tiny_siglip_demo.py'
 
 # Each world's settings (None: the config's). The first world has no
 # validation split: the configs' epochs and learning rates. The evidence
@@ -134,26 +150,29 @@ def seed_plan(index: Optional[int], world_seed: int = 0) -> Dict:
 
     Args:
         index (int, optional): Seed index of an independent world: world
-            seed ``i``, validation ``1000 + i``, pre-training ``2000 + i``,
-            GranZSL ``3000 + i`` (the same for its ablations: an ablation
-            differs from the full model only in its component), MKT
-            ``4000 + i``, SigRL ``5000 + i``, DualCoOp ``6000 + i``,
-            Recover-and-Match ``7000 + i``. None: the single world of
-            ``make demo``, every training seed the config's (None).
+            seed ``i``, validation ``1000 + i``, pre-training ``2000 + i``
+            (the tiny CLIP's and the SigLIP-style tower's alike: the same
+            initial weights and batches, so the two towers differ in the
+            loss only), GranZSL ``3000 + i`` (the same for its ablations:
+            an ablation differs from the full model only in its
+            component), MKT ``4000 + i``, SigRL ``5000 + i``, DualCoOp
+            ``6000 + i``, Recover-and-Match ``7000 + i``, TaI-DPT
+            ``8000 + i``. None: the single world of ``make demo``, every
+            training seed the config's (None).
         world_seed (int): The single world's seed (with ``index`` None).
 
     Returns:
         dict: ``world``, ``val``, ``pretrain``, ``granzsl``, ``mkt``,
-        ``sigrl``, ``dualcoop``, ``recover_match``.
+        ``sigrl``, ``dualcoop``, ``recover_match``, ``taidpt``.
     """
     if index is None:
         return dict(world=int(world_seed), val=None, pretrain=None,
                     granzsl=None, mkt=None, sigrl=None, dualcoop=None,
-                    recover_match=None)
+                    recover_match=None, taidpt=None)
     i = int(index)
     return dict(world=i, val=1000 + i, pretrain=2000 + i, granzsl=3000 + i,
                 mkt=4000 + i, sigrl=5000 + i, dualcoop=6000 + i,
-                recover_match=7000 + i)
+                recover_match=7000 + i, taidpt=8000 + i)
 
 
 def _configs_dir(configs_dir: Optional[str]) -> str:
@@ -173,19 +192,24 @@ def _plain(settings: dict) -> dict:
 
 
 def _level_chance(targets, n_seen: int, meta: dict, protocol: dict,
-                  level_names: Sequence[str]) -> Dict[str, float]:
-    """Expected AP (%) of random scores per level, unseen classes, ZSL."""
+                  level_names: Sequence[str]) -> Dict[str, Optional[float]]:
+    """Expected AP (%) of random scores per level, unseen classes, ZSL (a
+    class without positives counted as the protocol's ``empty_class`` says,
+    as :func:`~granzsl_mm.proving_ground.stages.per_level_ap` counts it)."""
     zsl = targets[:, n_seen:]
     if protocol.get('drop_empty_images'):
         zsl = zsl[(zsl == 1).any(axis=1)]
+    skip = protocol.get('empty_class', 'zero') == 'skip'
     by_level: Dict[int, List[float]] = {}
     for j, name in enumerate(meta['unseen_classes']):
         col = zsl[:, j]
         pos, valid = int((col == 1).sum()), int((col >= 0).sum())
         level = meta['class_levels'][meta['classes'].index(name)]
-        ap = expected_random_ap(pos, valid) if pos else 0.0
-        by_level.setdefault(level, []).append(100.0 * ap)
-    return {level_names[k]: float(sum(v) / len(v))
+        vals = by_level.setdefault(level, [])
+        if pos or not skip:
+            vals.append(100.0 * (expected_random_ap(pos, valid) if pos
+                                 else 0.0))
+    return {level_names[k]: (float(sum(v) / len(v)) if v else None)
             for k, v in sorted(by_level.items())}
 
 
@@ -202,7 +226,9 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
               settings: dict, seeds: dict, index: Optional[int] = None,
               ablations: bool = True, image_methods: bool = True,
               force_pretrain: bool = False, progress: bool = True,
-              bar=None, overwrite: bool = False) -> Dict:
+              bar=None, overwrite: bool = False,
+              caption_methods: bool = True,
+              sigmoid_tower: bool = True) -> Dict:
     """The whole proving ground on one world (see the module doc).
 
     Args:
@@ -222,6 +248,10 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
         bar: A tqdm bar to advance per stage (optional).
         overwrite (bool): Replace a world in ``data_root`` built with other
             settings (refused otherwise).
+        caption_methods (bool): Train and test the methods of
+            :data:`CAPTION_METHODS` (TaI-DPT).
+        sigmoid_tower (bool): Pre-train the SigLIP-style tower and test
+            its sigmoid scores of the prompts.
 
     Returns:
         dict: The world's ``results.json`` content (``format``, ``info``,
@@ -263,6 +293,22 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
     with open(osp.join(data_root, 'tiny_clip.json'), encoding='utf-8') as f:
         clip_key = json.load(f)['key']
     done()
+    sigmoid_cfg = osp.join(configs_dir, SIGMOID_PRETRAIN_CONFIG)
+    timings = dict(world=round(world_seconds, 2),
+                   pretrain=round(pretrain_seconds, 2))
+    if sigmoid_tower:
+        step('pre-train SigLIP-style tower')
+        t0 = time.time()
+        # the tiny CLIP's seed: the same initial weights and batches
+        sigmoid_ckpt = pretrain_tiny_clip(
+            sigmoid_cfg, data_root, osp.join(work_dir, 'pretrain_siglip'),
+            max_iters=settings['pretrain_iters'], force=force_pretrain,
+            seed=seeds['pretrain'])
+        timings['pretrain_siglip'] = round(time.time() - t0, 2)
+        with open(osp.splitext(sigmoid_ckpt)[0] + '.json',
+                  encoding='utf-8') as f:
+            sigmoid_key = json.load(f)['key']
+        done()
 
     main_cfg = osp.join(configs_dir, 'granzsl_demo.py')
     cfg = demo_config(main_cfg, data_root, ckpt, meta)
@@ -293,7 +339,9 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
             metrics = clip_zero_shot(cfg, meta, sub, score_mode=mode)
             return dict(metrics=metrics,
                         levels=per_level_ap(osp.join(sub, 'reports'),
-                                            level_names))
+                                            level_names,
+                                            empty_class=protocol[
+                                                'empty_class']))
         res = cached(f'clip_{mode}', _config_text(main_cfg), clip_fn)
         rows.append(_row(method, res['metrics'], res['levels']))
     tagclip_cfg = osp.join(configs_dir, TAGCLIP_CONFIG)
@@ -303,11 +351,29 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
         metrics = tagclip_zero_shot(cfg, meta, sub, tagclip_cfg)
         return dict(metrics=metrics,
                     levels=per_level_ap(osp.join(sub, 'reports'),
-                                        level_names))
+                                        level_names,
+                                        empty_class=protocol['empty_class']))
     res = cached('clip_tagclip', [_config_text(main_cfg),
                                   _config_text(tagclip_cfg)], tagclip_fn)
     rows.append(_row(TAGCLIP, res['metrics'], res['levels']))
     done()
+    if sigmoid_tower:
+        step('SigLIP-style zero-shot')
+        sigmoid_arch = Config.fromfile(sigmoid_cfg).model.arch
+        for mode, method in (('global', SIGMOID_GLOBAL),
+                             ('both', SIGMOID_BOTH)):
+            sub = osp.join(work_dir, f'sigmoid_{mode}')
+
+            def sigmoid_fn(mode=mode, sub=sub):
+                metrics = sigmoid_zero_shot(cfg, meta, sub, sigmoid_ckpt,
+                                            sigmoid_arch, score_mode=mode)
+                return dict(metrics=metrics, levels=per_level_ap(
+                    osp.join(sub, 'reports'), level_names,
+                    empty_class=protocol['empty_class']))
+            res = cached(f'sigmoid_{mode}',
+                         [sigmoid_key, _config_text(main_cfg)], sigmoid_fn)
+            rows.append(_row(method, res['metrics'], res['levels']))
+        done()
 
     granzsl_runs = [('GranZSL', 'granzsl_demo.py')]
     if ablations:
@@ -329,6 +395,26 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                              res['levels']['plain'], res.get('selected')))
         rows.append(_row(method + ', snippets', res['snippets'],
                          res['levels']['snippets'], res.get('selected')))
+        done()
+    for method, (fname, tag) in (CAPTION_METHODS.items() if caption_methods
+                                 else ()):
+        step(method)
+        path = osp.join(configs_dir, fname)
+        sub = osp.join(work_dir, osp.splitext(fname)[0])
+
+        def caption_fn(path=path, sub=sub, tag=tag):
+            # the config's learning rate; the epoch chosen on the
+            # validation images where the world has them
+            return train_and_test_image_model(
+                path, data_root, ckpt, meta, sub, protocol, seed=seeds[tag],
+                validate=validate, level_names=level_names)
+        res = cached(fname, [_config_text(path), seeds[tag], protocol],
+                     caption_fn)
+        own = res.get('own', res['table'])
+        rows.append(_row(method, res['table'], res['levels']['table'],
+                         res.get('selected'),
+                         all_images=dict(zsl_mAP=own['zsl/mAP'],
+                                         gzsl_mAP=own['gzsl/mAP'])))
         done()
     if image_methods:
         for method, (fname, tag) in IMAGE_METHODS.items():
@@ -354,8 +440,7 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                                              gzsl_mAP=own['gzsl/mAP'])))
             done()
     step('results')
-    timings = dict(world=round(world_seconds, 2),
-                   pretrain=round(pretrain_seconds, 2), **cache.seconds())
+    timings.update(cache.seconds())
     levels_count = {}
     for name in meta['unseen_classes']:
         lvl = level_names[meta['class_levels'][meta['classes'].index(name)]]
@@ -373,6 +458,8 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                 level_chance=_level_chance(targets, n_seen, meta, protocol,
                                            level_names),
                 checkpoint=ckpt, timings=timings)
+    if sigmoid_tower:
+        info['sigmoid_checkpoint'] = sigmoid_ckpt
     out = dict(format=RESULTS_FORMAT, info=info, rows=rows)
     write_results(work_dir, out)
     done()
@@ -391,6 +478,8 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
                        overwrite: bool = False,
                        num_threads: Optional[int] = None,
                        progress: bool = True,
+                       caption_methods: bool = True,
+                       sigmoid_tower: bool = True,
                        **overrides) -> Dict:
     """The proving ground on one world or on several (see the module doc).
 
@@ -419,6 +508,8 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
             (1 is much faster on a machine shared with other jobs: idle
             threads of a busy machine spin instead of working).
         progress (bool): Progress bars.
+        caption_methods (bool): The methods of :data:`CAPTION_METHODS`.
+        sigmoid_tower (bool): The SigLIP-style tower and its rows.
         **overrides: Keys of :data:`WORLD_SETTINGS` (``None`` keeps the
             world's).
 
@@ -443,9 +534,12 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
         worlds = [(i, osp.join(work_dir, f'seed_{i}'),
                    osp.join(data_root, f'seed_{i}'))
                   for i in range(first_seed, first_seed + seeds)]
-    # world, pre-training, CLIP (prompts, TagCLIP), GranZSL, ..., results
+    # world, pre-training, CLIP (prompts, TagCLIP), GranZSL, ..., results;
+    # the SigLIP-style tower: its pre-training and its rows
     per_world = 4 + (len(ABLATIONS) if ablations else 0) + (
-        len(IMAGE_METHODS) if image_methods else 0) + 1
+        len(IMAGE_METHODS) if image_methods else 0) + (
+        len(CAPTION_METHODS) if caption_methods else 0) + (
+        2 if sigmoid_tower else 0) + 1
     bar = tqdm(total=len(worlds) * per_world,
                desc='demo' if seeds is None else 'evidence',
                disable=not progress,
@@ -457,7 +551,8 @@ def run_proving_ground(work_dir: str = 'work_dirs/demo',
             wdir, droot, cdir, settings, seed_plan(index, first_seed),
             index=index, ablations=ablations, image_methods=image_methods,
             force_pretrain=force_pretrain, progress=progress, bar=bar,
-            overwrite=overwrite))
+            overwrite=overwrite, caption_methods=caption_methods,
+            sigmoid_tower=sigmoid_tower))
     bar.close()
     if seeds is None:
         return results[0]

@@ -28,7 +28,8 @@ from granzsl_mm.utils.atomic_io import atomic_write_bytes, atomic_write_text
 from .statistics import paired_difference, summarize
 
 __all__ = ['CHANCE', 'FULL', 'ABLATION_ROWS', 'TAGCLIP', 'DUALCOOP',
-           'RECOVER_MATCH', 'COMPARISONS', 'write_results',
+           'RECOVER_MATCH', 'TAIDPT', 'SIGMOID_GLOBAL', 'SIGMOID_BOTH',
+           'COMPARISONS', 'write_results',
            'results_figure',
            'aggregate', 'render_markdown', 'write_evidence',
            'report_evidence']
@@ -41,6 +42,11 @@ PROMPTS = 'CLIP zero-shot, prompts, global + local score'
 TAGCLIP = 'CLIP zero-shot, prompts, TagCLIP score'
 DUALCOOP = 'DualCoOp'
 RECOVER_MATCH = 'Recover-and-Match'
+TAIDPT = 'TaI-DPT'
+# the tower pre-trained with the sigmoid loss, the prompts scored as
+# SigLIP scores them
+SIGMOID_GLOBAL = 'SigLIP-style zero-shot, prompts, global score'
+SIGMOID_BOTH = 'SigLIP-style zero-shot, prompts, global + local score'
 COMPARISONS = ((FULL, PROMPTS), (FULL, 'CLIP zero-shot, prompts, global '
                                  'score'),
                ('MKT (stage 1)', PROMPTS), ('SigRL', 'MKT (stage 1)'),
@@ -50,13 +56,17 @@ COMPARISONS = ((FULL, PROMPTS), (FULL, 'CLIP zero-shot, prompts, global '
                (TAGCLIP, PROMPTS), (FULL, TAGCLIP),
                (DUALCOOP, PROMPTS), (FULL, DUALCOOP),
                (RECOVER_MATCH, PROMPTS), (FULL, RECOVER_MATCH),
-               (RECOVER_MATCH, DUALCOOP))
+               (RECOVER_MATCH, DUALCOOP),
+               (TAIDPT, PROMPTS), (FULL, TAIDPT),
+               # each SigLIP-style row to the CLIP prompts of its score
+               (SIGMOID_GLOBAL, 'CLIP zero-shot, prompts, global score'),
+               (SIGMOID_BOTH, PROMPTS), (FULL, SIGMOID_BOTH))
 METRICS = (('zsl_mAP', 'ZSL'), ('gzsl_mAP', 'GZSL'))
 # the per-level panel: chance, the prompts, GranZSL, the methods trained on
 # images
 LEVEL_PLOT = (CHANCE, 'CLIP zero-shot, prompts, global score', PROMPTS,
-              TAGCLIP, FULL, 'MKT (stage 1)', 'SigRL', DUALCOOP,
-              RECOVER_MATCH)
+              TAGCLIP, SIGMOID_BOTH, FULL, TAIDPT, 'MKT (stage 1)', 'SigRL',
+              DUALCOOP, RECOVER_MATCH)
 
 
 def _rows_by_method(result: dict) -> Dict[str, dict]:
@@ -229,22 +239,38 @@ def aggregate(results: Sequence[dict]) -> Dict:
             out['comparisons'][f'{a} - {b}'] = diff(a, b)
     level_methods = [m for m in methods if 'levels' in tables[0][m]]
     if level_methods:
-        names = list(tables[0][level_methods[0]]['levels'])
+        # a level may have no value in a world (no unseen class of it with
+        # positives, under empty_class='skip'): summarised over the worlds
+        # that have one, left out where none has
+        names = []
+        for t in tables:
+            for m in level_methods:
+                names += [lv for lv in t[m]['levels'] if lv not in names]
+
+        def values(m: str, lv: str) -> list:
+            return [t[m]['levels'].get(lv) for t in tables]
+
         per = {}
         for m in level_methods:
-            per[m] = {lv: summarize([t[m]['levels'][lv] for t in tables])
-                      for lv in names}
+            per[m] = {lv: summarize([v for v in values(m, lv)
+                                     if v is not None])
+                      for lv in names
+                      if any(v is not None for v in values(m, lv))}
         chance_lv = [r['info'].get('level_chance') or {} for r in results]
-        if all(lv in c for c in chance_lv for lv in names):
+        if all(c.get(lv) is not None for c in chance_lv for lv in names):
             per[CHANCE] = {
                 lv: summarize([c[lv] for c in chance_lv]) for lv in names}
         out['levels'] = dict(names=names, methods=per, diffs={})
         if FULL in level_methods and PROMPTS in level_methods:
-            out['levels']['diffs'][f'{FULL} - {PROMPTS}'] = {
-                lv: paired_difference([t[FULL]['levels'][lv] for t in tables],
-                                      [t[PROMPTS]['levels'][lv]
-                                       for t in tables], labels=seeds)
-                for lv in names}
+            diffs = {}
+            for lv in names:
+                pairs = [(a, b, s) for a, b, s in zip(
+                    values(FULL, lv), values(PROMPTS, lv), seeds)
+                    if a is not None and b is not None]
+                if pairs:
+                    a, b, s = zip(*pairs)
+                    diffs[lv] = paired_difference(a, b, labels=s)
+            out['levels']['diffs'][f'{FULL} - {PROMPTS}'] = diffs
     return out
 
 
@@ -329,14 +355,14 @@ def render_markdown(ev: dict, run: dict) -> str:
                   '| method | ' + ' | '.join(lv['names']) + ' |',
                   '|---|' + '---:|' * len(lv['names'])]
         for m, per in lv['methods'].items():
-            lines.append(f'| {m} | ' + ' | '.join(_ms(per[x])
-                                                   for x in lv['names'])
+            lines.append(f'| {m} | ' + ' | '.join(
+                _ms(per[x]) if x in per else 'n/a' for x in lv['names'])
                          + ' |')
         for name, per in lv['diffs'].items():
             lines += ['', f'{name}, per level (paired):', '',
                       '| level | mean diff ± sd | 95 % t-interval | '
                       'on every seed? |', '|---|---:|---:|---|']
-            for x in lv['names']:
+            for x in [x for x in lv['names'] if x in per]:
                 d = per[x]
                 lines.append(f"| {x} | {d['mean']:+.1f}"
                              + (f" ± {d['sd']:.1f}" if d['n'] > 1 else '')
@@ -405,8 +431,10 @@ def _plot(ev: dict, path: str) -> None:
         for k, m in enumerate(shown):
             per = lv['methods'][m]
             ax.bar(xs + (k - (len(shown) - 1) / 2) * width,
-                   [per[x]['mean'] for x in names], width,
-                   yerr=[per[x]['half_width'] or 0.0 for x in names],
+                   [per[x]['mean'] if x in per else np.nan for x in names],
+                   width,
+                   yerr=[(per[x]['half_width'] or 0.0) if x in per else 0.0
+                         for x in names],
                    capsize=2, label=m)
         ax.set_xticks(xs, names)
         ax.set_ylabel('ZSL AP of unseen classes (%)')

@@ -1,12 +1,14 @@
 """The stages of a world run, each a Runner job on a built world.
 
 :func:`granzsl_mm.proving_ground.pipeline.run_world` chains them: the tiny
-CLIP's pre-training, the demo config of a method pointed at the world and
-its tiny CLIP, the CLIP prompt baseline and TagCLIP's training-free scores,
-GranZSL (text-only training, tests with and without snippets) and the
-methods trained on the seen labels' images (MKT / SigRL fine-tune the image
-tower; DualCoOp learns prompt contexts; Recover-and-Match adapters and
-prompts).
+CLIP's pre-training (and the SigLIP-style tower's, the sigmoid loss), the
+demo config of a method pointed at the world and its tiny CLIP, the CLIP
+prompt baseline, TagCLIP's training-free scores and the SigLIP-style
+tower's sigmoid scores of the same prompts, GranZSL (text-only training,
+tests with and without snippets), TaI-DPT (prompts trained on the world's
+captions) and the methods trained on the seen labels' images (MKT / SigRL
+fine-tune the image tower; DualCoOp learns prompt contexts;
+Recover-and-Match adapters and prompts).
 
 Choices are made on the world's validation split, never on its test
 images. A world without one (the first world, ``make demo``) keeps the
@@ -15,10 +17,11 @@ one (the evidence world) trains with a checkpoint per epoch; every
 checkpoint (and, for the methods trained on images, every learning rate
 of a stated grid) is scored on the validation images
 (``instances_val.json``, drawn like the test images from their own seed),
-and only the chosen one is tested; TagCLIP, like the prompts, has nothing
-to choose. The criterion is :func:`val_criterion`: the mean of ZSL and
-GZSL mAP on the validation images under the results table's protocol. The
-mAP metrics need no threshold, so there is none to choose.
+and only the chosen one is tested; TagCLIP and the SigLIP-style tower's
+scores, like the prompts, have nothing to choose. The criterion is
+:func:`val_criterion`: the mean of ZSL and GZSL mAP on the validation
+images under the results table's protocol. The mAP metrics need no
+threshold, so there is none to choose.
 """
 import copy
 import hashlib
@@ -38,8 +41,9 @@ __all__ = ['DEMO_TEMPLATES', 'VAL_ANN_FILE', 'quiet_stage', 'test_stage',
            'pretrain_tiny_clip', 'demo_config', 'image_model_config',
            'load_test_targets', 'config_protocol', 'val_criterion',
            'select_best', 'per_level_ap', 'clip_zero_shot',
+           'sigmoid_zero_shot_config', 'sigmoid_zero_shot',
            'tagclip_config', 'tagclip_zero_shot', 'train_and_test_granzsl',
-           'train_and_test_image_model']
+           'train_and_test_image_model', 'image_lr']
 
 # Prompts in the words of the world's captions (the tiny CLIP knows no
 # "photo"); the GranZSL demo config uses the same ones.
@@ -104,13 +108,16 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
                        seed: Optional[int] = None) -> str:
     """Pre-train the tiny CLIP (or reuse the cached checkpoint).
 
-    The checkpoint ``<data_root>/tiny_clip.pt`` is reused when its sidecar
-    ``tiny_clip.json`` records the same world build and config; where the
-    world lies is no part of that key, so a copied or moved data root
-    reuses its tiny CLIP.
+    The checkpoint goes into the data root under the file name of the
+    config's export hook (``tiny_clip.pt``; the SigLIP-style tower's config:
+    ``tiny_siglip.pt``). It is reused when its sidecar (the same name with
+    ``.json``) records the same world build and config; where the world
+    lies is no part of that key, so a copied or moved data root reuses its
+    tiny CLIP.
 
     Args:
-        config (str): Pre-training config (``pretrain_tiny_clip_demo.py``).
+        config (str): Pre-training config (``pretrain_tiny_clip_demo.py``
+            or ``pretrain_tiny_siglip_demo.py``).
         data_root (str): The built world.
         work_dir (str): Runner work dir (logs, mmengine checkpoint).
         max_iters (int, optional): Override the config's iterations.
@@ -140,21 +147,25 @@ def pretrain_tiny_clip(config: str, data_root: str, work_dir: str,
         cfg.param_scheduler[1].update(begin=warm, end=max_iters,
                                       T_max=max_iters - warm)
         cfg.default_hooks.checkpoint.interval = max_iters
-    out = osp.join(data_root, DEMO_CLIP_FILE)
+    exports = [hook for hook in cfg.custom_hooks
+               if str(hook.get('type', '')).endswith('ExportOpenCLIPHook')]
+    name = DEMO_CLIP_FILE
+    if exports and exports[0].get('out_file'):
+        name = osp.basename(exports[0]['out_file'])
+    out = osp.join(data_root, name)
     # the key before the data root is set: the world's build identifies it
     key = hashlib.sha1(json.dumps(
         [meta['build'], cfg.pretty_text], sort_keys=True).encode()).hexdigest()
     cfg.merge_from_dict({'train_dataloader.dataset.data_root': data_root})
-    sidecar = osp.join(data_root, 'tiny_clip.json')
+    sidecar = osp.splitext(out)[0] + '.json'
     if not force and osp.isfile(out) and osp.isfile(sidecar):
         with open(sidecar, encoding='utf-8') as f:
             if json.load(f).get('key') == key:
                 return out
-    for hook in cfg.custom_hooks:
-        if str(hook.get('type', '')).endswith('ExportOpenCLIPHook'):
-            hook['out_file'] = out
+    for hook in exports:
+        hook['out_file'] = out
     prepare_train_cfg(cfg, config, work_dir=work_dir)
-    quiet_stage(cfg, work_dir, 'pretrain_tiny_clip')
+    quiet_stage(cfg, work_dir, 'pretrain_' + osp.splitext(name)[0])
     cfg.default_hooks.logger.interval = max(
         1, min(cfg.default_hooks.logger.interval, cfg.train_cfg.max_iters))
     build_runner(cfg).train()
@@ -219,17 +230,19 @@ def demo_config(config: str, data_root: str, checkpoint: str,
 def image_model_config(config: str, data_root: str, checkpoint: str,
                        meta: dict, max_epochs: Optional[int] = None,
                        protocol: Optional[dict] = None) -> Config:
-    """A demo config of a method trained on the seen labels' images
-    pointed at a world and a tiny CLIP.
+    """A demo config of a method trained on the seen labels' images (or,
+    TaI-DPT, on the world's captions) pointed at a world and a tiny CLIP.
 
     Args:
         config (str): ``mkt_demo.py``, ``sigrl_demo.py``,
-            ``dualcoop_demo.py`` or ``recover_match_demo.py``.
+            ``dualcoop_demo.py``, ``recover_match_demo.py`` or
+            ``taidpt_demo.py``.
         data_root (str): The built world.
         checkpoint (str): The tiny CLIP checkpoint.
         meta (dict): The world's ``world.json``.
         max_epochs (int, optional): Override the epochs (the warm-up stays a
-            quarter epoch, the cosine ends with the last epoch).
+            quarter epoch, the cosine ends with the last epoch). A warm-up
+            shorter than one iteration (few images) is left out.
         protocol (dict, optional): ``empty_class`` / ``drop_empty_images``
             of the test evaluator (None: the config's, all images scored).
 
@@ -249,6 +262,17 @@ def image_model_config(config: str, data_root: str, checkpoint: str,
         for sched in cfg.param_scheduler:
             if sched.type == 'CosineAnnealingLR':
                 sched.end = max_epochs
+    # mmengine truncates fractional epochs to iterations: under 4 iterations
+    # an epoch, the quarter-epoch warm-up spans none (which mmengine
+    # refuses), so it is left out there
+    from granzsl_mm.registry import DATASETS
+    loader = cfg.train_dataloader
+    images = len(DATASETS.build(dict(loader.dataset, pipeline=[])))
+    iters = images // loader.batch_size if loader.get('drop_last') else \
+        -(-images // loader.batch_size)
+    cfg.param_scheduler = [
+        s for s in cfg.param_scheduler if not s.get('convert_to_iter_based')
+        or int(s.end * iters) > int(s.begin * iters)]
     return cfg
 
 
@@ -280,28 +304,47 @@ def select_best(candidates: Sequence[dict]) -> dict:
 
 
 def per_level_ap(reports_dir: str, level_names: Sequence[str],
-                 label_set: str = 'zsl') -> Dict[str, float]:
+                 label_set: str = 'zsl',
+                 empty_class: str = 'zero') -> Dict[str, Optional[float]]:
     """Mean AP of the unseen classes per granularity level, from a test's
     ``per_class_ap.json``.
+
+    A class without positives among the scored images (possible in a small
+    world) has no AP in the report (None); it is counted as the mAP counts
+    it (``empty_class``).
 
     Args:
         reports_dir (str): The test's ``reports`` folder.
         level_names (Sequence[str]): Level index -> name (``spec.levels``).
         label_set (str): ``'zsl'`` (unseen classes scored alone) or
             ``'gzsl'`` (the unseen classes' AP among all classes).
+        empty_class (str): ``'zero'`` (the table's protocol: such a class
+            counts 0) or ``'skip'`` (left out of its level's mean).
 
     Returns:
         dict: Level name -> mean AP (%) of its unseen classes (levels
-        without unseen classes left out).
+        without unseen classes left out; None for a level whose unseen
+        classes all have no positives, under ``'skip'``).
+
+    Raises:
+        ValueError: An unknown ``empty_class``.
     """
+    if empty_class not in ('zero', 'skip'):
+        raise ValueError(f"empty_class must be 'zero' or 'skip', got "
+                         f'{empty_class!r}')
     with open(osp.join(reports_dir, 'per_class_ap.json'),
               encoding='utf-8') as f:
         per_class = json.load(f)['per_class']
     by_level: Dict[int, List[float]] = {}
     for row in per_class:
         if row['label_set'] == label_set and row['split'] == 'unseen':
-            by_level.setdefault(int(row['level']), []).append(row['AP'])
-    return {level_names[k]: float(sum(v) / len(v))
+            ap = row['AP']
+            if ap is None or ap != ap:  # no positives (None, or NaN)
+                ap = 0.0 if empty_class == 'zero' else None
+            vals = by_level.setdefault(int(row['level']), [])
+            if ap is not None:
+                vals.append(float(ap))
+    return {level_names[k]: (float(sum(v) / len(v)) if v else None)
             for k, v in sorted(by_level.items())}
 
 
@@ -346,6 +389,64 @@ def clip_zero_shot(cfg: Config, meta: dict, work_dir: str,
                          local_pooling='softmax',
                          logit_scale=cfg.model.logit_scale)
     return test_stage(cfg, work_dir, f'clip_zero_shot_{score_mode}')
+
+
+def sigmoid_zero_shot_config(cfg: Config, meta: dict, checkpoint: str,
+                             arch: str,
+                             templates: List[str] = DEMO_TEMPLATES,
+                             score_mode: str = 'global') -> Config:
+    """The SigLIP-style baseline's test config: the CLIP prompt baseline's
+    (:func:`clip_zero_shot`: the world, the same prompts, the same dense
+    features) on the tower pre-trained with the sigmoid loss, scored as
+    SigLIP scores, ``sigmoid(s * cos + b)`` with the tower's learned
+    temperature ``s`` and bias ``b`` (training-free, nothing to choose).
+
+    Args:
+        cfg (Config): A demo config (from :func:`demo_config`; not changed).
+        meta (dict): The world's ``world.json``.
+        checkpoint (str): The sigmoid-loss tower (``tiny_siglip.pt``).
+        arch (str): Its open_clip architecture (the pre-training config's,
+            ``'TinyCLIP-world-sigmoid'``: the CLS-pooled tiny ViT with a
+            learned ``logit_bias``).
+        templates (list[str]): Prompt templates (ensemble).
+        score_mode (str): ``'global'`` or ``'both'`` (global + ClearCLIP
+            dense cosines pooled as GranZSL does, before the bias and the
+            sigmoid).
+
+    Returns:
+        Config: A test-ready config.
+    """
+    cfg = copy.deepcopy(cfg)
+    cfg.model.backbone = dict(cfg.model.backbone, arch=arch,
+                              pretrained=checkpoint)
+    dense = None if score_mode == 'global' else 'clearclip'
+    return _prompt_config(cfg, meta, templates, dense, score_mode=score_mode,
+                          local_pooling='softmax', logit_scale='clip',
+                          logit_bias='clip', score_act='sigmoid')
+
+
+def sigmoid_zero_shot(cfg: Config, meta: dict, work_dir: str,
+                      checkpoint: str, arch: str,
+                      templates: List[str] = DEMO_TEMPLATES,
+                      score_mode: str = 'global') -> Dict[str, float]:
+    """The SigLIP-style baseline (:func:`sigmoid_zero_shot_config`),
+    tested.
+
+    Args:
+        cfg (Config): A demo config (from :func:`demo_config`; not changed).
+        meta (dict): The world's ``world.json``.
+        work_dir (str): Where its reports go.
+        checkpoint (str): The sigmoid-loss tower.
+        arch (str): Its open_clip architecture.
+        templates (list[str]): Prompt templates (ensemble).
+        score_mode (str): ``'global'`` or ``'both'``.
+
+    Returns:
+        dict: The test metrics (``zsl/mAP``, ``gzsl/mAP``, ...).
+    """
+    return test_stage(sigmoid_zero_shot_config(cfg, meta, checkpoint, arch,
+                                               templates, score_mode),
+                      work_dir, f'sigmoid_zero_shot_{score_mode}')
 
 
 def tagclip_config(cfg: Config, meta: dict, config: str,
@@ -496,10 +597,39 @@ def train_and_test_granzsl(config: str, data_root: str, checkpoint: str,
         tdir = osp.join(work_dir, f'test_{key}')
         out[key] = test_stage(tcfg, tdir, f'{name}_test_{key}')
         if level_names is not None:
-            levels[key] = per_level_ap(osp.join(tdir, 'reports'), level_names)
+            levels[key] = per_level_ap(
+                osp.join(tdir, 'reports'), level_names,
+                empty_class=config_protocol(tcfg)['empty_class'])
     if level_names is not None:
         out['levels'] = levels
     return out
+
+
+def image_lr(optim_wrapper: dict, lr: Optional[float] = None) -> float:
+    """Set (``lr`` given) and return the rate the grid of an image method
+    chooses.
+
+    One optimizer: its rate. Several (named optim wrappers, no top-level
+    ``optimizer``; RecoverMatch's AdamW + SGD): the first wrapper's rate is
+    the grid's, and every wrapper's rate is scaled by the same ratio, so the
+    config's ratios between optimizers are kept.
+
+    Args:
+        optim_wrapper (dict): The config's ``optim_wrapper`` (edited).
+        lr (float, optional): The grid's rate.
+
+    Returns:
+        float: The (first) optimizer's rate.
+    """
+    optimizers = [optim_wrapper['optimizer']] if 'optimizer' in optim_wrapper \
+        else [v['optimizer'] for v in optim_wrapper.values()
+              if isinstance(v, dict) and 'optimizer' in v]
+    if lr is not None:
+        ratio = float(lr) / float(optimizers[0]['lr'])
+        for opt in optimizers[1:]:
+            opt['lr'] = float(opt['lr']) * ratio
+        optimizers[0]['lr'] = float(lr)
+    return float(optimizers[0]['lr'])
 
 
 def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
@@ -511,8 +641,8 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
                                level_names: Optional[Sequence[str]] = None
                                ) -> Dict:
     """Train an image method (MKT, SigRL, DualCoOp, Recover-and-Match) on
-    the world's seen labels and test it under the results table's protocol
-    and under the config's own.
+    the world's seen labels, or TaI-DPT on the world's captions, and test
+    it under the results table's protocol and under the config's own.
 
     Without ``lrs`` it trains once at the config's learning rate in
     ``work_dir``; with a grid, once per learning rate in
@@ -522,7 +652,8 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
 
     Args:
         config (str): ``mkt_demo.py``, ``sigrl_demo.py``,
-            ``dualcoop_demo.py`` or ``recover_match_demo.py``.
+            ``dualcoop_demo.py``, ``recover_match_demo.py`` or
+            ``taidpt_demo.py``.
         data_root (str): The built world.
         checkpoint (str): The tiny CLIP.
         meta (dict): The world's ``world.json``.
@@ -560,7 +691,7 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
         cfg = image_model_config(config, data_root, checkpoint, meta,
                                  max_epochs)
         if lr is not None:
-            cfg.optim_wrapper.optimizer.lr = float(lr)
+            image_lr(cfg.optim_wrapper, lr)
         _prepare_run(cfg, seed, validate)
         test_cfg = copy.deepcopy(cfg)
         run_dir, run_name = work_dir, name
@@ -570,8 +701,7 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
         runs[lr] = (test_cfg, run_dir, config_protocol(cfg))
         epochs = _train(cfg, config, run_dir, run_name)
         if validate:
-            candidates += [dict(lr=float(cfg.optim_wrapper.optimizer.lr),
-                                **c)
+            candidates += [dict(lr=image_lr(cfg.optim_wrapper), **c)
                            for c in _validate(test_cfg, config, run_dir,
                                               run_name, epochs, protocol)]
         else:
@@ -595,7 +725,9 @@ def train_and_test_image_model(config: str, data_root: str, checkpoint: str,
         tdir = osp.join(work_dir, f'test_{key}')
         out[key] = test_stage(tcfg, tdir, f'{name}_test_{key}')
         if level_names is not None and key == 'table':
-            levels[key] = per_level_ap(osp.join(tdir, 'reports'), level_names)
+            levels[key] = per_level_ap(
+                osp.join(tdir, 'reports'), level_names,
+                empty_class=proto.get('empty_class', 'zero'))
     if level_names is not None:
         out['levels'] = levels
     return out

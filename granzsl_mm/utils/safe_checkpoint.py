@@ -16,7 +16,11 @@ Allow-listing what those pickles reference is not an option: they reach
   :func:`torch.serialization.safe_globals` context (never the process-wide
   list). Any other pickled global is refused with an error naming it;
   :func:`set_checkpoint_trust` (``--trust-checkpoint`` in our tools) opts in
-  to full unpickling for files the user trusts.
+  to full unpickling for files the user trusts. A caller that throws some
+  entries away (a converter keeping only the weights of a file that also
+  pickles its optimizer and scheduler objects) names their globals in
+  ``discard_globals``: each is read as an empty ``OrderedDict``, nothing of
+  it constructed or called.
 
 Where this meets mmengine: :class:`granzsl_mm.engine.SafeFormHook` converts
 checkpoints on save and load, :class:`granzsl_mm.engine.AtomicCheckpointHook`
@@ -28,7 +32,7 @@ import io
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -175,12 +179,26 @@ def _numpy_safe_globals() -> list:
     return entries
 
 
-def safe_torch_load(f: Any, map_location: Any = None) -> Any:
+class _Discarded:
+    """What a discarded global unpickles to: an empty ``OrderedDict`` (the
+    weights-only unpickler fills those with ``SETITEMS`` / ``BUILD`` as
+    plain data); the pickled class or function is never reached."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> OrderedDict:
+        return OrderedDict()
+
+
+def safe_torch_load(f: Any, map_location: Any = None,
+                    discard_globals: Sequence[str] = ()) -> Any:
     """``torch.load`` with weights-only semantics, then :func:`from_safe_form`.
 
     Args:
         f (str | file-like): The checkpoint.
         map_location (Any): As for :func:`torch.load`.
+        discard_globals (Sequence[str]): Fully qualified globals (e.g.
+            ``'torch.optim.sgd.SGD'``) whose pickled objects the caller
+            drops: each reads as an empty ``OrderedDict`` instead of being
+            refused (never constructed). Any other global is still refused.
 
     Returns:
         Any: The checkpoint.
@@ -203,7 +221,9 @@ def safe_torch_load(f: Any, map_location: Any = None) -> Any:
         return from_safe_form(
             torch.load(f, map_location=map_location, weights_only=False))
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
+        discarded = [(_Discarded, name) for name in discard_globals]
+        with torch.serialization.safe_globals(_numpy_safe_globals() +
+                                              discarded):
             checkpoint = torch.load(f, map_location=map_location,
                                     weights_only=True)
     except Exception as err:  # torch raises UnpicklingError (or a subclass)
@@ -211,7 +231,7 @@ def safe_torch_load(f: Any, map_location: Any = None) -> Any:
         if 'weights_only' not in str(err) and 'Unsupported global' not in str(
                 err):
             raise
-        names = _unsafe_globals(f)
+        names = [n for n in _unsafe_globals(f) if n not in discard_globals]
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint {f!r}: it pickles the global(s) '
             f'{", ".join(names) or "(see below)"}, and unpickling them could '

@@ -30,3 +30,5 @@ def test_every_path_runs_and_agrees(capsys, monkeypatch, tmp_path):
     assert out.count('onnxruntime vs inferencer: max |cosine diff|') == 2
     assert out.count('tool vs inferencer: same top-5 labels') == 2
     assert 'sgemm' in out and 'of backbone' in out
+    assert out.count('time split of the inferencer, CPU ms per image: '
+                     'decode ') == 2

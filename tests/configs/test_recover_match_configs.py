@@ -44,10 +44,16 @@ def test_configs_follow_the_reference_recipe(name):
         'ViT-B-16', 'openai', True)
     assert m.data_preprocessor.mean == [127.5] * 3  # PIXEL_MEAN 0.5
     assert m.loss.type == 'MultiMatchingLoss'
+    # solver/make_optimizer.py: AdamW (adapters 0.1 x) + SGD for the tokens
     opt = cfg.optim_wrapper
-    assert (opt.optimizer.type, opt.optimizer.lr,
-            opt.optimizer.weight_decay) == ('AdamW', 5e-5, 1e-4)
-    assert opt.paramwise_cfg.custom_keys['adapters.'].lr_mult == 0.1
+    assert opt.constructor == 'ParamSplitOptimWrapperConstructor'
+    adamw, sgd = opt.adamw.optimizer, opt.sgd.optimizer
+    assert (adamw.type, adamw.lr, adamw.weight_decay) == ('AdamW', 5e-5, 1e-4)
+    assert opt.adamw.paramwise_cfg.custom_keys['adapters.'].lr_mult == 0.1
+    assert (sgd.type, sgd.lr, sgd.momentum, sgd.weight_decay) == (
+        'SGD', 1e-3, 0.9, 1e-4)
+    assert tuple(opt.sgd.params) == ('adapter_tokens.', 'text_prompts.')
+    assert [s.type for s in cfg.param_scheduler] == ['TimmCosineLR']
     assert cfg.train_dataloader.batch_size == 32
     assert cfg.train_cfg.max_epochs == 6
 

@@ -33,6 +33,8 @@ REPEATED_NAMES = {
     'checkpoints',
     'mkt.py': 'the MKT classifier and the converter of its released '
     'checkpoints',
+    'taidpt.py': 'the TaI-DPT classifier and the converter of its released '
+    'prompt weights',
     'asymmetric.py': 'a loss function (losses/functional) and its registered '
     'module',
     'hinge_ranking.py': 'a loss function (losses/functional) and its '

@@ -194,3 +194,27 @@ def test_uncached_tag_offline_fails_fast(monkeypatch, how):
     msg = str(info.value)
     assert "'ViT-B-16'/'openai'" in msg and 'offline' in msg
     assert 'pretrained=/path/to/checkpoint.pt' in msg
+
+
+
+def test_global_from_the_cls_row_of_the_last_block():
+    """Without the last block's patch tokens only its CLS row is computed:
+    the global features and their gradients equal the full block's."""
+    torch.manual_seed(0)
+    x = torch.randn(3, 3, 32, 32)
+    models = [OpenCLIPBackbone(TINY, pretrained='random', frozen=False,
+                               dense_mode=m)
+              for m in ('plain', None, 'clearclip', 'tagclip')]
+    grads = []
+    for model in models:
+        model.clip.load_state_dict(models[0].clip.state_dict())
+        glob = model(x)[0]
+        (glob * torch.arange(glob.shape[1])).sum().backward()
+        blk = model.clip.visual.transformer.resblocks[-1]
+        grads.append((glob.detach(), blk.attn.in_proj_weight.grad,
+                      blk.mlp.c_fc.weight.grad,
+                      model.clip.visual.conv1.weight.grad))
+    for other in grads[1:]:
+        for ref, got in zip(grads[0], other):
+            assert (ref - got).abs().max() < 1e-5 * max(1.0,
+                                                        ref.abs().max())

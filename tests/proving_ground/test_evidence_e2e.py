@@ -28,8 +28,8 @@ def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
         ev = pipeline.run_proving_ground(
             work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'),
             world='v2', seeds=3, configs_dir=osp.join(ROOT, 'configs'),
-            ablations=False, image_methods=False, num_threads=1,
-            progress=False, **SMALL)
+            ablations=False, image_methods=False, caption_methods=False,
+            sigmoid_tower=False, num_threads=1, progress=False, **SMALL)
     finally:
         torch.set_num_threads(threads)
     assert ev['seeds'] == [0, 1, 2]
@@ -70,8 +70,9 @@ def test_small_multi_seed_run_effects_hold_on_every_seed(tmp_path,
     again = pipeline.run_proving_ground(
         work_dir=str(tmp_path / 'work'), data_root=str(tmp_path / 'data'),
         world='v2', seeds=3, configs_dir=osp.join(ROOT, 'configs'),
-        ablations=False, image_methods=False, num_threads=1, progress=False,
-        **SMALL)
+        ablations=False, image_methods=False, caption_methods=False,
+        sigmoid_tower=False, num_threads=1, progress=False, **SMALL)
     assert again['methods'] == ev['methods']
     # each world's own report beside its record
     assert (tmp_path / 'work' / 'seed_1' / 'results.md').is_file()
+

@@ -169,3 +169,49 @@ def test_comparators_compared_to_granzsl_the_prompts_and_each_other():
     assert ev['selected'][RECOVER_MATCH] == [dict(lr=1e-3, epoch=2)] * 3
     text = render_markdown(ev, {})
     assert f'| {RECOVER_MATCH} - {DUALCOOP} | ZSL | +8.0 ± 4.0 |' in text
+
+
+def test_taidpt_and_sigmoid_rows_paired_to_the_prompts_and_granzsl(
+        tmp_path):
+    """TaI-DPT and the SigLIP-style rows are compared to the CLIP prompts
+    of their score and to GranZSL; a level without a value in one world
+    (its unseen classes without positives, empty_class='skip') is
+    summarised over the worlds that have one."""
+    from granzsl_mm.proving_ground.report import (
+        SIGMOID_BOTH,
+        SIGMOID_GLOBAL,
+        TAIDPT,
+    )
+    glob = 'CLIP zero-shot, prompts, global score'
+    results = []
+    for index, (full, prompts, taidpt, sg, sb) in enumerate(
+            [(60.0, 50.0, 45.0, 40.0, 44.0), (64.0, 51.0, 52.0, 42.0, 47.0),
+             (59.0, 52.0, 50.0, 41.0, 49.0)]):
+        seed = _seed(index, full, full, prompts)
+        seed['rows'] += [
+            dict(method=glob, zsl_mAP=prompts - 5, gzsl_mAP=prompts / 2 - 5,
+                 levels=dict(a=prompts, b=prompts)),
+            dict(method=TAIDPT, zsl_mAP=taidpt, gzsl_mAP=taidpt / 2,
+                 levels=dict(a=taidpt, b=None if index == 1 else taidpt),
+                 selected=dict(lr=2e-5, epoch=2, val=[])),
+            dict(method=SIGMOID_GLOBAL, zsl_mAP=sg, gzsl_mAP=sg / 2,
+                 levels=dict(a=sg, b=sg)),
+            dict(method=SIGMOID_BOTH, zsl_mAP=sb, gzsl_mAP=sb / 2,
+                 levels=dict(a=sb, b=sb))]
+        results.append(seed)
+    ev = aggregate(results)
+    comp = ev['comparisons']
+    assert comp[f'{TAIDPT} - {PROMPTS}']['zsl_mAP']['values'] == \
+        pytest.approx([-5.0, 1.0, -2.0])
+    assert comp[f'{FULL} - {TAIDPT}']['zsl_mAP']['every_seed'] == 'higher'
+    assert comp[f'{SIGMOID_GLOBAL} - {glob}']['zsl_mAP']['values'] == \
+        pytest.approx([-5.0, -4.0, -6.0])
+    assert comp[f'{SIGMOID_BOTH} - {PROMPTS}']['gzsl_mAP']['values'] == \
+        pytest.approx([-3.0, -2.0, -1.5])
+    assert f'{FULL} - {SIGMOID_BOTH}' in comp
+    b = ev['levels']['methods'][TAIDPT]['b']
+    assert (b['n'], b['values']) == (2, pytest.approx([45.0, 50.0]))
+    assert ev['selected'][TAIDPT] == [dict(lr=2e-5, epoch=2)] * 3
+    out = write_evidence(str(tmp_path), results, {})
+    assert f'| {TAIDPT} - {PROMPTS} | ZSL | -2.0 ± 3.0 |' in out['text']
+    assert (tmp_path / 'evidence.png').is_file()

@@ -250,3 +250,109 @@ def test_comparators_choose_on_validation_and_tagclip_scores(tmp_path):
                for r in rows if r['label_set'] == label_set]
         assert len(aps) == count and metrics[f'{label_set}/mAP'] == \
             pytest.approx(sum(aps) / count, abs=1e-4)
+
+
+def test_per_level_ap_counts_an_unseen_class_without_positives(tmp_path):
+    """A tiny world may draw no test image of an unseen class: its report
+    lists no AP (None). Under the table's ``empty_class='zero'`` it counts
+    0 in its level's mean, as in the ZSL mAP; under ``'skip'`` it is left
+    out, and a level whose classes are all empty has no value (None)."""
+    from granzsl_mm.proving_ground import stages
+    rows = [dict(label_set='zsl', split='unseen', level=0, AP=40.0),
+            dict(label_set='zsl', split='unseen', level=0, AP=None),
+            dict(label_set='zsl', split='unseen', level=1, AP=None),
+            dict(label_set='zsl', split='unseen', level=2, AP=30.0),
+            dict(label_set='gzsl', split='unseen', level=1, AP=10.0),
+            dict(label_set='gzsl', split='seen', level=0, AP=90.0)]
+    (tmp_path / 'per_class_ap.json').write_text(json.dumps(
+        dict(per_class=rows)))
+    names = ['coarse', 'middle', 'fine']
+    assert stages.per_level_ap(str(tmp_path), names) == dict(
+        coarse=20.0, middle=0.0, fine=30.0)
+    assert stages.per_level_ap(str(tmp_path), names,
+                               empty_class='skip') == dict(
+        coarse=40.0, middle=None, fine=30.0)
+    assert stages.per_level_ap(str(tmp_path), names, 'gzsl') == dict(
+        middle=10.0)
+    with pytest.raises(ValueError, match='empty_class'):
+        stages.per_level_ap(str(tmp_path), names, empty_class='nan')
+
+
+@pytest.mark.slow
+def test_taidpt_and_sigmoid_tower_stages_on_a_small_world(tmp_path,
+                                                          monkeypatch):
+    """TaI-DPT trained on the world's captions, the epoch chosen on the
+    validation images, tested under the table's protocol; the SigLIP-style
+    tower pre-trained on the world (its own checkpoint and sidecar, reused
+    when unchanged) and scored ``sigmoid(s * cos + b)`` with its learned
+    bias."""
+    from granzsl_mm.models.backbones import OpenCLIPBackbone
+    from granzsl_mm.proving_ground import DEFAULT_WORLD, build_synthetic_world, stages
+    data = str(tmp_path / 'world')
+    meta = build_synthetic_world(data, num_train=128, num_test=32, seed=4,
+                                 num_val=32, val_seed=1004, progress=False)
+    levels = list(DEFAULT_WORLD.levels)
+    torch.manual_seed(2)
+    ckpt = str(tmp_path / 'tiny_clip.pt')
+    torch.save(OpenCLIPBackbone(arch='TinyCLIP-world',
+                                pretrained='random').clip.state_dict(), ckpt)
+    config = osp.join(ROOT, 'configs', 'pretrain_tiny_siglip_demo.py')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        work = str(tmp_path / 'taidpt')
+        res = stages.train_and_test_image_model(
+            osp.join(ROOT, 'configs', 'taidpt_demo.py'), data, ckpt, meta,
+            work, TABLE, seed=8000, max_epochs=1, validate=True,
+            level_names=levels)
+        sigmoid = stages.pretrain_tiny_clip(config, data,
+                                            str(tmp_path / 'pre'),
+                                            max_iters=4, seed=2000)
+        demo = stages.demo_config(osp.join(ROOT, 'configs',
+                                           'granzsl_demo.py'),
+                                  data, ckpt, meta)
+        scored = str(tmp_path / 'sigmoid')
+        metrics = stages.sigmoid_zero_shot(demo, meta, scored, sigmoid,
+                                           'TinyCLIP-world-sigmoid',
+                                           score_mode='both')
+    finally:
+        torch.set_num_threads(threads)
+    sel = res['selected']
+    assert [c['epoch'] for c in sel['val']] == [1] and sel['epoch'] == 1
+    assert set(res['levels']['table']) == {'colour shape'}
+    # and under its own protocol (every image scored): every test image
+    # holds an object, so GZSL is the same in both
+    assert res['table']['gzsl/mAP'] == pytest.approx(res['own']['gzsl/mAP'])
+    # the sigmoid tower: beside the tiny CLIP, with its trained bias
+    assert sigmoid == osp.join(data, 'tiny_siglip.pt')
+    with open(osp.join(data, 'tiny_siglip.json')) as f:
+        assert json.load(f)['config'] == 'pretrain_tiny_siglip_demo.py'
+    state = torch.load(sigmoid, map_location='cpu', weights_only=True)
+    assert 'logit_bias' in state and float(state['logit_bias']) != -10.0
+    import granzsl_mm.engine as engine
+
+    def boom(cfg):
+        raise AssertionError('pre-trained again')
+    monkeypatch.setattr(engine, 'build_runner', boom)
+    assert stages.pretrain_tiny_clip(config, data, str(tmp_path / 'pre2'),
+                                     max_iters=4, seed=2000) == sigmoid
+    cfg = stages.sigmoid_zero_shot_config(demo, meta, sigmoid,
+                                          'TinyCLIP-world-sigmoid',
+                                          score_mode='both')
+    m = cfg.model
+    assert (m.logit_scale, m.logit_bias, m.score_act) == ('clip', 'clip',
+                                                          'sigmoid')
+    assert (m.backbone.arch, m.backbone.pretrained,
+            m.backbone.dense_mode) == ('TinyCLIP-world-sigmoid', sigmoid,
+                                       'clearclip')
+    assert m.templates == stages.DEMO_TEMPLATES
+    # its mAPs are the means of its report's per-class APs (a class without
+    # positives counts 0: the table's protocol)
+    with open(osp.join(scored, 'reports', 'per_class_ap.json')) as f:
+        rows = json.load(f)['per_class']
+    for label_set, count in (('zsl', 5), ('gzsl', 26)):
+        aps = [r['AP'] or 0.0 for r in rows if r['label_set'] == label_set]
+        assert len(aps) == count and metrics[f'{label_set}/mAP'] == \
+            pytest.approx(sum(aps) / count, abs=1e-4)
+    assert stages.per_level_ap(osp.join(scored, 'reports'), levels) == {
+        'colour shape': pytest.approx(metrics['zsl/mAP'])}

@@ -1,5 +1,5 @@
 """Single-positive multi-label (SPML): readers, the protocol wrapper and
-pseudo-label files."""
+pseudo-label files; the partial-label wrapper (labels hidden at random)."""
 from .apl_label_store import (
     APLLabelStore,
     apl_counts,
@@ -8,6 +8,12 @@ from .apl_label_store import (
 from .coco_multilabel import COCOMultiLabelDataset
 from .cub_attributes import CUBAttributeDataset
 from .nuswide_multilabel import NUSWideMultiLabelDataset
+from .partial_labels import (
+    PartialLabelDataset,
+    hide_labels,
+    known_label_mask,
+    read_reference_mask,
+)
 from .protocol import (
     SPML_SPLITS,
     VAL_LABEL_OPTIONS,
@@ -28,5 +34,7 @@ __all__ = [
     'SPMLDataset', 'observe_single_positives', 'train_val_split',
     'load_pseudo_labels', 'pseudo_label_key', 'save_pseudo_labels',
     'VOC_CLASSES', 'VOCMultiLabelDataset', 'read_voc_image_sets',
-    'CUBAttributeDataset', 'NUSWideMultiLabelDataset'
+    'CUBAttributeDataset', 'NUSWideMultiLabelDataset',
+    'PartialLabelDataset', 'hide_labels', 'known_label_mask',
+    'read_reference_mask'
 ]

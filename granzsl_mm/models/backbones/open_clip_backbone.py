@@ -23,7 +23,8 @@ from .resnet_tower import (
 )
 from .tagclip_tower import attention_block, self_only_mask
 
-__all__ = ['OpenCLIPBackbone', 'interpolate_pos_embed', 'clearclip_attention']
+__all__ = ['OpenCLIPBackbone', 'interpolate_pos_embed', 'clearclip_attention',
+           'cls_token_block', 'input_projection']
 
 DENSE_MODES = (None, 'plain', 'clearclip', 'tagclip')
 OUT_TYPES = ('tuple', 'global')
@@ -56,7 +57,25 @@ def interpolate_pos_embed(pos_embed: Tensor, grid: Tuple[int, int],
     return torch.cat([cls_pos, patch_pos.to(pos_embed.dtype)], dim=0)
 
 
-def clearclip_attention(block: torch.nn.Module, x: Tensor) -> Tensor:
+def input_projection(block: torch.nn.Module, x: Tensor) -> Tensor:
+    """``[B, N, 3W]``: q, k and v of ``ln_1(x)`` in one matrix product
+    (what :func:`clearclip_attention` and :func:`cls_token_block` share)."""
+    attn = block.attn
+    return F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
+
+
+def _heads(t: Tensor, heads: int) -> Tensor:
+    """``[B, N, W]`` -> ``[B, heads, N, W / heads]``."""
+    return t.reshape(t.shape[0], t.shape[1], heads, -1).transpose(1, 2)
+
+
+def _unheads(t: Tensor) -> Tensor:
+    """``[B, heads, N, d]`` -> ``[B, N, heads * d]``."""
+    return t.transpose(1, 2).flatten(2)
+
+
+def clearclip_attention(block: torch.nn.Module, x: Tensor,
+                        qkv: Optional[Tensor] = None) -> Tensor:
     """ClearCLIP dense path of one residual block: q-q attention only.
 
     ``softmax(q qᵀ · d^-0.5) v`` per head on ``ln_1(x)``, then ``out_proj``;
@@ -66,20 +85,57 @@ def clearclip_attention(block: torch.nn.Module, x: Tensor) -> Tensor:
         block: An open_clip ``ResidualAttentionBlock`` (``nn.MultiheadAttention``
             with packed ``in_proj``).
         x: ``[B, N, W]`` input of the block (batch first).
+        qkv: Its :func:`input_projection`, when already computed.
 
     Returns:
         Tensor: ``[B, N, W]``.
     """
     attn = block.attn
-    y = block.ln_1(x)
-    q, _, v = F.linear(y, attn.in_proj_weight, attn.in_proj_bias).chunk(3, -1)
-    batch, num, width = q.shape
-    heads = attn.num_heads
-    q = q.reshape(batch, num, heads, width // heads).transpose(1, 2)
-    v = v.reshape(batch, num, heads, width // heads).transpose(1, 2)
+    qkv = input_projection(block, x) if qkv is None else qkv
+    q, _, v = (_heads(t, attn.num_heads) for t in qkv.chunk(3, -1))
     out = F.scaled_dot_product_attention(q, q, v)  # scale = d^-0.5
-    out = out.transpose(1, 2).reshape(batch, num, width)
-    return attn.out_proj(out)
+    return attn.out_proj(_unheads(out))
+
+
+def cls_token_block(block: torch.nn.Module, x: Tensor,
+                    qkv: Optional[Tensor] = None) -> Tensor:
+    """One residual block's output at the CLS token only.
+
+    Equals ``block(x)[:, :1]`` (float rounding aside): the CLS token
+    attends to every token, then its own MLP; the other tokens' attention
+    rows and MLPs, which the global embedding does not use, are skipped
+    (about 7 % of a ViT-B/16 tower).
+
+    Args:
+        block: An open_clip ``ResidualAttentionBlock`` (batch first; any
+            other block runs whole).
+        x: ``[B, N, W]`` input of the block, CLS first.
+        qkv: Its :func:`input_projection`, when already computed (else
+            only the keys and values of every token and the CLS query are
+            projected).
+
+    Returns:
+        Tensor: ``[B, 1, W]``.
+    """
+    attn = getattr(block, 'attn', None)
+    if not isinstance(attn, torch.nn.MultiheadAttention) or \
+            not attn._qkv_same_embed_dim or not attn.batch_first:
+        return block(x)[:, :1]
+    width = x.shape[-1]
+    if qkv is None:
+        y = block.ln_1(x)
+        weight, bias = attn.in_proj_weight, attn.in_proj_bias
+        q = F.linear(y[:, :1], weight[:width],
+                     None if bias is None else bias[:width])
+        k, v = F.linear(y, weight[width:],
+                        None if bias is None else bias[width:]).chunk(2, -1)
+    else:
+        q, k, v = qkv[:, :1, :width], qkv[..., width:2 * width], \
+            qkv[..., 2 * width:]
+    q, k, v = (_heads(t, attn.num_heads) for t in (q, k, v))
+    att = F.scaled_dot_product_attention(q, k, v)  # scale = d^-0.5, as MHA
+    out = x[:, :1] + block.ls_1(attn.out_proj(_unheads(att)))
+    return out + block.ls_2(block.mlp(block.ln_2(out)))
 
 
 @MODELS.register_module()
@@ -203,13 +259,19 @@ class OpenCLIPBackbone(BaseModule):
             return global_feat, dense
         last_block = self.clip.visual.transformer.resblocks[-1]
         last_in = self.forward_tokens(images, stop=self.num_layers - 1)
-        x = last_block(last_in)
+        # ClearCLIP's pass and the CLS token share the input projection
+        qkv = input_projection(last_block, last_in) \
+            if self.dense_mode == 'clearclip' else None
+        if self.dense_mode == 'plain':
+            x = last_block(last_in)
+        else:  # only the CLS token of the last block is used
+            x = cls_token_block(last_block, last_in, qkv)
         global_feat = self.project_tokens(x[:, 0])
         dense = None
         if self.dense_mode == 'plain':
             dense = self.project_tokens(x[:, 1:])
         elif self.dense_mode == 'clearclip':
-            y = clearclip_attention(last_block, last_in)
+            y = clearclip_attention(last_block, last_in, qkv)
             dense = self.project_tokens(y[:, 1:])
         elif self.dense_mode == 'tagclip':
             y, _ = attention_block(last_block, last_in,

@@ -28,6 +28,7 @@ Reference: ``sunxm2357/DualCoOp`` (``models/dualcoop.py: DualCoop``,
 from typing import Dict, List, Optional, Sequence
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
@@ -37,7 +38,7 @@ from granzsl_mm.structures.class_names import ClassSource, read_class_names
 from .base import MultiLabelClassifierBase, check_label_sets
 from .mkt_spml import seen_columns, stack_gt_scores
 
-__all__ = ['DualCoOp', 'region_aggregated_logits']
+__all__ = ['DualCoOp', 'region_aggregated_logits', 'set_up_frozen_clip']
 
 
 def region_aggregated_logits(regions: torch.Tensor, negative: torch.Tensor,
@@ -62,6 +63,43 @@ def region_aggregated_logits(regions: torch.Tensor, negative: torch.Tensor,
     weight = sim[:, num:].softmax(dim=-1)  # over the regions, per class
     logits = output_scale * (sim * torch.cat([weight, weight], 1)).sum(-1)
     return logits.view(logits.shape[0], 2, num)
+
+
+def set_up_frozen_clip(model: nn.Module, backbone: dict,
+                       class_names: ClassSource, num_classes: int,
+                       save_frozen_weights: bool, **learner) -> dict:
+    """The frozen CLIP of a prompt learner on frozen towers (DualCoOp,
+    TaI-DPT): sets ``class_names``, ``num_classes``, ``backbone`` (frozen)
+    and ``text_encoder`` (sharing its CLIP) on ``model``.
+
+    Args:
+        model (nn.Module): A ``MultiLabelClassifierBase`` being built.
+        backbone (dict): ``OpenCLIPBackbone`` config.
+        class_names: Names of all classes in label order, see
+            :func:`~granzsl_mm.structures.read_class_names`.
+        num_classes (int): All classes.
+        save_frozen_weights (bool): Keep the frozen CLIP in checkpoints.
+        **learner: Further ``ContextPromptLearner`` arguments.
+
+    Returns:
+        dict: The ``ContextPromptLearner`` config of the model's prompts.
+
+    Raises:
+        ValueError: The number of names differs from ``num_classes``.
+    """
+    model.class_names = read_class_names(class_names).names
+    if len(model.class_names) != num_classes:
+        raise ValueError(f'{len(model.class_names)} class names for '
+                         f'num_classes={num_classes}')
+    model.num_classes = num_classes
+    model.backbone = MODELS.build(backbone)
+    model.backbone.clip.requires_grad_(False)
+    model.backbone.frozen = True
+    model.text_encoder = model.build_text_encoder(None, model.backbone)
+    if not save_frozen_weights:
+        model.exclude_from_state_dict(('backbone.', ))
+    return dict(type='ContextPromptLearner', text_encoder=model.text_encoder,
+                class_names=model.class_names, **learner)
 
 
 @MODELS.register_module()
@@ -120,23 +158,14 @@ class DualCoOp(MultiLabelClassifierBase):
         if train_classes_per_step is not None and train_classes_per_step < 1:
             raise ValueError('train_classes_per_step must be >= 1, got '
                              f'{train_classes_per_step}')
-        self.class_names = read_class_names(class_names).names
-        if len(self.class_names) != num_classes:
-            raise ValueError(f'{len(self.class_names)} class names for '
-                             f'num_classes={num_classes}')
-        self.num_classes = num_classes
+        learner = set_up_frozen_clip(self, backbone, class_names,
+                                     num_classes, save_frozen_weights,
+                                     class_specific=class_specific,
+                                     init_std=init_std)
         self.num_seen_classes = num_seen_classes
         self.region_scale = region_scale
         self.output_scale = output_scale
         self.train_classes_per_step = train_classes_per_step
-        self.backbone = MODELS.build(backbone)
-        self.backbone.clip.requires_grad_(False)
-        self.backbone.frozen = True
-        self.text_encoder = self.build_text_encoder(None, self.backbone)
-        learner = dict(type='ContextPromptLearner',
-                       text_encoder=self.text_encoder,
-                       class_names=self.class_names,
-                       class_specific=class_specific, init_std=init_std)
         self.positive_prompt = MODELS.build(dict(
             learner, num_tokens=num_context_tokens, init_words=positive_init))
         self.negative_prompt = MODELS.build(dict(
@@ -144,8 +173,6 @@ class DualCoOp(MultiLabelClassifierBase):
             num_context_tokens, init_words=negative_init))
         self.loss_module = MODELS.build(loss or dict(
             type='DualAsymmetricLoss'))
-        if not save_frozen_weights:
-            self.exclude_from_state_dict(('backbone.', ))
 
     def train(self, mode: bool = True) -> 'DualCoOp':
         """Switch mode; the frozen CLIP stays in eval mode (its batch norms

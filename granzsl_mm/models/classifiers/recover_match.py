@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
@@ -286,6 +287,62 @@ class RecoverMatch(MultiLabelClassifierBase):
                                                         targets)
         return dict(loss_global=self.loss_module(logits_global, targets),
                     loss_matched=self.loss_module(logits_matched, targets))
+
+    def train_step(self, data: dict, optim_wrapper: OptimWrapper
+                   ) -> Dict[str, torch.Tensor]:
+        """One step; several optim wrappers step on one backward.
+
+        The recipe trains the tokens with SGD and the rest with AdamW
+        (``ParamSplitOptimWrapperConstructor``). As the reference
+        (``processor/processor.py``): one forward and backward, then every
+        optimizer steps; under AMP one loss scaler for all (scale, backward,
+        step each, one update). A single wrapper: mmengine's step.
+
+        Args:
+            data (dict): A batch from the data loader.
+            optim_wrapper (OptimWrapper): One wrapper or an
+                ``OptimWrapperDict``.
+
+        Returns:
+            dict: The logged losses.
+
+        Raises:
+            ValueError: Gradient accumulation over several wrappers, or a
+                mix of AMP and fp32 wrappers.
+        """
+        if not isinstance(optim_wrapper, OptimWrapperDict):
+            return super().train_step(data, optim_wrapper)
+        wrappers = list(optim_wrapper.values())
+        if any(w._accumulative_counts != 1 for w in wrappers):
+            raise ValueError('RecoverMatch: accumulative_counts must be 1 '
+                             'when several optim wrappers step together')
+        amp = [isinstance(w, AmpOptimWrapper) for w in wrappers]
+        if any(amp) and not all(amp):
+            raise ValueError('RecoverMatch: optim wrappers are either all '
+                             'AmpOptimWrapper or none')
+        with wrappers[0].optim_context(self):  # autocast under AMP
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        loss, log_vars = self.parse_losses(losses)
+        scaler = wrappers[0].loss_scaler if all(amp) else None
+        if scaler is None:
+            loss.backward()
+        else:
+            scaler.scale(loss).backward()
+        for w in wrappers:
+            w._inner_count += 1  # as OptimWrapper.backward counts
+            if scaler is None:
+                w.step()
+                continue
+            if w.clip_grad_kwargs:
+                scaler.unscale_(w.optimizer)
+                w._clip_grad()
+            scaler.step(w.optimizer)
+        if scaler is not None:
+            scaler.update(wrappers[0]._scale_update_param)
+        for w in wrappers:
+            w.zero_grad()
+        return log_vars
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,

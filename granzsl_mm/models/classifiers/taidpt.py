@@ -35,10 +35,11 @@ import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
-from granzsl_mm.structures.class_names import ClassSource, read_class_names
+from granzsl_mm.structures.class_names import ClassSource
 
 from ..backbones.resnet_tower import attention_pool_tokens, resnet_feature_map
 from .base import MultiLabelClassifierBase, check_label_sets
+from .dualcoop import set_up_frozen_clip
 from .mkt_spml import seen_columns, stack_gt_scores
 
 __all__ = ['TaIDPT', 'double_grained_logits']
@@ -137,33 +138,21 @@ class TaIDPT(MultiLabelClassifierBase):
         if not 0.0 <= global_weight <= 1.0:
             raise ValueError(f'global_weight={global_weight} must lie in '
                              '[0, 1]')
-        self.class_names = read_class_names(class_names).names
-        if len(self.class_names) != num_classes:
-            raise ValueError(f'{len(self.class_names)} class names for '
-                             f'num_classes={num_classes}')
-        self.num_classes = num_classes
+        learner = set_up_frozen_clip(self, backbone, class_names,
+                                     num_classes, save_frozen_weights,
+                                     num_tokens=num_context_tokens,
+                                     class_specific=class_specific,
+                                     init_std=init_std, init_words=init_words)
         self.num_seen_classes = num_seen
         self.logit_scale = logit_scale
         self.text_spatial_scale = text_spatial_scale
         self.image_spatial_scale = image_spatial_scale
         self.global_weight = global_weight
         self.image_positional_embedding = image_positional_embedding
-        self.backbone = MODELS.build(backbone)
-        self.backbone.clip.requires_grad_(False)
-        self.backbone.frozen = True
-        self.text_encoder = self.build_text_encoder(None, self.backbone)
-        learner = dict(type='ContextPromptLearner',
-                       text_encoder=self.text_encoder,
-                       class_names=self.class_names,
-                       num_tokens=num_context_tokens,
-                       class_specific=class_specific, init_std=init_std,
-                       init_words=init_words)
         # the reference draws ctx, then ctx_double
         self.global_prompt = MODELS.build(learner)
         self.local_prompt = MODELS.build(learner)
         self.loss_module = MODELS.build(loss or dict(type='HingeRankingLoss'))
-        if not save_frozen_weights:
-            self.exclude_from_state_dict(('backbone.', ))
 
     def train(self, mode: bool = True) -> 'TaIDPT':
         """Switch mode; the frozen CLIP stays in eval mode."""

@@ -246,6 +246,8 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
         self.tagclip = TagCLIPScorer(**(tagclip or {}))
         self._tagclip_background: Optional[torch.Tensor] = None
         self._vocab_embeds: Optional[torch.Tensor] = None
+        # views per backbone call of snippet_scores: measured on a CPU
+        self.view_chunker = ViewChunker('auto')
         if vocabulary_file:
             self.load_vocabulary(vocabulary_file)
         self.set_vocabulary(vocabulary)
@@ -409,8 +411,6 @@ class ZeroShotMultiLabelClassifier(VocabularyMixin, MultiLabelClassifierBase,
                              "local_pooling='softmax'")
         crops = cut_snippets(images, grids)
         views = torch.cat([images.unsqueeze(1), crops.to(images.dtype)], 1)
-        if getattr(self, 'view_chunker', None) is None:
-            self.view_chunker = ViewChunker('auto')  # measured on a CPU
         local, glob = self.view_chunker(self.view_cosines,
                                         views.flatten(0, 1))
         if local is None:

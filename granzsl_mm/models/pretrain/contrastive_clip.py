@@ -1,23 +1,29 @@
 """Contrastive (CLIP) pre-training of an open_clip model on image-caption pairs.
 
 The model is a plain open_clip ``CLIP``; its loss is open_clip's symmetric
-InfoNCE (``ClipLoss``) with the learned temperature. After training,
+InfoNCE (``ClipLoss``) with the learned temperature, or (``loss='siglip'``)
+SigLIP's pairwise sigmoid loss (open_clip's ``SigLipLoss``) with the learned
+temperature and the model's learned ``logit_bias`` (the architecture must
+have one: ``init_logit_bias`` in its config, as SigLIP's). After training,
 :meth:`ContrastiveCLIP.save_open_clip` writes the bare open_clip state dict:
 ``OpenCLIPBackbone(arch=..., pretrained=<file>)`` and ``CLIPTextEncoder``
 load it like any open_clip checkpoint.
 """
 from typing import Dict, List, Optional
 
-import open_clip
 import torch
 from mmengine.model import BaseModel
+from open_clip.loss import ClipLoss, SigLipLoss
 
 from granzsl_mm.registry import MODELS
 from granzsl_mm.utils.atomic_io import atomic_open
 
 from ..backbones.open_clip_builder import build_open_clip
 
-__all__ = ['ContrastiveCLIP', 'save_open_clip_checkpoint']
+__all__ = ['ContrastiveCLIP', 'save_open_clip_checkpoint', 'LOSSES']
+
+# loss name -> the open_clip loss class (single process: rank 0 of 1)
+LOSSES = {'clip': ClipLoss, 'siglip': SigLipLoss}
 
 
 def save_open_clip_checkpoint(clip: torch.nn.Module, path: str) -> None:
@@ -43,6 +49,8 @@ class ContrastiveCLIP(BaseModel):
         pretrained (str): Starting weights (tag or file), ``'random'`` to
             pretrain from open_clip's random initialisation.
         caption_key (str): Data sample field holding the caption.
+        loss (str): ``'clip'`` (symmetric InfoNCE) or ``'siglip'`` (the
+            sigmoid loss with the model's learned ``logit_bias``).
         data_preprocessor (dict, optional): Image preprocessor (CLIP
             mean/std in the config).
         init_cfg (dict, optional): Initialisation config.
@@ -53,6 +61,7 @@ class ContrastiveCLIP(BaseModel):
                  model_cfg: Optional[dict] = None,
                  pretrained: str = 'random',
                  caption_key: str = 'caption',
+                 loss: str = 'clip',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor
@@ -61,7 +70,17 @@ class ContrastiveCLIP(BaseModel):
         self.clip, self.tokenizer = build_open_clip(
             arch, pretrained=pretrained, model_cfg=model_cfg)
         self.caption_key = caption_key
-        self.loss_fn = open_clip.ClipLoss()
+        if loss not in LOSSES:
+            raise ValueError(f'loss must be one of {sorted(LOSSES)}, got '
+                             f'{loss!r}')
+        if loss == 'siglip' and getattr(self.clip, 'logit_bias',
+                                        None) is None:
+            raise ValueError(f"loss='siglip' needs a learned logit_bias: "
+                             f'{arch!r} has none (set init_logit_bias in '
+                             "its open_clip config, e.g. "
+                             "'TinyCLIP-world-sigmoid')")
+        self.loss_name = loss
+        self.loss_fn = LOSSES[loss]()
 
     def init_weights(self) -> None:
         """open_clip initialises its own weights; nothing to do."""
@@ -102,13 +121,20 @@ class ContrastiveCLIP(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List) -> Dict[str, torch.Tensor]:
-        """Symmetric InfoNCE of a batch of image-caption pairs."""
+        """Symmetric InfoNCE (``loss_clip``) or the sigmoid loss
+        (``loss_siglip``, plus the ``logit_bias`` logged) of a batch of
+        image-caption pairs."""
         img, txt = self.encode(inputs, self._captions(data_samples))
         scale = self.clip.logit_scale.exp()
-        loss = self.loss_fn(img, txt, scale)
         with torch.no_grad():
             acc = ((img @ txt.t()).argmax(1) == torch.arange(
                 len(img), device=img.device)).float().mean()
+        if self.loss_name == 'siglip':
+            bias = self.clip.logit_bias
+            return dict(loss_siglip=self.loss_fn(img, txt, scale, bias),
+                        logit_scale=scale.detach(),
+                        logit_bias=bias.detach().reshape(()), i2t_acc=acc)
+        loss = self.loss_fn(img, txt, scale)
         return dict(loss_clip=loss, logit_scale=scale.detach(),
                     i2t_acc=acc)
 
