@@ -14,6 +14,7 @@ from granzsl_mm.evaluation.functional.npy_files import (
     write_npy_rows,
 )
 from granzsl_mm.evaluation.metrics.streaming_zsl_metric import (
+    COUNT_AHEAD,
     StreamingZSLMultiLabelMetric,
 )
 from granzsl_mm.evaluation.metrics.zsl_multilabel_metric import (
@@ -243,8 +244,10 @@ def test_registered_and_errors(tmp_path):
     metric.dataset_meta = META
     metric.process(None, [bad])  # counted in the background ...
     with pytest.raises(ValueError, match=r'found \[0\.5\]'):
-        # ... its error raised at the next chunk, not only at the end
-        metric.process(None, make_samples()[1:2])  # not cast to 0
+        # ... its error raised once COUNT_AHEAD more chunks are queued,
+        # not only at the end (0.5 not cast to 0)
+        for sample in make_samples()[1:1 + COUNT_AHEAD]:
+            metric.process(None, [sample])
     metric = StreamingZSLMultiLabelMetric(buffer_rows=4)
     metric.dataset_meta = META
     metric.process(None, [bad])

@@ -213,22 +213,25 @@ def per_class_ap(scores: ArrayLike,
 
 
 # Columns per block of the top-K pre-selection (:func:`_top_columns`).
-TOPK_BLOCK = 64
+TOPK_BLOCK = 32
 
 
 def _rank_candidates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
                      num: int, kmax: int) -> np.ndarray:
     """Each row's ``kmax`` best candidates by (score descending, column
-    ascending); the candidates come row-major (rows, then columns,
-    ascending) and hold at least ``kmax`` per row."""
+    ascending); the candidates come grouped by ascending row and hold at
+    least ``kmax`` per row."""
     counts = np.bincount(rows, minlength=num)
     offset = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows]
     vals = np.full((num, int(counts.max())), -np.inf, dtype=values.dtype)
-    idx = np.zeros(vals.shape, dtype=np.int64)
+    idx = np.full(vals.shape, np.iinfo(np.int64).max, dtype=np.int64)
     vals[rows, offset] = values
     idx[rows, offset] = cols
-    # -inf padding sorts last; the stable sort keeps ascending columns
-    # among equal scores
+    # columns ascending, then a stable sort by score descending: equal
+    # scores keep ascending columns (the -inf padding sorts last)
+    by_col = np.argsort(idx, axis=1)
+    vals = np.take_along_axis(vals, by_col, axis=1)
+    idx = np.take_along_axis(idx, by_col, axis=1)
     order = np.argsort(-vals, axis=1, kind='stable')[:, :kmax]
     return np.take_along_axis(idx, order, axis=1)
 
@@ -237,17 +240,20 @@ def _block_candidates(s: np.ndarray, kmax: int) -> Optional[tuple]:
     """Candidates of the top ``kmax`` of wide rows, read block-wise, or
     None when ties make them too many.
 
-    The columns are cut into blocks of :data:`TOPK_BLOCK`. The K-th
+    The columns are cut into blocks of :data:`TOPK_BLOCK` columns each,
+    block ``b`` holding columns ``b, b + nb, b + 2 nb, ...`` (``nb`` blocks:
+    their maxima are one NumPy reduction over contiguous rows). The K-th
     largest block maximum ``tau`` is a lower bound of the K-th largest
     score (K blocks each hold a score >= tau), so every top-K score is
     >= tau and lies in a block whose maximum is >= tau: only those blocks
-    (about K of them on untied scores) are read again.
+    (about K of them on untied scores) are read again. The columns beyond
+    ``nb * TOPK_BLOCK`` form one more block.
     """
     num, num_classes = s.shape
     nb = num_classes // TOPK_BLOCK
     width = nb * TOPK_BLOCK
-    blocks = s[:, :width].reshape(num, nb, TOPK_BLOCK)
-    bmax = torch.from_numpy(blocks).amax(dim=2).numpy()
+    blocks = s[:, :width].reshape(num, TOPK_BLOCK, nb)
+    bmax = blocks.max(axis=1)
     tail = None
     if width < num_classes:  # the last, partial block padded with -inf
         tail = np.full((num, TOPK_BLOCK), -np.inf, dtype=s.dtype)
@@ -257,14 +263,14 @@ def _block_candidates(s: np.ndarray, kmax: int) -> Optional[tuple]:
     rows, bidx = np.nonzero(bmax >= tau)  # row-major: blocks ascending
     if rows.size > 4 * kmax * num:  # heavily tied rows
         return None
-    cand = blocks[rows, np.minimum(bidx, nb - 1)]
+    cand = blocks[rows, :, np.minimum(bidx, nb - 1)]  # [found, TOPK_BLOCK]
     last = np.flatnonzero(bidx == nb)
     if last.size:
         cand[last] = tail[rows[last]]
     flat = np.flatnonzero(cand >= tau[rows])
-    ci = flat // TOPK_BLOCK
-    return (rows[ci], bidx[ci] * TOPK_BLOCK + flat % TOPK_BLOCK,
-            cand.reshape(-1)[flat])
+    ci, cj = flat // TOPK_BLOCK, flat % TOPK_BLOCK
+    cols = np.where(bidx[ci] == nb, width + cj, bidx[ci] + nb * cj)
+    return rows[ci], cols, cand.reshape(-1)[flat]
 
 
 def _top_columns(s: np.ndarray, kmax: int) -> np.ndarray:

@@ -73,6 +73,17 @@ from .zsl_multilabel_metric import ZSLProtocolMetric
 
 __all__ = ['StreamingZSLMultiLabelMetric']
 
+# Chunks queued for the counting thread while the caller fills the next:
+# two absorb a chunk that counts slower than the caller makes the next.
+COUNT_AHEAD = 2
+
+
+
+def _flat(x) -> np.ndarray:
+    """A sample's field as a 1-D array (NumPy rows pass as they are)."""
+    if type(x) is np.ndarray and x.ndim == 1:
+        return x
+    return to_numpy(x).reshape(-1)
 
 @METRICS.register_module()
 class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
@@ -132,7 +143,7 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
 
     def _reset(self) -> None:
         self._counter: Optional[ThreadPoolExecutor] = None
-        self._counting: Optional[Future] = None
+        self._counting: List[Future] = []  # oldest first
         self._num_classes: Optional[int] = None  # stored columns
         self._num_zsl: Optional[int] = None  # of them pred_score_zsl's
         self._sample_idx: List[int] = []
@@ -167,30 +178,32 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
         file) runs in one background thread while the caller produces the
         next chunk: NumPy and torch release the GIL, so a model's forward
         (or a score file being read) and the counting overlap. One chunk is
-        counted at a time, in order; an error raised while counting reaches
-        the caller at the next flush or at ``evaluate``.
+        counted at a time, in order, with up to :data:`COUNT_AHEAD` queued;
+        an error raised while counting reaches the caller at a later flush
+        or at ``evaluate``.
         """
         if not self._buf_s:
             return
         rows_s, rows_t = self._buf_s, self._buf_t
         idx = self._sample_idx[len(self._sample_idx) - len(rows_s):]
         self._buf_s, self._buf_t = [], []
-        self._wait_counting()  # memory: at most this chunk and the next
+        # memory: the chunks queued (COUNT_AHEAD) and the one being filled
+        self._wait_counting(keep=COUNT_AHEAD - 1)
         if self._counter is None:
             self._counter = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix='streaming_metric')
         # the rows are stacked in the counting thread too: the caller
         # only appends
-        self._counting = self._counter.submit(self._count_chunk, rows_s,
-                                              rows_t, idx)
+        self._counting.append(self._counter.submit(
+            self._count_chunk, rows_s, rows_t, idx))
 
-    def _wait_counting(self, stop: bool = False) -> None:
-        """Wait for the chunk being counted (its error is raised here);
-        ``stop``: also end the counting thread."""
-        pending, self._counting = self._counting, None
+    def _wait_counting(self, stop: bool = False, keep: int = 0) -> None:
+        """Wait until at most ``keep`` chunks are queued for counting (the
+        first error is raised here); ``stop``: also end the counting
+        thread."""
         try:
-            if pending is not None:
-                pending.result()
+            while len(self._counting) > keep:
+                self._counting.pop(0).result()
         finally:
             if stop and self._counter is not None:
                 self._counter.shutdown(wait=True)
@@ -233,30 +246,36 @@ class StreamingZSLMultiLabelMetric(ZSLProtocolMetric):
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Append the batch's scores, labels and ``sample_idx``."""
+        # per sample only what must be: the fields, a shape check and
+        # appends (the values are checked per chunk in the counting thread)
         for sample in data_samples:
-            get = sample.get if isinstance(sample, dict) else \
-                (lambda k, s=sample: getattr(s, k, None))
-            pred, gt, idx = get('pred_score'), get('gt_score'), \
-                get('sample_idx')
+            if isinstance(sample, dict):
+                pred, gt, idx, zsl = (sample.get('pred_score'),
+                                      sample.get('gt_score'),
+                                      sample.get('sample_idx'),
+                                      sample.get('pred_score_zsl'))
+            else:
+                pred, gt, idx, zsl = (getattr(sample, k, None) for k in (
+                    'pred_score', 'gt_score', 'sample_idx',
+                    'pred_score_zsl'))
             if pred is None or gt is None or idx is None:
                 raise ValueError('StreamingZSLMultiLabelMetric needs '
                                  '`pred_score`, `gt_score` and `sample_idx` '
                                  'in every data sample')
             # narrowed to float32 per chunk, refused if that makes ties;
-            # finite values checked per chunk (_flush)
-            pred = to_numpy(pred).reshape(-1)
-            # labels keep their dtype until checked per chunk (a 0.5 must
-            # not be cast to 0 on the way in)
-            gt = to_numpy(gt).reshape(-1)
-            zsl = get('pred_score_zsl')
+            # finite values checked per chunk (_flush); labels keep their
+            # dtype until checked per chunk (a 0.5 must not be cast to 0 on
+            # the way in)
+            pred, gt = _flat(pred), _flat(gt)
+            num_zsl = 0
             if zsl is not None:
-                zsl = to_numpy(zsl).reshape(-1)
-            num_zsl = 0 if zsl is None else zsl.size
+                zsl = _flat(zsl)
+                num_zsl = zsl.size
             if self._num_classes is None:
                 self._num_classes, self._num_zsl = pred.size + num_zsl, \
                     num_zsl
-            elif (pred.size + num_zsl, num_zsl) != (self._num_classes,
-                                                    self._num_zsl):
+            elif pred.size + num_zsl != self._num_classes or \
+                    num_zsl != self._num_zsl:
                 raise ValueError(
                     f'pred_score has {pred.size} classes and pred_score_zsl '
                     f'{num_zsl}; earlier samples '
