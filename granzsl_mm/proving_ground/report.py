@@ -79,7 +79,8 @@ def _save_figure(fig, path: str) -> None:
     import matplotlib.pyplot as plt
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=100)
+    # tight: the legends above the axes stay whole
+    fig.savefig(buf, format='png', dpi=100, bbox_inches='tight')
     plt.close(fig)
     atomic_write_bytes(buf.getvalue(), path)
 
@@ -428,6 +429,8 @@ def _plot(ev: dict, path: str) -> None:
         shown = [m for m in LEVEL_PLOT if m in lv['methods']]
         xs = np.arange(len(names))
         width = 0.8 / max(1, len(shown))
+        # one colour per method (the default cycle repeats after 10)
+        colours = plt.get_cmap('tab20')
         for k, m in enumerate(shown):
             per = lv['methods'][m]
             ax.bar(xs + (k - (len(shown) - 1) / 2) * width,
@@ -435,7 +438,7 @@ def _plot(ev: dict, path: str) -> None:
                    width,
                    yerr=[(per[x]['half_width'] or 0.0) if x in per else 0.0
                          for x in names],
-                   capsize=2, label=m)
+                   capsize=2, label=m, color=colours(k % 20))
         ax.set_xticks(xs, names)
         ax.set_ylabel('ZSL AP of unseen classes (%)')
         ax.legend(fontsize=8, loc='lower left', bbox_to_anchor=(0.0, 1.0),
