@@ -222,6 +222,16 @@ def _row(method: str, metrics: dict, levels: dict,
     return row
 
 
+
+def _trained_row(method: str, res: dict) -> dict:
+    """The row of a method trained by ``train_and_test_image_model``: the
+    table's protocol, and every image scored (``all_images``)."""
+    own = res.get('own', res['table'])
+    return _row(method, res['table'], res['levels']['table'],
+                res.get('selected'),
+                all_images=dict(zsl_mAP=own['zsl/mAP'],
+                                gzsl_mAP=own['gzsl/mAP']))
+
 def run_world(work_dir: str, data_root: str, configs_dir: str,
               settings: dict, seeds: dict, index: Optional[int] = None,
               ablations: bool = True, image_methods: bool = True,
@@ -410,11 +420,7 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
                 validate=validate, level_names=level_names)
         res = cached(fname, [_config_text(path), seeds[tag], protocol],
                      caption_fn)
-        own = res.get('own', res['table'])
-        rows.append(_row(method, res['table'], res['levels']['table'],
-                         res.get('selected'),
-                         all_images=dict(zsl_mAP=own['zsl/mAP'],
-                                         gzsl_mAP=own['gzsl/mAP'])))
+        rows.append(_trained_row(method, res))
         done()
     if image_methods:
         for method, (fname, tag) in IMAGE_METHODS.items():
@@ -433,11 +439,7 @@ def run_world(work_dir: str, data_root: str, configs_dir: str,
             res = cached(fname, [_config_text(path), seeds[tag], grid,
                                  settings['image_epochs'], protocol],
                          image_fn)
-            own = res.get('own', res['table'])
-            rows.append(_row(method, res['table'], res['levels']['table'],
-                             res.get('selected'),
-                             all_images=dict(zsl_mAP=own['zsl/mAP'],
-                                             gzsl_mAP=own['gzsl/mAP'])))
+            rows.append(_trained_row(method, res))
             done()
     step('results')
     timings.update(cache.seconds())

@@ -33,6 +33,8 @@ from granzsl_mm.registry import DATASETS
 from granzsl_mm.utils.label_matrix import NEGATIVE, POSITIVE, UNKNOWN
 from granzsl_mm.utils.safe_checkpoint import safe_torch_load
 
+from .protocol import source_dataset
+
 __all__ = ['known_label_mask', 'read_reference_mask', 'hide_labels',
            'PartialLabelDataset']
 
@@ -142,18 +144,7 @@ class PartialLabelDataset(BaseDataset):
         if not 0.0 < known_proportion <= 1.0:
             raise ValueError(f'known_proportion must lie in (0, 1], got '
                              f'{known_proportion}')
-        if isinstance(dataset, dict):
-            # read once by load_data_list: no pipeline, no serialisation
-            dataset = dict(copy.deepcopy(dataset), pipeline=[])
-            cls = dataset.get('type')
-            cls = DATASETS.get(cls) if isinstance(cls, str) else cls
-            if isinstance(cls, type) and issubclass(cls, MMEngineBaseDataset):
-                dataset['serialize_data'] = False
-            dataset = DATASETS.build(dataset)
-        if not isinstance(dataset, MMEngineBaseDataset):
-            raise TypeError('dataset must be a config dict or an mmengine '
-                            f'BaseDataset, got {type(dataset).__name__}')
-        self.source = dataset
+        self.source = dataset = source_dataset(dataset)
         self.known_proportion = known_proportion
         self.seed = seed
         self.mask_file = mask_file

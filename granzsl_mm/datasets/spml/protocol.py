@@ -34,7 +34,7 @@ from granzsl_mm.utils.label_matrix import NEGATIVE, POSITIVE, UNKNOWN
 from .pseudo_label_file import load_pseudo_labels, pseudo_label_key
 
 __all__ = ['SPML_SPLITS', 'VAL_LABEL_OPTIONS', 'observe_single_positives',
-           'train_val_split', 'SPMLDataset']
+           'train_val_split', 'source_dataset', 'SPMLDataset']
 
 SPML_SPLITS = ('train', 'val', 'test')
 VAL_LABEL_OPTIONS = ('full', 'single')
@@ -95,6 +95,34 @@ def train_val_split(num: int, val_fraction: float = 0.2,
     return np.sort(perm[:num - num_val]), np.sort(perm[num - num_val:])
 
 
+def source_dataset(dataset: Union[dict, MMEngineBaseDataset]
+                   ) -> MMEngineBaseDataset:
+    """The full-label dataset a label protocol wraps, built from its config
+    (without a pipeline or serialisation: it is read once, by the wrapper's
+    ``load_data_list``) or given built.
+
+    Args:
+        dataset (dict | BaseDataset): Its config or the dataset.
+
+    Returns:
+        BaseDataset: The dataset.
+
+    Raises:
+        TypeError: Neither a config dict nor an mmengine ``BaseDataset``.
+    """
+    if isinstance(dataset, dict):
+        dataset = dict(copy.deepcopy(dataset), pipeline=[])
+        cls = dataset.get('type')
+        cls = DATASETS.get(cls) if isinstance(cls, str) else cls
+        if isinstance(cls, type) and issubclass(cls, MMEngineBaseDataset):
+            dataset['serialize_data'] = False
+        dataset = DATASETS.build(dataset)
+    if not isinstance(dataset, MMEngineBaseDataset):
+        raise TypeError('dataset must be a config dict or an mmengine '
+                        f'BaseDataset, got {type(dataset).__name__}')
+    return dataset
+
+
 @DATASETS.register_module()
 class SPMLDataset(BaseDataset):
     """Single-positive view of a fully labelled multi-label dataset.
@@ -139,18 +167,7 @@ class SPMLDataset(BaseDataset):
                              f' got {val_labels!r}')
         if pseudo_label_file is not None and split != 'train':
             raise ValueError('pseudo_label_file is for the training split')
-        if isinstance(dataset, dict):
-            # Read once by load_data_list: no pipeline, no serialisation.
-            dataset = dict(copy.deepcopy(dataset), pipeline=[])
-            cls = dataset.get('type')
-            cls = DATASETS.get(cls) if isinstance(cls, str) else cls
-            if isinstance(cls, type) and issubclass(cls, MMEngineBaseDataset):
-                dataset['serialize_data'] = False
-            dataset = DATASETS.build(dataset)
-        if not isinstance(dataset, MMEngineBaseDataset):
-            raise TypeError('dataset must be a config dict or an mmengine '
-                            f'BaseDataset, got {type(dataset).__name__}')
-        self.source = dataset
+        self.source = dataset = source_dataset(dataset)
         self.source_data_root = getattr(dataset, 'data_root', None)
         self.split = split
         self.val_fraction = val_fraction
