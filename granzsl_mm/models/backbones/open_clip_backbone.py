@@ -259,6 +259,9 @@ class OpenCLIPBackbone(BaseModule):
             return global_feat, dense
         last_block = self.clip.visual.transformer.resblocks[-1]
         last_in = self.forward_tokens(images, stop=self.num_layers - 1)
+        if self.out_type == 'global':  # no dense pass to compute
+            x = cls_token_block(last_block, last_in)
+            return (self.project_tokens(x[:, 0]), )
         # ClearCLIP's pass and the CLS token share the input projection
         qkv = input_projection(last_block, last_in) \
             if self.dense_mode == 'clearclip' else None
@@ -277,8 +280,6 @@ class OpenCLIPBackbone(BaseModule):
             y, _ = attention_block(last_block, last_in,
                                    self_only_mask(last_in.shape[1]))
             dense = self.project_tokens(y[:, 1:])
-        if self.out_type == 'global':
-            return (global_feat, )
         return global_feat, dense
 
     def forward_regions(self, images: Tensor) -> Tuple[Tensor, Tensor]:
