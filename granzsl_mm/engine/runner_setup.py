@@ -190,7 +190,8 @@ def prepare_train_cfg(cfg: Config, config_path: str,
 
     Raises:
         RunnerSetupError: If ``amp`` is asked for without a CUDA device, or
-            a distributed run of several optimizers.
+            a distributed run of several optimizers under a wrapper other
+            than DDP.
     """
     _work_dir(cfg, config_path, work_dir)
     cfg.launcher = launcher
@@ -228,14 +229,19 @@ def prepare_train_cfg(cfg: Config, config_path: str,
     ensure_checkpoint_fit(cfg, option='load_from / --resume')
     ensure_class_order_check(cfg)
     if launcher != 'none':
-        wrapper = cfg.get('optim_wrapper')
-        if isinstance(wrapper, dict) and 'optimizer' not in wrapper:
-            # mmengine's DDP wrapper steps one optim wrapper only
-            raise RunnerSetupError(
-                'optim_wrapper holds several optimizers (named wrappers): '
-                'distributed training (--launcher) steps one; train without '
-                '--launcher')
         ensure_trainable_ddp(cfg)
+        wrapper = cfg.get('optim_wrapper')
+        model_wrapper = str((cfg.get('model_wrapper_cfg') or {}).get(
+            'type', '')).split('.')[-1]
+        if isinstance(wrapper, dict) and 'optimizer' not in wrapper and \
+                model_wrapper != 'TrainableDDP':
+            # TrainableDDP steps several optim wrappers; FSDP / DeepSpeed
+            # wrappers step one
+            raise RunnerSetupError(
+                'optim_wrapper holds several optimizers (named wrappers), '
+                f'which model_wrapper_cfg type {model_wrapper!r} cannot '
+                "step; use mmengine's DDP (the default) or train without "
+                '--launcher')
     return cfg
 
 

@@ -14,14 +14,17 @@ is mmengine's DDP (or unset; ``prepare_test_cfg`` also sets
 
     model_wrapper_cfg = dict(type='TrainableDDP')
 """
-from typing import Any
+from typing import Any, Dict
 
 from mmengine.model import MMDistributedDataParallel
+from mmengine.optim import OptimWrapperDict
 
 # mmengine's root registry, like ``clip_block_wrap_policy``: Runner.wrap_model
 # looks the wrapper type up there, where a child scope's types are not found
 from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
+
+from granzsl_mm.models.multi_optim_step import step_optim_wrappers
 
 __all__ = ['TrainableDDP', 'has_trainable_parameters']
 
@@ -53,3 +56,13 @@ class TrainableDDP(MMDistributedDataParallel):
     def __init__(self, module: nn.Module, test_only: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(module=module, **kwargs)
+
+    def train_step(self, data: dict, optim_wrapper: Any) -> Dict[str, Any]:
+        """mmengine's DDP step, or, for several optimizers (an
+        ``OptimWrapperDict``), one synchronised backward and a step of each
+        (:func:`~granzsl_mm.models.multi_optim_step.step_optim_wrappers`
+        with this wrapper running the forward)."""
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            return step_optim_wrappers(self.module, data, optim_wrapper,
+                                       forward=self)
+        return super().train_step(data, optim_wrapper)

@@ -96,9 +96,15 @@ def test_amp_and_the_rate_grid_reach_every_wrapper(monkeypatch, tmp_path):
     assert cfg.optim_wrapper.sgd.type == 'AmpOptimWrapper'
 
 
-def test_distributed_training_of_several_optimizers_is_refused(tmp_path):
+def test_distributed_training_of_several_optimizers(tmp_path):
+    # mmengine's DDP becomes TrainableDDP, which steps every wrapper; a
+    # wrapper that steps one optimizer (FSDP here) is refused in one line
     from granzsl_mm.engine import RunnerSetupError, prepare_train_cfg
     cfg = Config.fromfile(DEMO)
+    prepare_train_cfg(cfg, DEMO, work_dir=str(tmp_path), launcher='pytorch')
+    assert cfg.model_wrapper_cfg.type == 'TrainableDDP'
+    cfg = Config.fromfile(DEMO)
+    cfg.model_wrapper_cfg = dict(type='MMFullyShardedDataParallel')
     with pytest.raises(RunnerSetupError, match='several optimizers'):
         prepare_train_cfg(cfg, DEMO, work_dir=str(tmp_path),
                           launcher='pytorch')

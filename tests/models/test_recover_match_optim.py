@@ -228,3 +228,46 @@ def test_amp_steps_both_optimizers_with_one_loss_scaler(monkeypatch):
         DataSample(gt_score=t) for t in targets]), wrappers)
     assert calls == ['scale', 'AdamW', 'SGD', 'update']
     assert not torch.equal(model.adapter_tokens['1'], before)
+
+
+def test_two_ddp_ranks_step_both_optimizers_as_one_process(tmp_path):
+    """Two gloo ranks (TrainableDDP, each on half of every batch) end with
+    the parameters of one process stepping both optimizers on the mean of
+    the two halves' gradients (what DDP averages)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fixtures.run_tools import REPO, free_port
+    out = str(tmp_path / 'ddp.pt')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+         '2', '--master_port', str(free_port()),
+         os.path.join('tests', 'fixtures', 'recover_match_ddp_worker.py'),
+         out], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    ddp = torch.load(out)
+    model = tiny_model()
+    start = {n: p.detach().clone() for n, p in model.named_parameters()
+             if p.requires_grad}
+    wrappers = build_optim_wrapper(model, Config.fromfile(CONFIG).optim_wrapper)
+    for images, targets in batches():
+        losses = []
+        for half in (slice(0, 2), slice(2, 4)):
+            data = model.data_preprocessor(dict(
+                inputs=images[half],
+                data_samples=[DataSample(gt_score=t) for t in targets[half]]),
+                True)
+            losses.append(model.parse_losses(
+                model(**data, mode='loss'))[0])
+        (0.5 * (losses[0] + losses[1])).backward()
+        for w in wrappers.values():
+            w.step()
+            w.zero_grad()
+    assert ddp.keys() == start.keys()
+    for name, p in model.named_parameters():
+        if name in ddp:
+            assert not torch.equal(ddp[name], start[name]), name
+            diff = (ddp[name] - p.detach()).abs().max().item()
+            assert diff < TOL, (name, diff)

@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
 
 from granzsl_mm.registry import MODELS
@@ -48,6 +48,7 @@ from ..losses.functional.optimal_transport import (
     matched_logits,
     teacher_region_distribution,
 )
+from ..multi_optim_step import step_optim_wrappers
 from .base import MultiLabelClassifierBase, check_label_sets
 from .mkt_spml import seen_columns, stack_gt_scores
 
@@ -293,10 +294,10 @@ class RecoverMatch(MultiLabelClassifierBase):
         """One step; several optim wrappers step on one backward.
 
         The recipe trains the tokens with SGD and the rest with AdamW
-        (``ParamSplitOptimWrapperConstructor``). As the reference
-        (``processor/processor.py``): one forward and backward, then every
-        optimizer steps; under AMP one loss scaler for all (scale, backward,
-        step each, one update). A single wrapper: mmengine's step.
+        (``ParamSplitOptimWrapperConstructor``); as the reference
+        (``processor/processor.py``) they step on one backward
+        (:func:`~granzsl_mm.models.multi_optim_step.step_optim_wrappers`).
+        A single wrapper: mmengine's step.
 
         Args:
             data (dict): A batch from the data loader.
@@ -305,44 +306,10 @@ class RecoverMatch(MultiLabelClassifierBase):
 
         Returns:
             dict: The logged losses.
-
-        Raises:
-            ValueError: Gradient accumulation over several wrappers, or a
-                mix of AMP and fp32 wrappers.
         """
         if not isinstance(optim_wrapper, OptimWrapperDict):
             return super().train_step(data, optim_wrapper)
-        wrappers = list(optim_wrapper.values())
-        if any(w._accumulative_counts != 1 for w in wrappers):
-            raise ValueError('RecoverMatch: accumulative_counts must be 1 '
-                             'when several optim wrappers step together')
-        amp = [isinstance(w, AmpOptimWrapper) for w in wrappers]
-        if any(amp) and not all(amp):
-            raise ValueError('RecoverMatch: optim wrappers are either all '
-                             'AmpOptimWrapper or none')
-        with wrappers[0].optim_context(self):  # autocast under AMP
-            data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
-        loss, log_vars = self.parse_losses(losses)
-        scaler = wrappers[0].loss_scaler if all(amp) else None
-        if scaler is None:
-            loss.backward()
-        else:
-            scaler.scale(loss).backward()
-        for w in wrappers:
-            w._inner_count += 1  # as OptimWrapper.backward counts
-            if scaler is None:
-                w.step()
-                continue
-            if w.clip_grad_kwargs:
-                scaler.unscale_(w.optimizer)
-                w._clip_grad()
-            scaler.step(w.optimizer)
-        if scaler is not None:
-            scaler.update(wrappers[0]._scale_update_param)
-        for w in wrappers:
-            w.zero_grad()
-        return log_vars
+        return step_optim_wrappers(self, data, optim_wrapper)
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
