@@ -167,6 +167,13 @@ def _work_dir(cfg: Config, config_path: str, work_dir: Optional[str]) -> None:
                                 osp.splitext(osp.basename(config_path))[0])
 
 
+def _several_optimizers(cfg: Config) -> bool:
+    """Whether ``optim_wrapper`` names several wrappers (a constructor's
+    ``OptimWrapperDict``: no top-level ``optimizer``)."""
+    wrapper = cfg.get('optim_wrapper')
+    return isinstance(wrapper, dict) and 'optimizer' not in wrapper
+
+
 def prepare_train_cfg(cfg: Config, config_path: str,
                       work_dir: Optional[str] = None,
                       resume: Optional[str] = None, amp: bool = False,
@@ -201,10 +208,9 @@ def prepare_train_cfg(cfg: Config, config_path: str,
                 '--amp needs a CUDA device: mmengine 0.10.7\'s AmpOptimWrapper '
                 'asserts CUDA, and no CUDA device is visible. Drop --amp to '
                 'train in fp32 on CPU.')
-        # several optimizers (a constructor and no top-level optimizer):
-        # every wrapper entry becomes AMP
+        # several optimizers: every wrapper entry becomes AMP
         entries = [cfg.optim_wrapper]
-        if 'optimizer' not in cfg.optim_wrapper:
+        if _several_optimizers(cfg):
             entries = [v for v in cfg.optim_wrapper.values()
                        if isinstance(v, dict)]
         for entry in entries:
@@ -230,11 +236,9 @@ def prepare_train_cfg(cfg: Config, config_path: str,
     ensure_class_order_check(cfg)
     if launcher != 'none':
         ensure_trainable_ddp(cfg)
-        wrapper = cfg.get('optim_wrapper')
         model_wrapper = str((cfg.get('model_wrapper_cfg') or {}).get(
             'type', '')).split('.')[-1]
-        if isinstance(wrapper, dict) and 'optimizer' not in wrapper and \
-                model_wrapper != 'TrainableDDP':
+        if _several_optimizers(cfg) and model_wrapper != 'TrainableDDP':
             # TrainableDDP steps several optim wrappers; FSDP / DeepSpeed
             # wrappers step one
             raise RunnerSetupError(

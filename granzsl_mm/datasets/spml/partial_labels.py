@@ -33,7 +33,7 @@ from granzsl_mm.registry import DATASETS
 from granzsl_mm.utils.label_matrix import NEGATIVE, POSITIVE, UNKNOWN
 from granzsl_mm.utils.safe_checkpoint import safe_torch_load
 
-from .protocol import source_dataset
+from .protocol import full_label_rows, source_dataset
 
 __all__ = ['known_label_mask', 'read_reference_mask', 'hide_labels',
            'PartialLabelDataset']
@@ -155,19 +155,7 @@ class PartialLabelDataset(BaseDataset):
         """Items: ``img_path``, ``gt_label`` (known positives),
         ``unknown_label`` (hidden or already unknown) and ``true_label``
         (all positives, for analysis only)."""
-        source = self.source
-        num_classes = len(source.metainfo['classes'])
-        paths, rows = [], []
-        for i in range(len(source)):
-            info = source.get_data_info(i)
-            score = info.get('gt_score')
-            if score is None:
-                score = np.full(num_classes, NEGATIVE, dtype=np.float32)
-                score[np.asarray(info['gt_label'], dtype=np.int64)] = POSITIVE
-            rows.append(np.asarray(score))
-            paths.append(info['img_path'])
-        labels = (np.stack(rows) if rows else
-                  np.zeros((0, num_classes))).astype(np.int8)
+        paths, labels = full_label_rows(self.source)
         if self.mask_file is not None:
             known = read_reference_mask(self.mask_file, *labels.shape)
         else:

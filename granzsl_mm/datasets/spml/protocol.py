@@ -34,7 +34,8 @@ from granzsl_mm.utils.label_matrix import NEGATIVE, POSITIVE, UNKNOWN
 from .pseudo_label_file import load_pseudo_labels, pseudo_label_key
 
 __all__ = ['SPML_SPLITS', 'VAL_LABEL_OPTIONS', 'observe_single_positives',
-           'train_val_split', 'source_dataset', 'SPMLDataset']
+           'train_val_split', 'source_dataset', 'full_label_rows',
+           'SPMLDataset']
 
 SPML_SPLITS = ('train', 'val', 'test')
 VAL_LABEL_OPTIONS = ('full', 'single')
@@ -123,6 +124,32 @@ def source_dataset(dataset: Union[dict, MMEngineBaseDataset]
     return dataset
 
 
+def full_label_rows(source: MMEngineBaseDataset
+                    ) -> Tuple[List[str], np.ndarray]:
+    """Image paths and the ``[N, C]`` int8 labels of a full-label dataset
+    (its ``gt_score`` rows, or its ``gt_label`` positives with every other
+    class negative).
+
+    Args:
+        source (BaseDataset): The dataset (:func:`source_dataset`).
+
+    Returns:
+        tuple: ``(paths, labels)``.
+    """
+    num_classes = len(source.metainfo['classes'])
+    paths, rows = [], []
+    for i in range(len(source)):
+        info = source.get_data_info(i)
+        score = info.get('gt_score')
+        if score is None:
+            score = np.full(num_classes, NEGATIVE, dtype=np.float32)
+            score[np.asarray(info['gt_label'], dtype=np.int64)] = POSITIVE
+        rows.append(np.asarray(score))
+        paths.append(info['img_path'])
+    labels = np.stack(rows) if rows else np.zeros((0, num_classes))
+    return paths, labels.astype(np.int8)
+
+
 @DATASETS.register_module()
 class SPMLDataset(BaseDataset):
     """Single-positive view of a fully labelled multi-label dataset.
@@ -181,27 +208,12 @@ class SPMLDataset(BaseDataset):
         super().__init__(ann_file='', metainfo=copy.deepcopy(
             dict(dataset.metainfo)), pipeline=pipeline, **kwargs)
 
-    def _full_labels(self) -> Tuple[List[str], np.ndarray]:
-        source = self.source
-        num_classes = len(source.metainfo['classes'])
-        paths, rows = [], []
-        for i in range(len(source)):
-            info = source.get_data_info(i)
-            score = info.get('gt_score')
-            if score is None:
-                score = np.zeros(num_classes, dtype=np.float32)
-                score[np.asarray(info['gt_label'], dtype=np.int64)] = 1
-            rows.append(np.asarray(score))
-            paths.append(info['img_path'])
-        labels = np.stack(rows) if rows else np.zeros((0, num_classes))
-        return paths, labels.astype(np.int8)
-
     def load_data_list(self) -> List[dict]:
         """Items of the split: ``img_path``, ``gt_label`` (positive indices
         of the labels in use), ``label_kind`` ('single': the others unknown;
         'full': ``unknown_label`` unknown, the others negative),
         ``true_label`` and, with pseudo-labels, ``soft_targets``."""
-        paths, labels = self._full_labels()
+        paths, labels = full_label_rows(self.source)
         if self.split == 'test':
             keep, observed = np.arange(len(paths)), None
         else:
